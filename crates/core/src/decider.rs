@@ -1,0 +1,1 @@
+//! The decider: a pure function from (workflow definition, history) to decisions.

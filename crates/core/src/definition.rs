@@ -1,0 +1,595 @@
+//! Workflow definitions as data: one TOML file per workflow type.
+//!
+//! Loading validates everything the decider relies on, so a definition that
+//! loads cannot make the decider misbehave; anything wrong is reported with
+//! the file and the field (`step[2].retry.backoff`).
+
+use crate::error::{Error, Result};
+use crate::history::ActivityTimeouts;
+use crate::ids::TypeRef;
+use crate::retry::RetryPolicy;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Files in `workflows/` that are not workflow definitions.
+pub const RESERVED_FILES: &[&str] = &["new-file-rules.toml", "cron.toml"];
+
+/// Version that activity types are registered under unless a definition says otherwise.
+pub const DEFAULT_ACTIVITY_VERSION: &str = "1";
+
+/// A validated workflow definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowDefinition {
+    pub name: String,
+    pub version: String,
+    pub description: Option<String>,
+    /// Task list of the decision tasks.
+    pub task_list: String,
+    pub execution_start_to_close: Duration,
+    pub decision_task_start_to_close: Duration,
+    /// Steps in order; each group holds one activity, or several that run in parallel.
+    pub groups: Vec<Vec<Step>>,
+    /// Where it was loaded from, for error messages.
+    pub source: PathBuf,
+}
+
+/// One activity of a workflow, with everything needed to schedule it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Unique within the workflow; defaults to the activity name.
+    pub id: String,
+    pub activity: TypeRef,
+    pub task_list: String,
+    pub timeouts: ActivityTimeouts,
+    pub retry: RetryPolicy,
+    /// Static parameters handed to the activity with the context.
+    pub params: serde_json::Value,
+    /// Run only when the context matches; otherwise the step is skipped.
+    pub when: Option<Condition>,
+}
+
+/// `when = { key = "mode", equals = "automatic" }`: a step condition on the
+/// workflow context, evaluated by the decider when the step is reached.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub key: String,
+    pub equals: serde_json::Value,
+}
+
+impl Condition {
+    /// Whether the context satisfies the condition. A missing key never matches.
+    pub fn matches(&self, context: &serde_json::Value) -> bool {
+        context.get(&self.key) == Some(&self.equals)
+    }
+}
+
+impl WorkflowDefinition {
+    /// The workflow type, as registered with the service.
+    pub fn workflow_type(&self) -> TypeRef {
+        TypeRef::new(&self.name, &self.version)
+    }
+
+    /// Every step, in order.
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.groups.iter().flatten()
+    }
+
+    /// A step by id.
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps().find(|s| s.id == id)
+    }
+
+    /// Parse and validate a definition. `known_activity` says whether an
+    /// activity type exists, so a typo fails at load time, not mid-workflow.
+    pub fn from_toml_str(
+        text: &str,
+        file: &Path,
+        known_activity: &dyn Fn(&str) -> bool,
+    ) -> Result<Self> {
+        let raw: RawDefinition = toml::from_str(text).map_err(|source| Error::Toml {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        raw.validate(file, known_activity)
+    }
+
+    /// Load one file.
+    pub fn load(file: &Path, known_activity: &dyn Fn(&str) -> bool) -> Result<Self> {
+        let text = std::fs::read_to_string(file).map_err(|source| Error::Io {
+            path: file.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_str(&text, file, known_activity)
+    }
+}
+
+/// All workflow definitions of a directory, by name.
+#[derive(Debug, Clone, Default)]
+pub struct Definitions {
+    by_name: BTreeMap<String, WorkflowDefinition>,
+}
+
+impl Definitions {
+    /// Load every `*.toml` in `dir` except the reserved files; fails on the
+    /// first invalid file, or on two files defining the same workflow name.
+    pub fn load_dir(dir: &Path, known_activity: &dyn Fn(&str) -> bool) -> Result<Self> {
+        let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| !RESERVED_FILES.contains(&n))
+            })
+            .collect();
+        files.sort();
+        let mut defs = Definitions::default();
+        for file in files {
+            let def = WorkflowDefinition::load(&file, known_activity)?;
+            defs.insert(def)?;
+        }
+        Ok(defs)
+    }
+
+    /// Add a definition; a second one with the same name is an error.
+    pub fn insert(&mut self, def: WorkflowDefinition) -> Result<()> {
+        if let Some(existing) = self.by_name.get(&def.name) {
+            return Err(Error::Definition {
+                file: def.source.clone(),
+                field: "name".into(),
+                message: format!(
+                    "workflow {:?} is already defined in {}",
+                    def.name,
+                    existing.source.display()
+                ),
+            });
+        }
+        self.by_name.insert(def.name.clone(), def);
+        Ok(())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&WorkflowDefinition> {
+        self.by_name.get(name)
+    }
+
+    /// The definition for a workflow type (name and version must both match).
+    pub fn get_type(&self, t: &TypeRef) -> Option<&WorkflowDefinition> {
+        self.by_name.get(&t.name).filter(|d| d.version == t.version)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &WorkflowDefinition> {
+        self.by_name.values()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// Every distinct (activity type, default task list) used by any workflow, for registration.
+    pub fn activity_types(&self) -> Vec<(TypeRef, String)> {
+        let mut seen = BTreeMap::new();
+        for d in self.iter() {
+            for s in d.steps() {
+                seen.entry(s.activity.clone())
+                    .or_insert_with(|| s.task_list.clone());
+            }
+        }
+        seen.into_iter().collect()
+    }
+
+    /// Every task list some activity is scheduled on.
+    pub fn activity_task_lists(&self) -> Vec<String> {
+        let set: std::collections::BTreeSet<String> = self
+            .iter()
+            .flat_map(|d| d.steps().map(|s| s.task_list.clone()))
+            .collect();
+        set.into_iter().collect()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefinition {
+    name: String,
+    version: String,
+    description: Option<String>,
+    #[serde(default = "default_task_list")]
+    task_list: String,
+    #[serde(with = "humantime_serde")]
+    execution_start_to_close: Duration,
+    #[serde(with = "humantime_serde", default)]
+    decision_task_start_to_close: Option<Duration>,
+    activity_version: Option<String>,
+    #[serde(default)]
+    defaults: RawDefaults,
+    #[serde(default, rename = "step")]
+    steps: Vec<RawStep>,
+}
+
+fn default_task_list() -> String {
+    "default".into()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    task_list: Option<String>,
+    #[serde(with = "humantime_serde", default)]
+    start_to_close: Option<Duration>,
+    #[serde(with = "humantime_serde", default)]
+    schedule_to_start: Option<Duration>,
+    #[serde(with = "humantime_serde", default)]
+    schedule_to_close: Option<Duration>,
+    #[serde(with = "humantime_serde", default)]
+    heartbeat: Option<Duration>,
+    retry: Option<RetryPolicy>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    activity: Option<String>,
+    id: Option<String>,
+    parallel: Option<Vec<toml::Value>>,
+    task_list: Option<String>,
+    #[serde(with = "humantime_serde", default)]
+    start_to_close: Option<Duration>,
+    #[serde(with = "humantime_serde", default)]
+    schedule_to_start: Option<Duration>,
+    #[serde(with = "humantime_serde", default)]
+    schedule_to_close: Option<Duration>,
+    #[serde(with = "humantime_serde", default)]
+    heartbeat: Option<Duration>,
+    retry: Option<RetryPolicy>,
+    params: Option<toml::Table>,
+    when: Option<Condition>,
+}
+
+const DEFAULT_START_TO_CLOSE: Duration = Duration::from_secs(300);
+const DEFAULT_SCHEDULE_TO_START: Duration = Duration::from_secs(300);
+const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(60);
+
+impl RawDefinition {
+    fn validate(
+        self,
+        file: &Path,
+        known_activity: &dyn Fn(&str) -> bool,
+    ) -> Result<WorkflowDefinition> {
+        let err = |field: String, message: String| Error::Definition {
+            file: file.to_path_buf(),
+            field,
+            message,
+        };
+        check_name(&self.name).map_err(|m| err("name".into(), m))?;
+        if self.version.trim().is_empty() {
+            return Err(err("version".into(), "must not be empty".into()));
+        }
+        check_name(&self.task_list).map_err(|m| err("task_list".into(), m))?;
+        if self.execution_start_to_close.is_zero() {
+            return Err(err(
+                "execution_start_to_close".into(),
+                "must be longer than zero".into(),
+            ));
+        }
+        if self.steps.is_empty() {
+            return Err(err(
+                "step".into(),
+                "a workflow needs at least one [[step]]".into(),
+            ));
+        }
+        let activity_version = self
+            .activity_version
+            .unwrap_or_else(|| DEFAULT_ACTIVITY_VERSION.into());
+        let defaults = &self.defaults;
+        if let Some(r) = &defaults.retry {
+            r.validate()
+                .map_err(|(f, m)| err(format!("defaults.retry.{f}"), m))?;
+        }
+        let mut groups = Vec::new();
+        let mut ids = HashSet::new();
+        for (i, raw) in self.steps.into_iter().enumerate() {
+            let at = format!("step[{i}]");
+            let group = match (&raw.activity, &raw.parallel) {
+                (Some(_), Some(_)) => {
+                    return Err(err(
+                        at,
+                        "set either `activity` or `parallel`, not both".into(),
+                    ));
+                }
+                (None, None) => return Err(err(at, "needs `activity` or `parallel`".into())),
+                (Some(_), None) => vec![build_step(
+                    raw,
+                    &at,
+                    defaults,
+                    &activity_version,
+                    known_activity,
+                    &err,
+                )?],
+                (None, Some(items)) => {
+                    if raw.id.is_some()
+                        || raw.retry.is_some()
+                        || raw.task_list.is_some()
+                        || raw.start_to_close.is_some()
+                        || raw.params.is_some()
+                        || raw.when.is_some()
+                    {
+                        return Err(err(
+                            at,
+                            "a `parallel` step takes no other keys; put overrides on its items"
+                                .into(),
+                        ));
+                    }
+                    if items.is_empty() {
+                        return Err(err(
+                            format!("{at}.parallel"),
+                            "must list at least one activity".into(),
+                        ));
+                    }
+                    let mut group = Vec::new();
+                    for (j, item) in items.iter().enumerate() {
+                        let item_at = format!("{at}.parallel[{j}]");
+                        let raw_item = match item {
+                            toml::Value::String(name) => RawStep {
+                                activity: Some(name.clone()),
+                                ..RawStep::default()
+                            },
+                            toml::Value::Table(t) => {
+                                let s: RawStep = toml::Value::Table(t.clone()).try_into().map_err(
+                                    |e: toml::de::Error| {
+                                        err(item_at.clone(), e.message().to_owned())
+                                    },
+                                )?;
+                                if s.parallel.is_some() {
+                                    return Err(err(item_at, "parallel groups do not nest".into()));
+                                }
+                                if s.activity.is_none() {
+                                    return Err(err(item_at, "needs `activity`".into()));
+                                }
+                                s
+                            }
+                            other => {
+                                return Err(err(
+                                    item_at,
+                                    format!(
+                                        "expected an activity name or a table, found {}",
+                                        other.type_str()
+                                    ),
+                                ))
+                            }
+                        };
+                        group.push(build_step(
+                            raw_item,
+                            &item_at,
+                            defaults,
+                            &activity_version,
+                            known_activity,
+                            &err,
+                        )?);
+                    }
+                    group
+                }
+            };
+            for s in &group {
+                if !ids.insert(s.id.clone()) {
+                    return Err(err(
+                        format!("{at}.id"),
+                        format!(
+                            "duplicate step id {:?}: give one of the steps an explicit `id`",
+                            s.id
+                        ),
+                    ));
+                }
+            }
+            groups.push(group);
+        }
+        Ok(WorkflowDefinition {
+            name: self.name,
+            version: self.version,
+            description: self.description,
+            task_list: self.task_list,
+            execution_start_to_close: self.execution_start_to_close,
+            decision_task_start_to_close: self
+                .decision_task_start_to_close
+                .unwrap_or(Duration::from_secs(60)),
+            groups,
+            source: file.to_path_buf(),
+        })
+    }
+}
+
+fn build_step(
+    raw: RawStep,
+    at: &str,
+    d: &RawDefaults,
+    activity_version: &str,
+    known_activity: &dyn Fn(&str) -> bool,
+    err: &dyn Fn(String, String) -> Error,
+) -> Result<Step> {
+    let activity = raw.activity.unwrap_or_default();
+    if !known_activity(&activity) {
+        return Err(err(
+            format!("{at}.activity"),
+            format!("unknown activity type {activity:?}"),
+        ));
+    }
+    let id = raw.id.unwrap_or_else(|| activity.clone());
+    check_name(&id).map_err(|m| err(format!("{at}.id"), m))?;
+    let task_list = raw
+        .task_list
+        .or_else(|| d.task_list.clone())
+        .unwrap_or_else(default_task_list);
+    check_name(&task_list).map_err(|m| err(format!("{at}.task_list"), m))?;
+    let retry = raw.retry.or(d.retry).unwrap_or_default();
+    retry
+        .validate()
+        .map_err(|(f, m)| err(format!("{at}.retry.{f}"), m))?;
+    let timeouts = ActivityTimeouts {
+        start_to_close: Some(
+            raw.start_to_close
+                .or(d.start_to_close)
+                .unwrap_or(DEFAULT_START_TO_CLOSE),
+        ),
+        schedule_to_start: Some(
+            raw.schedule_to_start
+                .or(d.schedule_to_start)
+                .unwrap_or(DEFAULT_SCHEDULE_TO_START),
+        ),
+        schedule_to_close: raw.schedule_to_close.or(d.schedule_to_close),
+        heartbeat: Some(raw.heartbeat.or(d.heartbeat).unwrap_or(DEFAULT_HEARTBEAT)),
+    };
+    for (name, value) in [
+        ("start_to_close", timeouts.start_to_close),
+        ("schedule_to_start", timeouts.schedule_to_start),
+        ("schedule_to_close", timeouts.schedule_to_close),
+        ("heartbeat", timeouts.heartbeat),
+    ] {
+        if let Some(v) = value {
+            if v < Duration::from_secs(1) {
+                return Err(err(
+                    format!("{at}.{name}"),
+                    "must be at least 1s (SWF counts in seconds)".into(),
+                ));
+            }
+        }
+    }
+    let params = match raw.params {
+        Some(t) => {
+            serde_json::to_value(t).map_err(|e| err(format!("{at}.params"), e.to_string()))?
+        }
+        None => serde_json::Value::Null,
+    };
+    Ok(Step {
+        id,
+        activity: TypeRef::new(activity, activity_version),
+        task_list,
+        timeouts,
+        retry,
+        params,
+        when: raw.when,
+    })
+}
+
+/// SWF names: 1..=256 characters, no `:`, `/`, `|`, control characters or "arn".
+fn check_name(name: &str) -> std::result::Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.len() > 256 {
+        return Err("must be at most 256 characters".into());
+    }
+    if name.contains([':', '/', '|']) || name.chars().any(char::is_control) || name.contains("arn")
+    {
+        return Err(format!(
+            "{name:?} contains a character SWF forbids (':', '/', '|', control, or \"arn\")"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(a: &str) -> bool {
+        matches!(
+            a,
+            "ExpandArticle" | "ConvertJATS" | "ResizeImages" | "PostToCms" | "PingWorker"
+        )
+    }
+
+    fn load(text: &str) -> Result<WorkflowDefinition> {
+        WorkflowDefinition::from_toml_str(text, Path::new("workflows/test.toml"), &known)
+    }
+
+    const GOOD: &str = r#"
+name = "IngestArticleZip"
+version = "1"
+task_list = "default"
+execution_start_to_close = "30m"
+
+[defaults]
+start_to_close = "5m"
+schedule_to_start = "5m"
+heartbeat = "1m"
+retry = { max_attempts = 5, initial = "10s", backoff = 2.0, max = "5m" }
+
+[[step]]
+activity = "ExpandArticle"
+start_to_close = "15m"
+
+[[step]]
+parallel = ["ConvertJATS", { activity = "ResizeImages", heartbeat = "30s" }]
+
+[[step]]
+activity = "PostToCms"
+task_list = "cms"
+retry = { max_attempts = 10, initial = "30s", backoff = 1.5, max = "5m" }
+"#;
+
+    #[test]
+    fn loads_the_design_example() {
+        let d = load(GOOD).expect("valid");
+        assert_eq!(d.groups.len(), 3);
+        assert_eq!(d.groups[1].len(), 2);
+        let expand = d.step("ExpandArticle").expect("step");
+        assert_eq!(
+            expand.timeouts.start_to_close,
+            Some(Duration::from_secs(900))
+        );
+        assert_eq!(expand.retry.max_attempts, 5);
+        let resize = d.step("ResizeImages").expect("step");
+        assert_eq!(resize.timeouts.heartbeat, Some(Duration::from_secs(30)));
+        let post = d.step("PostToCms").expect("step");
+        assert_eq!(post.task_list, "cms");
+        assert_eq!(post.retry.max_attempts, 10);
+    }
+
+    fn error_of(text: &str) -> String {
+        load(text).expect_err("must fail").to_string()
+    }
+
+    #[test]
+    fn errors_name_file_and_field() {
+        let base = "name = \"W\"\nversion = \"1\"\nexecution_start_to_close = \"1m\"\n";
+        let cases: &[(&str, &str)] = &[
+            ("[[step]]\nactivity = \"Nope\"\n", "step[0].activity: unknown activity type \"Nope\""),
+            ("", "step: a workflow needs at least one [[step]]"),
+            (
+                "[[step]]\nactivity = \"ConvertJATS\"\n[[step]]\nactivity = \"ConvertJATS\"\n",
+                "step[1].id: duplicate step id",
+            ),
+            ("[[step]]\nactivity = \"ConvertJATS\"\ncolour = 1\n", "unknown field `colour`"),
+            ("[[step]]\nactivity = \"ConvertJATS\"\nstart_to_close = \"soon\"\n", "start_to_close"),
+            (
+                "[[step]]\nactivity = \"ConvertJATS\"\nretry = { max_attempts = 0, initial = \"1s\", max = \"1s\" }\n",
+                "step[0].retry.max_attempts",
+            ),
+            ("[[step]]\nparallel = []\n", "step[0].parallel: must list at least one"),
+            ("[[step]]\nparallel = [\"Nope\"]\n", "step[0].parallel[0].activity: unknown activity type"),
+            ("[[step]]\n", "step[0]: needs `activity` or `parallel`"),
+        ];
+        for (steps, want) in cases {
+            let got = error_of(&format!("{base}{steps}"));
+            assert!(got.contains("workflows/test.toml"), "{got}");
+            assert!(got.contains(want), "want {want:?} in {got:?}");
+        }
+    }
+
+    #[test]
+    fn explicit_ids_allow_an_activity_twice() {
+        let d = load(
+            "name = \"W\"\nversion = \"1\"\nexecution_start_to_close = \"1m\"\n\
+             [[step]]\nactivity = \"PingWorker\"\nid = \"before\"\n\
+             [[step]]\nactivity = \"PingWorker\"\nid = \"after\"\n",
+        )
+        .expect("valid");
+        assert_eq!(d.steps().count(), 2);
+    }
+}

@@ -1,0 +1,21 @@
+//! pressbot's domain, with no I/O: identifiers, workflow definitions, the
+//! decider state machine, retry policy, queue messages, settings types and
+//! the backend traits that the AWS and embedded backends implement.
+//!
+//! Everything here is deterministic and testable without a service, so the
+//! daemons (which own all I/O) stay thin loops around these pieces.
+
+pub mod activity;
+pub mod backend;
+pub mod decider;
+pub mod definition;
+pub mod error;
+pub mod history;
+pub mod ids;
+pub mod messages;
+pub mod retry;
+pub mod rules;
+pub mod settings;
+pub mod time;
+
+pub use error::{Error, Result};

@@ -1,0 +1,362 @@
+//! Settings types. Loading (files, layering, environment variables) lives
+//! in the daemons crate; these types only describe and validate.
+//!
+//! Every struct denies unknown keys so a typo in a settings file fails at
+//! start-up instead of being silently ignored.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The whole settings tree.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Name of the environment (`dev`, `prod`, ...), for logs.
+    pub env: String,
+    /// Prefix of every bucket, queue and the SWF domain: environments never collide.
+    pub prefix: String,
+    pub backend: BackendKind,
+    pub local: LocalSettings,
+    pub aws: AwsSettings,
+    pub swf: SwfSettings,
+    pub buckets: Buckets,
+    pub queues: Queues,
+    pub decider: DeciderSettings,
+    pub worker: WorkerSettings,
+    pub queue_worker: QueueWorkerSettings,
+    pub starter: StarterSettings,
+    pub cms: CmsSettings,
+    pub activities: ActivitySettings,
+    pub http: HttpSettings,
+    pub log: LogSettings,
+    /// Directory of workflow definitions, rules and cron schedules.
+    pub workflows_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// SQLite + files under `local.data_dir`.
+    Local,
+    /// SWF, SQS and S3.
+    Aws,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalSettings {
+    pub data_dir: PathBuf,
+    /// How often a long poll re-reads the database for work written by other processes.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSettings {
+    pub region: String,
+    /// For moto, LocalStack or a VPC endpoint; unset on AWS itself.
+    pub endpoint_url: Option<String>,
+    pub force_path_style: bool,
+    pub profile: Option<String>,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Above SWF's 60 s long poll, or every poll would be cut.
+    #[serde(with = "humantime_serde")]
+    pub read_timeout: Duration,
+    /// Page size for SWF histories (1..=1000); small values are for tests.
+    pub history_page_size: i32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwfSettings {
+    /// Domain name without the prefix.
+    pub domain: String,
+    pub retention_days: u32,
+}
+
+/// Bucket roles; each value is the name without the environment prefix.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Buckets {
+    pub incoming: String,
+    pub silent_corrections: String,
+    pub expanded: String,
+    pub cdn: String,
+    pub archive: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queues {
+    pub incoming: String,
+    pub workflow_starter: String,
+    pub event_monitor: String,
+    /// Receives before a message moves to its dead-letter queue.
+    pub max_receives: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeciderSettings {
+    pub task_list: String,
+    /// Decision tasks handled at once.
+    pub slots: usize,
+}
+
+/// One pool of activity-worker slots on a task list.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerPool {
+    pub task_list: String,
+    pub slots: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    pub pools: Vec<WorkerPool>,
+    /// On SIGTERM, how long in-flight activities may run before they are handed back.
+    #[serde(with = "humantime_serde")]
+    pub drain: Duration,
+    /// Upper bound on the heartbeat interval.
+    #[serde(with = "humantime_serde")]
+    pub max_heartbeat_interval: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueWorkerSettings {
+    #[serde(with = "humantime_serde")]
+    pub wait: Duration,
+    #[serde(with = "humantime_serde")]
+    pub visibility: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StarterSettings {
+    #[serde(with = "humantime_serde")]
+    pub wait: Duration,
+    #[serde(with = "humantime_serde")]
+    pub visibility: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CmsSettings {
+    /// Base URL of the CMS; unset with `embedded = true` means the embedded CMS.
+    pub base_url: Option<String>,
+    /// Serve the CMS contract in-process (`pressbot up`), keeping articles under the data dir.
+    pub embedded: bool,
+    /// Where the embedded CMS listens.
+    pub embedded_listen: SocketAddr,
+    pub auth: CmsAuth,
+    /// Name of the environment variable that holds the secret (never the secret itself).
+    pub secret_env: Option<String>,
+    /// Or a file holding it.
+    pub secret_file: Option<PathBuf>,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// A little above the proxy's cut (60 s): past it the request is treated as cut.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Longest Retry-After honoured before giving the attempt back to the retry policy.
+    #[serde(with = "humantime_serde")]
+    pub max_retry_after: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CmsAuth {
+    None,
+    Basic,
+    Bearer,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivitySettings {
+    /// Widths of the web JPEGs made from each figure.
+    pub image_widths: Vec<u32>,
+    pub jpeg_quality: u8,
+    /// Base URL under which the CDN bucket's files are served.
+    pub cdn_base_url: String,
+    pub cache_control: String,
+    /// Zip safety limits.
+    pub max_unzipped_bytes: u64,
+    pub max_entries: u64,
+    pub max_compression_ratio: u64,
+    #[serde(with = "humantime_serde")]
+    pub presign_expiry: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// `/__lbheartbeat__`, `/__heartbeat__`, `/__version__`, `/metrics`; off when unset.
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human on a terminal, JSON otherwise (journald).
+    Auto,
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info,pressbot=debug`.
+    pub level: String,
+}
+
+impl Settings {
+    fn prefixed(&self, name: &str) -> String {
+        format!("{}-{}", self.prefix, name)
+    }
+
+    /// The real name of a bucket role (`incoming`, `expanded`, ...).
+    pub fn bucket(&self, role: &str) -> Option<String> {
+        let b = &self.buckets;
+        let name = match role {
+            "incoming" => &b.incoming,
+            "silent_corrections" => &b.silent_corrections,
+            "expanded" => &b.expanded,
+            "cdn" => &b.cdn,
+            "archive" => &b.archive,
+            _ => return None,
+        };
+        Some(self.prefixed(name))
+    }
+
+    /// Every bucket's real name.
+    pub fn all_buckets(&self) -> Vec<String> {
+        [
+            "incoming",
+            "silent_corrections",
+            "expanded",
+            "cdn",
+            "archive",
+        ]
+        .iter()
+        .filter_map(|r| self.bucket(r))
+        .collect()
+    }
+
+    pub fn incoming_queue(&self) -> String {
+        self.prefixed(&self.queues.incoming)
+    }
+
+    pub fn starter_queue(&self) -> String {
+        self.prefixed(&self.queues.workflow_starter)
+    }
+
+    pub fn event_queue(&self) -> String {
+        self.prefixed(&self.queues.event_monitor)
+    }
+
+    pub fn all_queues(&self) -> Vec<String> {
+        vec![
+            self.incoming_queue(),
+            self.starter_queue(),
+            self.event_queue(),
+        ]
+    }
+
+    pub fn domain(&self) -> String {
+        self.prefixed(&self.swf.domain)
+    }
+
+    /// Check what types cannot: names, ranges, consistency.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, message: String| Error::Settings {
+            key: key.to_owned(),
+            message,
+        };
+        if self.prefix.is_empty()
+            || !self
+                .prefix
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(bad(
+                "prefix",
+                format!("{:?} must be non-empty lowercase letters, digits and '-' (it prefixes bucket names)", self.prefix),
+            ));
+        }
+        for b in self.all_buckets() {
+            if b.len() < 3 || b.len() > 63 || b.contains('_') {
+                return Err(bad(
+                    "buckets",
+                    format!("{b:?} is not a valid S3 bucket name (3-63 characters, no '_')"),
+                ));
+            }
+        }
+        if self.queues.max_receives == 0 {
+            return Err(bad("queues.max_receives", "must be at least 1".into()));
+        }
+        if self.decider.slots == 0 {
+            return Err(bad("decider.slots", "must be at least 1".into()));
+        }
+        if self.worker.pools.is_empty() {
+            return Err(bad("worker.pools", "needs at least one pool".into()));
+        }
+        for (i, p) in self.worker.pools.iter().enumerate() {
+            if p.slots == 0 {
+                return Err(bad(
+                    &format!("worker.pools[{i}].slots"),
+                    "must be at least 1".into(),
+                ));
+            }
+        }
+        if self.aws.read_timeout <= Duration::from_secs(60) && self.backend == BackendKind::Aws {
+            return Err(bad(
+                "aws.read_timeout",
+                "must be longer than SWF's 60 s long poll".into(),
+            ));
+        }
+        if !(1..=1000).contains(&self.aws.history_page_size) {
+            return Err(bad(
+                "aws.history_page_size",
+                "must be within 1..=1000".into(),
+            ));
+        }
+        if self.cms.base_url.is_none() && !self.cms.embedded {
+            return Err(bad(
+                "cms.base_url",
+                "set a CMS URL, or cms.embedded = true".into(),
+            ));
+        }
+        if self.cms.auth != CmsAuth::None
+            && self.cms.secret_env.is_none()
+            && self.cms.secret_file.is_none()
+        {
+            return Err(bad(
+                "cms.auth",
+                "needs cms.secret_env or cms.secret_file".into(),
+            ));
+        }
+        if self.activities.image_widths.is_empty() || self.activities.image_widths.contains(&0) {
+            return Err(bad(
+                "activities.image_widths",
+                "needs at least one width above 0".into(),
+            ));
+        }
+        if !(1..=100).contains(&self.activities.jpeg_quality) {
+            return Err(bad(
+                "activities.jpeg_quality",
+                "must be within 1..=100".into(),
+            ));
+        }
+        Ok(())
+    }
+}
