@@ -102,6 +102,9 @@ pub struct ActivityInput {
     pub attempt: u32,
     /// The workflow type's name, so dashboard events can name it.
     pub workflow: String,
+    /// Static parameters of the step, from the workflow definition (`params`).
+    #[serde(default)]
+    pub params: serde_json::Value,
 }
 
 #[cfg(test)]
