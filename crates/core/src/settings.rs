@@ -52,6 +52,10 @@ pub struct LocalSettings {
     /// How often a long poll re-reads the database for work written by other processes.
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
+    /// How long a long poll waits for work before answering "nothing"
+    /// (SWF holds 60 s; shorter here makes a stopping process quicker).
+    #[serde(with = "humantime_serde")]
+    pub long_poll: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -1,1 +1,25 @@
-//! pressbot-daemons
+//! pressbot's daemons, written once against the backend traits of
+//! `pressbot-core`, and what the binaries share: settings loading, backend
+//! selection, logging and signal handling.
+//!
+//! Each daemon is a struct with `async fn run(self, shutdown: CancellationToken)`:
+//! it takes a slot (permit) before each poll, backs off with jitter on
+//! errors and resets on success, and on shutdown starts no new poll while
+//! letting a poll already in flight return and its work finish.
+
+pub mod app;
+pub mod backoff;
+pub mod decider;
+pub mod error;
+pub mod history;
+pub mod logging;
+pub mod ops;
+pub mod up;
+pub mod queue_worker;
+pub mod resources;
+pub mod run;
+pub mod shutdown;
+pub mod starter;
+pub mod worker;
+
+pub use error::{Error, Result};

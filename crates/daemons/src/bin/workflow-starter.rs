@@ -1,1 +1,20 @@
-fn main() {}
+//! `workflow-starter`: the workflow-starter role of pressbot as its own process (one systemd unit).
+
+use clap::Parser;
+use pressbot_daemons::app::CommonArgs;
+use pressbot_daemons::run::{main_for, Role};
+
+/// pressbot workflow-starter: runs until SIGTERM/SIGINT, then stops gracefully.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    main_for(Role::WorkflowStarter, args.common).await?;
+    Ok(())
+}

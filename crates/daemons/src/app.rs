@@ -1,0 +1,125 @@
+//! What every binary does first: parse the common arguments, load and
+//! validate settings, workflow definitions and rules, and connect a backend.
+//! Everything is checked here, at start-up, so a daemon never discovers a
+//! bad setting mid-run.
+
+use crate::error::{Error, Result};
+use pressbot_activities::is_known_activity;
+use pressbot_core::backend::Backend;
+use pressbot_core::definition::Definitions;
+use pressbot_core::rules::NewFileRules;
+use pressbot_core::settings::{BackendKind, Settings};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Arguments every pressbot binary takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonArgs {
+    /// Environment: loads settings/<ENV>.toml over settings/default.toml.
+    #[arg(long, env = "PRESSBOT_ENV", default_value = "default", global = true)]
+    pub env: String,
+    /// Directory holding default.toml and the environment files.
+    #[arg(long, env = "PRESSBOT_SETTINGS_DIR", default_value = "settings", global = true)]
+    pub settings_dir: PathBuf,
+}
+
+/// Load `default.toml`, then `<env>.toml`, then `PRESSBOT__SECTION__KEY`
+/// environment variables, and validate the result.
+pub fn load_settings(dir: &Path, env: &str) -> Result<Settings> {
+    use config::{Config, Environment, File};
+    let wrap = |source| Error::Settings {
+        dir: dir.to_path_buf(),
+        env: env.to_owned(),
+        source,
+    };
+    let mut builder = Config::builder().add_source(File::from(dir.join("default.toml")).required(true));
+    if env != "default" {
+        builder = builder.add_source(File::from(dir.join(format!("{env}.toml"))).required(true));
+    }
+    let settings: Settings = builder
+        .add_source(
+            Environment::with_prefix("PRESSBOT")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        )
+        .set_override("env", env)
+        .map_err(wrap)?
+        .build()
+        .map_err(wrap)?
+        .try_deserialize()
+        .map_err(wrap)?;
+    settings.validate()?;
+    Ok(settings)
+}
+
+/// Settings, definitions and rules, loaded and validated together.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub settings: Arc<Settings>,
+    pub definitions: Arc<Definitions>,
+    pub rules: Arc<NewFileRules>,
+}
+
+impl Loaded {
+    /// Load everything a daemon needs, failing with the first problem found.
+    pub fn load(args: &CommonArgs) -> Result<Self> {
+        let settings = load_settings(&args.settings_dir, &args.env)?;
+        Self::from_settings(settings)
+    }
+
+    pub fn from_settings(settings: Settings) -> Result<Self> {
+        let definitions = Definitions::load_dir(&settings.workflows_dir, &is_known_activity)?;
+        if definitions.is_empty() {
+            return Err(Error::Other(format!(
+                "no workflow definitions in {}",
+                settings.workflows_dir.display()
+            )));
+        }
+        let rules_file = settings.workflows_dir.join("new-file-rules.toml");
+        let rules = if rules_file.exists() {
+            NewFileRules::load(&rules_file, &|role| settings.bucket(role), &|w| definitions.get(w).is_some())?
+        } else {
+            NewFileRules::default()
+        };
+        Ok(Loaded {
+            settings: Arc::new(settings),
+            definitions: Arc::new(definitions),
+            rules: Arc::new(rules),
+        })
+    }
+}
+
+/// Connect the backend the settings name.
+pub async fn connect(settings: &Settings) -> Result<Backend> {
+    match settings.backend {
+        BackendKind::Local => {
+            let local = pressbot_local::LocalBackend::open(
+                &settings.local.data_dir,
+                pressbot_local::LocalOptions {
+                    domain: settings.domain(),
+                    poll_interval: settings.local.poll_interval,
+                    long_poll: settings.local.long_poll,
+                },
+            )
+            .map_err(|e| Error::Core(e.into()))?;
+            Ok(local.backend())
+        }
+        BackendKind::Aws => {
+            let aws = pressbot_aws::AwsBackend::connect(settings)
+                .await
+                .map_err(|e| Error::Aws(e.to_string()))?;
+            Ok(aws.backend())
+        }
+    }
+}
+
+/// A process identity for SWF polls: host and pid, so an operator can tell
+/// which process holds a task.
+pub fn identity(role: &str) -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_owned()))
+        .unwrap_or_else(|| "localhost".into());
+    format!("{role}@{host}:{}", std::process::id())
+}

@@ -1,0 +1,32 @@
+//! The daemons crate's error type.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Core(#[from] pressbot_core::Error),
+
+    #[error("settings ({dir}, env {env:?}): {source}")]
+    Settings {
+        dir: PathBuf,
+        env: String,
+        #[source]
+        source: config::ConfigError,
+    },
+
+    #[error("AWS backend: {0}")]
+    Aws(String),
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{0}")]
+    Other(String),
+}

@@ -1,0 +1,37 @@
+//! `pressbot history`: an execution's timeline, readable by an operator.
+
+use pressbot_core::definition::Definitions;
+use pressbot_core::history::{EventKind, HistoryEvent};
+use pressbot_core::ids::WorkflowExecution;
+
+/// Render the timeline of an execution as text.
+pub fn render(definitions: &Definitions, execution: &WorkflowExecution, events: &[HistoryEvent]) -> String {
+    let workflow_type = events.iter().find_map(|e| match &e.kind {
+        EventKind::WorkflowExecutionStarted { workflow_type, .. } => Some(workflow_type.clone()),
+        _ => None,
+    });
+    let def = workflow_type.as_ref().and_then(|t| definitions.get_type(t));
+    let rows = pressbot_core::decider::timeline(def, events);
+    let mut out = format!(
+        "workflow {} run {} ({})\n\n",
+        execution.workflow_id,
+        execution.run_id,
+        workflow_type.map(|t| t.to_string()).unwrap_or_default()
+    );
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.step.clone(),
+                r.attempt.map(|a| a.to_string()).unwrap_or_default(),
+                r.start.map(|t| t.to_string()).unwrap_or_default(),
+                r.end.map(|t| t.to_string()).unwrap_or_default(),
+                r.duration.map(crate::ops::human).unwrap_or_default(),
+                r.outcome.clone(),
+            ]
+        })
+        .collect();
+    out.push_str(&crate::ops::table(&["STEP", "ATTEMPT", "START", "END", "DURATION", "OUTCOME"], &table_rows));
+    out.push('\n');
+    out
+}

@@ -1,0 +1,157 @@
+//! `pressbot up`: every role in one process, on the embedded backend by
+//! default, with an embedded CMS when settings ask for one. For a laptop, a
+//! demo, or a small installation.
+
+use crate::app::Loaded;
+use crate::ops::{human, summarise, table, SummaryRow};
+use pressbot_core::backend::{Backend, ExecutionFilter};
+use pressbot_core::time::Timestamp;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// Options of `pressbot up`.
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    /// Packages to put into the incoming bucket at start.
+    pub ingest: Vec<PathBuf>,
+    /// Exit once every workflow seen has closed, printing a summary.
+    pub until_idle: bool,
+    /// Give up waiting for idle after this long.
+    pub timeout: Option<Duration>,
+}
+
+/// What `up` ended with.
+#[derive(Debug)]
+pub struct UpReport {
+    pub rows: Vec<SummaryRow>,
+    pub cms_dir: Option<PathBuf>,
+    pub timed_out: bool,
+}
+
+impl UpReport {
+    pub fn all_ok(&self) -> bool {
+        !self.timed_out && self.rows.iter().all(|r| r.ok)
+    }
+
+    pub fn render(&self) -> String {
+        let rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| vec![r.workflow_id.clone(), r.article.clone(), r.result.clone(), human(r.duration)])
+            .collect();
+        table(&["WORKFLOW ID", "ARTICLE", "RESULT", "DURATION"], &rows)
+    }
+}
+
+/// Run every role until a signal or, with `until_idle`, until idle.
+pub async fn up(loaded: Loaded, options: UpOptions, shutdown: CancellationToken) -> crate::Result<UpReport> {
+    let settings = loaded.settings.clone();
+    let backend = crate::app::connect(&settings).await?;
+    crate::resources::ensure(&settings, &loaded.definitions, &backend, false, &mut |line| {
+        tracing::debug!(resource = %line, "ensured")
+    })
+    .await?;
+    let began = Timestamp::now();
+    let roles = shutdown.child_token();
+    let mut tasks: JoinSet<crate::Result<()>> = JoinSet::new();
+
+    let cms_dir = if settings.cms.embedded && settings.cms.base_url.is_none() {
+        let dir = settings.local.data_dir.join("cms");
+        let (addr, handle) = pressbot_cms::embedded::serve(&dir, settings.cms.embedded_listen, roles.clone())
+            .await
+            .map_err(|e| crate::Error::Other(format!("embedded CMS on {}: {e}", settings.cms.embedded_listen)))?;
+        tracing::info!(address = %addr, dir = %dir.display(), "embedded CMS serving");
+        tasks.spawn(async move {
+            let _ = handle.await;
+            Ok(())
+        });
+        Some(dir)
+    } else {
+        None
+    };
+
+    tasks.spawn(crate::run::decider(&loaded, &backend).run(roles.clone()));
+    tasks.spawn(crate::run::activity_worker(&loaded, &backend).run(roles.clone()));
+    tasks.spawn(crate::run::queue_worker(&loaded, &backend).run(roles.clone()));
+    tasks.spawn(crate::run::workflow_starter(&loaded, &backend).run(roles.clone()));
+
+    let incoming = settings
+        .bucket("incoming")
+        .ok_or_else(|| crate::Error::Other("no incoming bucket in settings".into()))?;
+    for path in &options.ingest {
+        let key = crate::ops::put_file(&backend, &incoming, path, None).await?;
+        tracing::info!(bucket = %incoming, key = %key, "package put");
+    }
+
+    let mut timed_out = false;
+    if options.until_idle {
+        let deadline = options.timeout.map(|t| tokio::time::Instant::now() + t);
+        let mut quiet = 0;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+            if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                timed_out = true;
+                tracing::error!("timed out waiting for the workflows to close");
+                break;
+            }
+            quiet = if is_idle(&backend, &settings).await { quiet + 1 } else { 0 };
+            if quiet >= 3 {
+                break;
+            }
+        }
+        roles.cancel();
+    } else {
+        shutdown.cancelled().await;
+    }
+    roles.cancel();
+    while let Some(r) = tasks.join_next().await {
+        match r {
+            Ok(Err(e)) => tracing::error!(error = %e, "a role stopped with an error"),
+            Err(e) => tracing::error!(error = %e, "a role panicked"),
+            Ok(Ok(())) => {}
+        }
+    }
+    let rows = executions_since(&backend, began).await?;
+    Ok(UpReport { rows, cms_dir, timed_out })
+}
+
+/// Nothing queued, nothing in flight, no open execution.
+async fn is_idle(backend: &Backend, settings: &pressbot_core::settings::Settings) -> bool {
+    for q in [settings.incoming_queue(), settings.starter_queue()] {
+        match backend.queues.depth(&q).await {
+            Ok(d) if d.visible + d.in_flight + d.delayed == 0 => {}
+            _ => return false,
+        }
+    }
+    match backend
+        .workflows
+        .list_executions(&ExecutionFilter { open: true, ..Default::default() })
+        .await
+    {
+        Ok(open) => open.is_empty(),
+        Err(_) => false,
+    }
+}
+
+async fn executions_since(backend: &Backend, since: Timestamp) -> crate::Result<Vec<SummaryRow>> {
+    let mut infos = Vec::new();
+    for open in [false, true] {
+        infos.extend(
+            backend
+                .workflows
+                .list_executions(&ExecutionFilter { open, started_after: Some(since), ..Default::default() })
+                .await?,
+        );
+    }
+    infos.sort_by_key(|i| i.started);
+    let mut rows = Vec::new();
+    for i in &infos {
+        rows.push(summarise(backend, i).await?);
+    }
+    Ok(rows)
+}

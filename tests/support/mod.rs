@@ -1,0 +1,248 @@
+//! Harness for end-to-end tests: a temporary installation (data dir,
+//! workflows, settings through environment variables) and the pressbot
+//! binaries started as separate OS processes on it.
+#![allow(dead_code)]
+
+use pressbot_core::backend::{Backend, ExecutionFilter, ExecutionInfo};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+}
+
+/// Path of a pressbot binary built for this test run.
+pub fn bin(name: &str) -> PathBuf {
+    PathBuf::from(match name {
+        "decider" => env!("CARGO_BIN_EXE_decider"),
+        "activity-worker" => env!("CARGO_BIN_EXE_activity-worker"),
+        "queue-worker" => env!("CARGO_BIN_EXE_queue-worker"),
+        "workflow-starter" => env!("CARGO_BIN_EXE_workflow-starter"),
+        "pressbot" => env!("CARGO_BIN_EXE_pressbot"),
+        other => panic!("no binary {other}"),
+    })
+}
+
+pub const ROLES: [&str; 4] = ["decider", "activity-worker", "queue-worker", "workflow-starter"];
+
+/// A temporary pressbot installation.
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub env: Vec<(String, String)>,
+    children: Vec<(String, Child)>,
+    spawned: usize,
+}
+
+impl Harness {
+    /// A fresh data dir, a copy of the repository's workflows, the
+    /// repository's settings, fast long polls.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let workflows = dir.path().join("workflows");
+        std::fs::create_dir_all(&workflows).expect("workflows dir");
+        for e in std::fs::read_dir(repo_root().join("workflows")).expect("repo workflows") {
+            let p = e.expect("entry").path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                std::fs::copy(&p, workflows.join(p.file_name().expect("name"))).expect("copy workflow");
+            }
+        }
+        std::fs::create_dir_all(dir.path().join("logs")).expect("logs dir");
+        let env = vec![
+            ("PRESSBOT_SETTINGS_DIR".into(), repo_root().join("settings").display().to_string()),
+            ("PRESSBOT__LOCAL__DATA_DIR".into(), dir.path().join("data").display().to_string()),
+            ("PRESSBOT__WORKFLOWS_DIR".into(), workflows.display().to_string()),
+            ("PRESSBOT__LOCAL__LONG_POLL".into(), "1s".into()),
+            ("PRESSBOT__QUEUE_WORKER__WAIT".into(), "1s".into()),
+            ("PRESSBOT__STARTER__WAIT".into(), "1s".into()),
+            ("PRESSBOT__LOG__FORMAT".into(), "json".into()),
+            ("RUST_LOG".into(), "info".into()),
+        ];
+        Harness {
+            dir,
+            env,
+            children: Vec::new(),
+            spawned: 0,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Add or replace a workflow definition file.
+    pub fn add_workflow(&self, file: &str, toml: &str) {
+        std::fs::write(self.dir.path().join("workflows").join(file), toml).expect("write workflow");
+    }
+
+    /// Set a setting through the environment (`PRESSBOT__SECTION__KEY`).
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+    }
+
+    pub fn command(&self, name: &str) -> Command {
+        let mut c = Command::new(bin(name));
+        c.current_dir(self.dir.path());
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Run the CLI to completion.
+    pub fn pressbot(&self, args: &[&str]) -> Output {
+        self.command("pressbot").args(args).output().expect("run pressbot")
+    }
+
+    /// Run the CLI and insist it succeeds; returns stdout.
+    pub fn pressbot_ok(&self, args: &[&str]) -> String {
+        let out = self.pressbot(args);
+        assert!(
+            out.status.success(),
+            "pressbot {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Start a role as its own process, logging to logs/<role>-<n>.log.
+    pub fn spawn(&mut self, role: &str) {
+        self.spawned += 1;
+        let log = self.dir.path().join("logs").join(format!("{role}-{}.log", self.spawned));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = self
+            .command(role)
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("spawn role");
+        self.children.push((role.to_owned(), child));
+    }
+
+    pub fn spawn_all(&mut self) {
+        for r in ROLES {
+            self.spawn(r);
+        }
+    }
+
+    pub fn pid(&self, role: &str) -> Option<u32> {
+        self.children.iter().find(|(r, _)| r == role).map(|(_, c)| c.id())
+    }
+
+    /// SIGKILL a role's processes.
+    pub fn kill(&mut self, role: &str) {
+        for (r, c) in self.children.iter_mut() {
+            if r == role {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+        self.children.retain(|(r, _)| r != role);
+    }
+
+    /// Send SIGTERM to a role's processes and wait for them to exit.
+    pub fn terminate(&mut self, role: &str, timeout: Duration) -> Vec<std::process::ExitStatus> {
+        let mut statuses = Vec::new();
+        for (r, c) in self.children.iter_mut() {
+            if r == role {
+                let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+                let start = Instant::now();
+                loop {
+                    if let Ok(Some(s)) = c.try_wait() {
+                        statuses.push(s);
+                        break;
+                    }
+                    if start.elapsed() > timeout {
+                        let _ = c.kill();
+                        panic!("{role} did not stop within {timeout:?} of SIGTERM");
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+        self.children.retain(|(r, _)| r != role);
+        statuses
+    }
+
+    /// All role logs, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        if let Ok(entries) = std::fs::read_dir(self.dir.path().join("logs")) {
+            for e in entries.flatten() {
+                out.push_str(&format!("==> {}\n", e.path().display()));
+                out.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+        out
+    }
+
+    /// The same data dir opened in this process, to inspect state.
+    pub fn backend(&self) -> Backend {
+        pressbot_local::LocalBackend::open(
+            &self.data_dir(),
+            pressbot_local::LocalOptions {
+                domain: "pressbot-dev-publishing".into(),
+                poll_interval: Duration::from_millis(100),
+                long_poll: Duration::from_secs(1),
+            },
+        )
+        .expect("open data dir")
+        .backend()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        for (_, c) in self.children.iter_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Wait until `f` returns Some, polling every 100 ms, or panic after `timeout`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Closed executions.
+pub async fn closed(backend: &Backend) -> Vec<ExecutionInfo> {
+    backend
+        .workflows
+        .list_executions(&ExecutionFilter {
+            open: false,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_default()
+}
+
+/// Open executions.
+pub async fn open(backend: &Backend) -> Vec<ExecutionInfo> {
+    backend
+        .workflows
+        .list_executions(&ExecutionFilter {
+            open: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_default()
+}
