@@ -1,0 +1,244 @@
+//! Test support: a real `moto_server` (PyPI `moto[server]`, a local HTTP
+//! server speaking SWF, SQS and S3) started per test, and settings and a
+//! backend pointing at it. Public so other crates' tests can run against
+//! the AWS backend too.
+//!
+//! ```no_run
+//! # async fn t() {
+//! use pressbot_aws::testing::MotoServer;
+//! let moto = MotoServer::start(); // panics with how to install moto if it is missing
+//! let settings = moto.settings("t1");
+//! let aws = moto.connect(&settings).await;
+//! # }
+//! ```
+//!
+//! Never skipped silently: without moto, [`MotoServer::start`] panics and
+//! says to run `bash scripts/moto/ensure-moto.sh`.
+
+use crate::AwsBackend;
+use aws_credential_types::Credentials;
+use pressbot_core::settings::{
+    ActivitySettings, AwsSettings, BackendKind, Buckets, CmsAuth, CmsSettings, DeciderSettings,
+    HttpSettings, LocalSettings, LogFormat, LogSettings, QueueWorkerSettings, Queues, Settings,
+    StarterSettings, SwfSettings, WorkerPool, WorkerSettings,
+};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Environment variable naming the `moto_server` executable to use.
+pub const MOTO_ENV: &str = "PRESSBOT_MOTO_SERVER";
+
+/// The workspace root (two levels above this crate's manifest).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/aws sits two levels below the workspace root")
+        .to_path_buf()
+}
+
+/// Where `moto_server` is: `$PRESSBOT_MOTO_SERVER`, else the venv that
+/// `scripts/moto/ensure-moto.sh` makes under `.build/`.
+pub fn moto_server_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(MOTO_ENV) {
+        let p = PathBuf::from(p);
+        return p.is_file().then_some(p);
+    }
+    let p = workspace_root().join(".build/moto-venv/bin/moto_server");
+    p.is_file().then_some(p)
+}
+
+/// Fixed credentials for moto (it accepts any; the SDK needs some to sign).
+pub fn test_credentials() -> Credentials {
+    Credentials::new("testing", "testing", None, None, "pressbot-moto")
+}
+
+/// A running `moto_server` on a free loopback port, killed on drop.
+#[derive(Debug)]
+pub struct MotoServer {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl MotoServer {
+    /// Start `moto_server -H 127.0.0.1 -p PORT` and wait until it accepts
+    /// connections. Panics, saying how to get moto, if it is not installed.
+    pub fn start() -> MotoServer {
+        let Some(server) = moto_server_path() else {
+            panic!(
+                "moto_server not found (looked at ${MOTO_ENV} and {}). \
+                 Install it with `bash scripts/moto/ensure-moto.sh` (a venv under .build/), \
+                 or point {MOTO_ENV} at a moto_server executable.",
+                workspace_root().join(".build/moto-venv/bin/moto_server").display()
+            )
+        };
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("pressbot-moto-{port}.log"));
+        let log_file = std::fs::File::create(&log)
+            .unwrap_or_else(|e| panic!("cannot create moto log {}: {e}", log.display()));
+        let child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
+        let mut moto = MotoServer { child, port, log };
+        moto.wait_ready(Duration::from_secs(60));
+        moto
+    }
+
+    fn wait_ready(&mut self, limit: Duration) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "moto_server exited at start-up ({status}); its log {}:\n{}",
+                    self.log.display(),
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "moto_server did not listen on {addr} within {limit:?}; its log {}:\n{}",
+                    self.log.display(),
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Settings for the AWS backend on this server; `prefix` keeps tests
+    /// sharing one server apart.
+    pub fn settings(&self, prefix: &str) -> Settings {
+        test_settings(&self.endpoint(), prefix)
+    }
+
+    /// A backend on this server with [`test_credentials`].
+    pub async fn connect(&self, settings: &Settings) -> AwsBackend {
+        AwsBackend::connect_with_credentials(settings, test_credentials())
+            .await
+            .expect("test settings are valid")
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A complete [`Settings`] for the AWS backend at `endpoint` (moto):
+/// region us-east-1, path-style S3, names prefixed with `prefix`.
+pub fn test_settings(endpoint: &str, prefix: &str) -> Settings {
+    let secs = Duration::from_secs;
+    Settings {
+        env: "test".into(),
+        prefix: prefix.into(),
+        backend: BackendKind::Aws,
+        local: LocalSettings {
+            data_dir: std::env::temp_dir().join(format!("pressbot-{prefix}")),
+            poll_interval: Duration::from_millis(200),
+            long_poll: secs(1),
+        },
+        aws: AwsSettings {
+            region: "us-east-1".into(),
+            endpoint_url: Some(endpoint.into()),
+            force_path_style: true,
+            profile: None,
+            connect_timeout: secs(5),
+            read_timeout: secs(70),
+            history_page_size: 1000,
+        },
+        swf: SwfSettings {
+            domain: "pressbot".into(),
+            retention_days: 1,
+        },
+        buckets: Buckets {
+            incoming: "incoming".into(),
+            silent_corrections: "silent-corrections".into(),
+            expanded: "expanded".into(),
+            cdn: "cdn".into(),
+            archive: "archive".into(),
+        },
+        queues: Queues {
+            incoming: "incoming".into(),
+            workflow_starter: "workflow-starter".into(),
+            event_monitor: "event-monitor".into(),
+            max_receives: 3,
+        },
+        decider: DeciderSettings {
+            task_list: "decisions".into(),
+            slots: 1,
+        },
+        worker: WorkerSettings {
+            pools: vec![WorkerPool {
+                task_list: "default".into(),
+                slots: 1,
+            }],
+            drain: secs(5),
+            max_heartbeat_interval: secs(30),
+        },
+        queue_worker: QueueWorkerSettings {
+            wait: secs(1),
+            visibility: secs(30),
+        },
+        starter: StarterSettings {
+            wait: secs(1),
+            visibility: secs(30),
+        },
+        cms: CmsSettings {
+            base_url: None,
+            embedded: true,
+            embedded_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            auth: CmsAuth::None,
+            secret_env: None,
+            secret_file: None,
+            connect_timeout: secs(5),
+            request_timeout: secs(65),
+            max_retry_after: secs(60),
+        },
+        activities: ActivitySettings {
+            image_widths: vec![500],
+            jpeg_quality: 80,
+            cdn_base_url: "http://cdn.invalid/".into(),
+            cache_control: "max-age=60".into(),
+            max_unzipped_bytes: 1 << 30,
+            max_entries: 10_000,
+            max_compression_ratio: 200,
+            presign_expiry: secs(3600),
+        },
+        http: HttpSettings { listen: None },
+        log: LogSettings {
+            format: LogFormat::Auto,
+            level: "info".into(),
+        },
+        workflows_dir: workspace_root().join("workflows"),
+    }
+}
