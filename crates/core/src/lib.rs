@@ -16,6 +16,7 @@ pub mod messages;
 pub mod retry;
 pub mod rules;
 pub mod settings;
+pub mod testing;
 pub mod time;
 
 pub use error::{Error, Result};
