@@ -1,0 +1,251 @@
+//! Connections, schema and the small transaction helpers every service uses.
+//!
+//! One SQLite file in WAL mode is shared by several processes; every state
+//! change is a `BEGIN IMMEDIATE` transaction so two writers never both read
+//! a stale state and then write, and a busy timeout makes a writer wait for
+//! the other process instead of failing at once.
+
+use crate::error::LocalError;
+use pressbot_core::time::Timestamp;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How long a writer waits for another process's write lock before the
+/// call fails with a retryable error.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS domains (
+    name TEXT PRIMARY KEY,
+    registered INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS workflow_types (
+    domain TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    task_list TEXT NOT NULL,
+    registered INTEGER NOT NULL,
+    PRIMARY KEY (domain, name, version)
+);
+CREATE TABLE IF NOT EXISTS activity_types (
+    domain TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    task_list TEXT NOT NULL,
+    registered INTEGER NOT NULL,
+    PRIMARY KEY (domain, name, version)
+);
+CREATE TABLE IF NOT EXISTS executions (
+    id INTEGER PRIMARY KEY,
+    domain TEXT NOT NULL,
+    workflow_id TEXT NOT NULL,
+    run_id TEXT NOT NULL UNIQUE,
+    type_name TEXT NOT NULL,
+    type_version TEXT NOT NULL,
+    task_list TEXT NOT NULL,
+    decision_timeout_ms INTEGER NOT NULL,
+    started INTEGER NOT NULL,
+    closed INTEGER,
+    close_status TEXT,
+    deadline INTEGER,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    decision_pending INTEGER NOT NULL DEFAULT 0,
+    prev_started_event_id INTEGER NOT NULL DEFAULT 0,
+    next_event_id INTEGER NOT NULL DEFAULT 1,
+    tags TEXT NOT NULL DEFAULT '[]'
+);
+CREATE UNIQUE INDEX IF NOT EXISTS executions_open_id
+    ON executions (domain, workflow_id) WHERE closed IS NULL;
+CREATE INDEX IF NOT EXISTS executions_deadline
+    ON executions (deadline) WHERE deadline IS NOT NULL;
+CREATE INDEX IF NOT EXISTS executions_started ON executions (domain, started);
+CREATE TABLE IF NOT EXISTS events (
+    exec INTEGER NOT NULL,
+    event_id INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    PRIMARY KEY (exec, event_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS decision_tasks (
+    id INTEGER PRIMARY KEY,
+    exec INTEGER NOT NULL UNIQUE,
+    domain TEXT NOT NULL,
+    task_list TEXT NOT NULL,
+    scheduled_event_id INTEGER NOT NULL,
+    started_event_id INTEGER,
+    token TEXT UNIQUE,
+    deadline INTEGER
+);
+CREATE INDEX IF NOT EXISTS decision_tasks_ready
+    ON decision_tasks (domain, task_list, id) WHERE started_event_id IS NULL;
+CREATE INDEX IF NOT EXISTS decision_tasks_deadline
+    ON decision_tasks (deadline) WHERE deadline IS NOT NULL;
+CREATE TABLE IF NOT EXISTS activity_tasks (
+    id INTEGER PRIMARY KEY,
+    exec INTEGER NOT NULL,
+    domain TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    type_name TEXT NOT NULL,
+    type_version TEXT NOT NULL,
+    task_list TEXT NOT NULL,
+    input TEXT,
+    scheduled_event_id INTEGER NOT NULL,
+    scheduled_at INTEGER NOT NULL,
+    started_event_id INTEGER,
+    started_at INTEGER,
+    token TEXT UNIQUE,
+    last_heartbeat INTEGER,
+    heartbeat_details TEXT,
+    schedule_to_start_ms INTEGER,
+    start_to_close_ms INTEGER,
+    schedule_to_close_ms INTEGER,
+    heartbeat_ms INTEGER,
+    deadline INTEGER,
+    deadline_kind TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (exec, activity_id)
+);
+CREATE INDEX IF NOT EXISTS activity_tasks_ready
+    ON activity_tasks (domain, task_list, id) WHERE started_event_id IS NULL;
+CREATE INDEX IF NOT EXISTS activity_tasks_deadline
+    ON activity_tasks (deadline) WHERE deadline IS NOT NULL;
+CREATE TABLE IF NOT EXISTS timers (
+    exec INTEGER NOT NULL,
+    timer_id TEXT NOT NULL,
+    started_event_id INTEGER NOT NULL,
+    fire_at INTEGER NOT NULL,
+    PRIMARY KEY (exec, timer_id)
+);
+CREATE INDEX IF NOT EXISTS timers_fire ON timers (fire_at);
+CREATE TABLE IF NOT EXISTS queues (
+    name TEXT PRIMARY KEY,
+    max_receives INTEGER,
+    dead_letter TEXT,
+    created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL,
+    message_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    sent INTEGER NOT NULL,
+    visible_at INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    receipt TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at, id);
+CREATE TABLE IF NOT EXISTS buckets (
+    name TEXT PRIMARY KEY,
+    notify_queue TEXT,
+    created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS objects (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    content_type TEXT,
+    cache_control TEXT,
+    last_modified INTEGER NOT NULL,
+    PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+"#;
+
+/// Open a connection with the settings every connection needs: WAL, a busy
+/// timeout, `synchronous = NORMAL` (durable at checkpoints, safe in WAL).
+pub(crate) fn connect(path: &Path) -> Result<Connection, LocalError> {
+    let ctx = |e: rusqlite::Error| LocalError::from(e).context("open", &path.display().to_string());
+    let conn = Connection::open(path).map_err(ctx)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(ctx)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(ctx)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(LocalError::invalid(
+            "open",
+            "database",
+            path.display().to_string(),
+            format!("could not switch to WAL journal mode (got {mode}); is the file on a network filesystem?"),
+        ));
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(ctx)?;
+    Ok(conn)
+}
+
+/// Create the tables if missing (idempotent; concurrent processes are fine).
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), LocalError> {
+    let tx = immediate(conn)?;
+    tx.execute_batch(SCHEMA)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// `BEGIN IMMEDIATE`: take the write lock up front, so the reads of this
+/// transaction cannot go stale before its writes.
+pub(crate) fn immediate(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+/// Per-call context handed to the blocking closure.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub now: Timestamp,
+    abandoned: Arc<AtomicBool>,
+    notify: Arc<Notify>,
+}
+
+impl Ctx {
+    pub(crate) fn new(abandoned: Arc<AtomicBool>, notify: Arc<Notify>) -> Self {
+        Ctx {
+            now: Timestamp::now(),
+            abandoned,
+            notify,
+        }
+    }
+
+    /// Whether the caller's future was dropped: a poll must then roll back
+    /// its claim, or the task would stay claimed by nobody until it times out.
+    pub(crate) fn abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::SeqCst)
+    }
+
+    /// Wake this process's long polls: something they may want was written.
+    pub(crate) fn wake(&self) {
+        self.notify.notify_waiters();
+    }
+}
+
+/// Set when the awaiting future is dropped before the blocking task returned.
+pub(crate) struct AbandonOnDrop(pub Arc<AtomicBool>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A `Duration` as whole milliseconds for storage.
+pub(crate) fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Next value of a named monotonic counter (in the caller's transaction).
+pub(crate) fn next_counter(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<i64> {
+    tx.query_row(
+        "INSERT INTO counters (name, value) VALUES (?1, 1)
+         ON CONFLICT (name) DO UPDATE SET value = value + 1
+         RETURNING value",
+        [name],
+        |r| r.get(0),
+    )
+}

@@ -1,0 +1,202 @@
+//! The one error type of the embedded backend, converted into
+//! `pressbot_core::Error` at the trait boundary so daemons see the same
+//! error kinds (not found, unknown task, retryable backend failure) on
+//! either backend.
+
+use pressbot_core::Error;
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the embedded backend.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    /// A SQLite call failed. `SQLITE_BUSY`/`SQLITE_LOCKED` (another process
+    /// held the write lock beyond the busy timeout) is retryable.
+    #[error("sqlite {operation} on {resource}: {source}")]
+    Sqlite {
+        operation: &'static str,
+        resource: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// A file or directory of the data dir could not be read or written.
+    #[error("{operation} {path}: {source}")]
+    Io {
+        operation: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A named thing (queue, bucket, object, execution, type) does not exist.
+    #[error("{what} not found: {name}")]
+    NotFound { what: &'static str, name: String },
+
+    /// A task token that is unknown, already answered, or whose task timed out.
+    #[error("unknown or expired task token ({operation})")]
+    UnknownTask { operation: &'static str },
+
+    /// A caller passed a value the service would reject.
+    #[error("{operation}: invalid {what} {value:?}: {problem}")]
+    Invalid {
+        operation: &'static str,
+        what: &'static str,
+        value: String,
+        problem: String,
+    },
+
+    /// A stored row could not be decoded (written by an incompatible version?).
+    #[error("{operation}: stored {what} is unreadable: {message}")]
+    Corrupt {
+        operation: &'static str,
+        what: &'static str,
+        message: String,
+    },
+
+    /// The blocking database task panicked.
+    #[error("{operation}: database task failed: {message}")]
+    Task {
+        operation: &'static str,
+        message: String,
+    },
+}
+
+impl From<rusqlite::Error> for LocalError {
+    /// Context (operation, resource) is filled in by the caller that runs
+    /// the whole transaction, see [`LocalError::context`].
+    fn from(source: rusqlite::Error) -> Self {
+        LocalError::Sqlite {
+            operation: "",
+            resource: String::new(),
+            source,
+        }
+    }
+}
+
+impl LocalError {
+    /// Fill in the operation and resource of a SQLite error raised deep
+    /// inside a transaction, where only the outermost caller knows them.
+    pub(crate) fn context(self, op: &'static str, res: &str) -> Self {
+        match self {
+            LocalError::Sqlite {
+                operation,
+                resource,
+                source,
+            } => LocalError::Sqlite {
+                operation: if operation.is_empty() { op } else { operation },
+                resource: if resource.is_empty() {
+                    res.to_owned()
+                } else {
+                    resource
+                },
+                source,
+            },
+            LocalError::UnknownTask { operation } if operation.is_empty() => {
+                LocalError::UnknownTask { operation: op }
+            }
+            other => other,
+        }
+    }
+
+    /// Whether a retry after a backoff may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            LocalError::Sqlite { source, .. } => is_busy(source),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn io(
+        operation: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        LocalError::Io {
+            operation,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn invalid(
+        operation: &'static str,
+        what: &'static str,
+        value: impl Into<String>,
+        problem: impl Into<String>,
+    ) -> Self {
+        LocalError::Invalid {
+            operation,
+            what,
+            value: value.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// `SQLITE_BUSY` or `SQLITE_LOCKED`: another connection holds the lock.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+impl From<LocalError> for Error {
+    fn from(e: LocalError) -> Self {
+        let retryable = e.is_retryable();
+        match e {
+            LocalError::Sqlite {
+                operation,
+                resource,
+                source,
+            } => Error::Backend {
+                service: "sqlite",
+                operation,
+                resource,
+                retryable,
+                message: source.to_string(),
+            },
+            LocalError::Io {
+                operation,
+                path,
+                source,
+                ..
+            } => Error::Io {
+                path,
+                source: std::io::Error::new(source.kind(), format!("{operation}: {source}")),
+            },
+            LocalError::NotFound { what, name } => Error::NotFound { what, name },
+            LocalError::UnknownTask { operation } => Error::UnknownTask { operation },
+            LocalError::Invalid {
+                operation,
+                what,
+                value,
+                problem,
+            } => Error::Backend {
+                service: "sqlite",
+                operation,
+                resource: format!("{what} {value:?}"),
+                retryable: false,
+                message: format!("invalid {what}: {problem}"),
+            },
+            LocalError::Corrupt {
+                operation,
+                what,
+                message,
+            } => Error::Backend {
+                service: "sqlite",
+                operation,
+                resource: what.to_owned(),
+                retryable: false,
+                message,
+            },
+            LocalError::Task { operation, message } => Error::Backend {
+                service: "sqlite",
+                operation,
+                resource: "database task".to_owned(),
+                retryable: false,
+                message,
+            },
+        }
+    }
+}

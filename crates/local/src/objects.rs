@@ -1,0 +1,565 @@
+//! S3 semantics on files: bodies under `data_dir/objects/<bucket>/<key>`,
+//! metadata (size, eTag, content type, cache control, last modified) in
+//! SQLite.
+//!
+//! Keys are S3 keys, so they are mapped to paths defensively
+//! ([`key_to_relative_path`]): absolute keys and `.`/`..` segments are
+//! rejected, an empty segment (`a//b`, or the trailing `/` of a "folder"
+//! marker) becomes a file or directory named `%`, and `%`, `\` and control
+//! characters are percent-encoded. One S3 layout cannot be mapped: a key
+//! that is also a "directory" of another key (`a` and `a/b`); the second
+//! put fails with an I/O error naming the path.
+//!
+//! The eTag is the bare hex MD5 of the body (S3's single-part eTag without
+//! its surrounding quotes).
+//!
+//! A put writes a temp file under `data_dir/tmp`, then, inside the
+//! metadata transaction (which holds the database write lock, so puts of
+//! several processes are serialized), renames it into place, upserts the
+//! metadata row and, if the bucket has a notification, enqueues the S3
+//! event: an object is never visible without its event.
+
+use crate::db::{immediate, next_counter, Ctx};
+use crate::queue::{enqueue, queue_row};
+use crate::{LocalBackend, LocalError};
+use async_trait::async_trait;
+use bytes::Bytes;
+use md5::{Digest, Md5};
+use pressbot_core::backend::{Object, ObjectMeta, ObjectStore, OutgoingMessage, PutOptions};
+use pressbot_core::messages::s3_event_json;
+use pressbot_core::time::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// S3's longest key, in bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+/// Longest presigned URL lifetime S3 accepts (7 days).
+pub const MAX_PRESIGN: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Check a bucket name against S3's rules (3..=63 of `a-z 0-9 . -`,
+/// starting and ending with a letter or digit, no `..`).
+pub fn validate_bucket(operation: &'static str, bucket: &str) -> Result<(), LocalError> {
+    let chars_ok = bucket
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+    let ends_ok = bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !(3..=63).contains(&bucket.len()) || !chars_ok || !ends_ok || bucket.contains("..") {
+        return Err(LocalError::invalid(
+            operation,
+            "bucket name",
+            bucket,
+            "must be 3..=63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit",
+        ));
+    }
+    Ok(())
+}
+
+/// Map an S3 key to a relative path, safely (see the module docs).
+pub fn key_to_relative_path(key: &str) -> Result<PathBuf, LocalError> {
+    const OP: &str = "map key";
+    let bad = |problem: &str| Err(LocalError::invalid(OP, "object key", key, problem));
+    if key.is_empty() {
+        return bad("must not be empty");
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return bad("must be at most 1024 bytes");
+    }
+    if key.starts_with('/') {
+        return bad("must not be absolute (start with '/')");
+    }
+    let mut path = PathBuf::new();
+    for segment in key.split('/') {
+        if segment == "." || segment == ".." {
+            return bad("must not contain '.' or '..' path segments");
+        }
+        let mut encoded = String::with_capacity(segment.len());
+        if segment.is_empty() {
+            encoded.push('%');
+        }
+        for c in segment.chars() {
+            if c == '%' || c == '\\' || c.is_control() {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    encoded.push_str(&format!("%{b:02X}"));
+                }
+            } else {
+                encoded.push(c);
+            }
+        }
+        if encoded.len() > 255 {
+            return bad("has a path segment longer than 255 bytes once mapped to a file name");
+        }
+        path.push(encoded);
+    }
+    Ok(path)
+}
+
+/// S3's single-part eTag: hex MD5 of the body.
+pub fn etag(body: &[u8]) -> String {
+    hex::encode(Md5::digest(body))
+}
+
+fn bucket_dir(data_dir: &Path, bucket: &str) -> PathBuf {
+    data_dir.join("objects").join(bucket)
+}
+
+fn object_path(data_dir: &Path, bucket: &str, key: &str) -> Result<PathBuf, LocalError> {
+    Ok(bucket_dir(data_dir, bucket).join(key_to_relative_path(key)?))
+}
+
+const META_COLS: &str = "key, size, etag, content_type, cache_control, last_modified";
+
+fn meta_from_row(r: &Row<'_>) -> rusqlite::Result<ObjectMeta> {
+    Ok(ObjectMeta {
+        key: r.get(0)?,
+        size: r.get::<_, i64>(1)?.try_into().unwrap_or(0),
+        etag: r.get(2)?,
+        content_type: r.get(3)?,
+        cache_control: r.get(4)?,
+        last_modified: Timestamp(r.get(5)?),
+    })
+}
+
+/// The bucket's notification queue; `NotFound` when the bucket does not exist.
+fn bucket_row(conn: &Connection, bucket: &str) -> Result<Option<String>, LocalError> {
+    conn.query_row(
+        "SELECT notify_queue FROM buckets WHERE name = ?1",
+        [bucket],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| LocalError::NotFound {
+        what: "bucket",
+        name: bucket.to_owned(),
+    })
+}
+
+fn head(conn: &Connection, bucket: &str, key: &str) -> Result<Option<ObjectMeta>, LocalError> {
+    bucket_row(conn, bucket)?;
+    Ok(conn
+        .query_row(
+            &format!("SELECT {META_COLS} FROM objects WHERE bucket = ?1 AND key = ?2"),
+            params![bucket, key],
+            meta_from_row,
+        )
+        .optional()?)
+}
+
+fn not_found(bucket: &str, key: &str) -> LocalError {
+    LocalError::NotFound {
+        what: "object",
+        name: format!("{bucket}/{key}"),
+    }
+}
+
+/// Write a body to a fresh temp file in the data dir (same filesystem as
+/// the objects, so the final rename is atomic).
+fn write_temp(data_dir: &Path, body: &[u8]) -> Result<PathBuf, LocalError> {
+    let path = data_dir
+        .join("tmp")
+        .join(uuid::Uuid::new_v4().simple().to_string());
+    let mut f =
+        std::fs::File::create(&path).map_err(|e| LocalError::io("create temp file", &path, e))?;
+    f.write_all(body)
+        .and_then(|()| f.flush())
+        .map_err(|e| LocalError::io("write temp file", &path, e))?;
+    Ok(path)
+}
+
+/// What `store` records besides the body.
+struct NewObject<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    size: u64,
+    etag: String,
+    content_type: Option<String>,
+    cache_control: Option<String>,
+}
+
+/// Move a temp file into place and record it (and its event) in one transaction.
+fn store(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    data_dir: &Path,
+    temp: &Path,
+    new: NewObject<'_>,
+) -> Result<ObjectMeta, LocalError> {
+    let now = ctx.now;
+    let tx = immediate(conn)?;
+    let notify_queue = bucket_row(&tx, new.bucket)?;
+    if let Some(q) = &notify_queue {
+        queue_row(&tx, q)?;
+    }
+    let path = object_path(data_dir, new.bucket, new.key)?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| LocalError::io("create object directory", parent, e))?;
+    }
+    std::fs::rename(temp, &path).map_err(|e| LocalError::io("move object into place", &path, e))?;
+    let size = i64::try_from(new.size).unwrap_or(i64::MAX);
+    tx.execute(
+        "INSERT INTO objects (bucket, key, size, etag, content_type, cache_control, last_modified)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,
+            content_type = excluded.content_type, cache_control = excluded.cache_control,
+            last_modified = excluded.last_modified",
+        params![
+            new.bucket,
+            new.key,
+            size,
+            new.etag,
+            new.content_type,
+            new.cache_control,
+            now.0
+        ],
+    )?;
+    if let Some(q) = &notify_queue {
+        let sequencer = format!("{:016X}", next_counter(&tx, "s3_sequencer")?);
+        let event = s3_event_json(new.bucket, new.key, new.size, &new.etag, &sequencer, now);
+        enqueue(&tx, q, now, &OutgoingMessage::new(event))?;
+    }
+    tx.commit()?;
+    if notify_queue.is_some() {
+        ctx.wake();
+    }
+    tracing::debug!(
+        bucket = new.bucket,
+        key = new.key,
+        size = new.size,
+        "object stored"
+    );
+    Ok(ObjectMeta {
+        key: new.key.to_owned(),
+        size: new.size,
+        etag: new.etag,
+        content_type: new.content_type,
+        cache_control: new.cache_control,
+        last_modified: now,
+    })
+}
+
+/// `store`, removing the temp file if anything failed before the rename.
+fn store_or_clean(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    data_dir: &Path,
+    temp: &Path,
+    new: NewObject<'_>,
+) -> Result<ObjectMeta, LocalError> {
+    let result = store(conn, ctx, data_dir, temp, new);
+    if result.is_err() {
+        let _ = std::fs::remove_file(temp);
+    }
+    result
+}
+
+/// Remove now-empty directories between a deleted file and its bucket dir,
+/// so a later key can use that name as a file.
+fn prune_dirs(bucket_dir: &Path, file: &Path) {
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        if d == bucket_dir || !d.starts_with(bucket_dir) || std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
+fn encode_file_url(path: &Path) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    format!(
+        "file://{}",
+        percent_encoding::utf8_percent_encode(&path.to_string_lossy(), SET)
+    )
+}
+
+impl LocalBackend {
+    fn objects_ctx(
+        &self,
+        operation: &'static str,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(), LocalError> {
+        validate_bucket(operation, bucket)?;
+        key_to_relative_path(key).map_err(|e| match e {
+            LocalError::Invalid {
+                what,
+                value,
+                problem,
+                ..
+            } => LocalError::Invalid {
+                operation,
+                what,
+                value,
+                problem,
+            },
+            other => other,
+        })?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ObjectStore for LocalBackend {
+    async fn get(&self, bucket: &str, key: &str) -> pressbot_core::Result<Object> {
+        self.objects_ctx("get", bucket, key)?;
+        let (b, k, dir) = (
+            bucket.to_owned(),
+            key.to_owned(),
+            self.inner.data_dir.clone(),
+        );
+        Ok(self
+            .run("get", format!("{bucket}/{key}"), move |c, _ctx| {
+                let meta = head(c, &b, &k)?.ok_or_else(|| not_found(&b, &k))?;
+                let path = object_path(&dir, &b, &k)?;
+                let body =
+                    std::fs::read(&path).map_err(|e| LocalError::io("read object", &path, e))?;
+                Ok(Object {
+                    meta,
+                    body: Bytes::from(body),
+                })
+            })
+            .await?)
+    }
+
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        options: PutOptions,
+    ) -> pressbot_core::Result<ObjectMeta> {
+        self.objects_ctx("put", bucket, key)?;
+        let (b, k, dir) = (
+            bucket.to_owned(),
+            key.to_owned(),
+            self.inner.data_dir.clone(),
+        );
+        Ok(self
+            .run("put", format!("{bucket}/{key}"), move |c, ctx| {
+                // Fail before writing anything when the bucket is missing.
+                bucket_row(c, &b)?;
+                let temp = write_temp(&dir, &body)?;
+                let new = NewObject {
+                    bucket: &b,
+                    key: &k,
+                    size: body.len() as u64,
+                    etag: etag(&body),
+                    content_type: options.content_type,
+                    cache_control: options.cache_control,
+                };
+                store_or_clean(c, ctx, &dir, &temp, new)
+            })
+            .await?)
+    }
+
+    async fn head(&self, bucket: &str, key: &str) -> pressbot_core::Result<Option<ObjectMeta>> {
+        self.objects_ctx("head", bucket, key)?;
+        let (b, k) = (bucket.to_owned(), key.to_owned());
+        Ok(self
+            .run("head", format!("{bucket}/{key}"), move |c, _ctx| {
+                head(c, &b, &k)
+            })
+            .await?)
+    }
+
+    async fn list(&self, bucket: &str, prefix: &str) -> pressbot_core::Result<Vec<ObjectMeta>> {
+        validate_bucket("list", bucket)?;
+        let (b, p) = (bucket.to_owned(), prefix.to_owned());
+        Ok(self
+            .run("list", format!("{bucket}/{prefix}"), move |c, _ctx| {
+                bucket_row(c, &b)?;
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {META_COLS} FROM objects WHERE bucket = ?1 AND key >= ?2 ORDER BY key"
+                ))?;
+                let rows = stmt.query_map(params![b, p], meta_from_row)?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let meta = row?;
+                    if !meta.key.starts_with(p.as_str()) {
+                        break;
+                    }
+                    out.push(meta);
+                }
+                Ok(out)
+            })
+            .await?)
+    }
+
+    async fn copy(
+        &self,
+        from_bucket: &str,
+        from_key: &str,
+        to_bucket: &str,
+        to_key: &str,
+    ) -> pressbot_core::Result<ObjectMeta> {
+        self.objects_ctx("copy", from_bucket, from_key)?;
+        self.objects_ctx("copy", to_bucket, to_key)?;
+        let (fb, fk, tb, tk) = (
+            from_bucket.to_owned(),
+            from_key.to_owned(),
+            to_bucket.to_owned(),
+            to_key.to_owned(),
+        );
+        let dir = self.inner.data_dir.clone();
+        Ok(self
+            .run(
+                "copy",
+                format!("{from_bucket}/{from_key} -> {to_bucket}/{to_key}"),
+                move |c, ctx| {
+                    let src_meta = head(c, &fb, &fk)?.ok_or_else(|| not_found(&fb, &fk))?;
+                    bucket_row(c, &tb)?;
+                    let src = object_path(&dir, &fb, &fk)?;
+                    let temp = dir
+                        .join("tmp")
+                        .join(uuid::Uuid::new_v4().simple().to_string());
+                    std::fs::copy(&src, &temp)
+                        .map_err(|e| LocalError::io("copy object", &src, e))?;
+                    let new = NewObject {
+                        bucket: &tb,
+                        key: &tk,
+                        size: src_meta.size,
+                        etag: src_meta.etag,
+                        content_type: src_meta.content_type,
+                        cache_control: src_meta.cache_control,
+                    };
+                    store_or_clean(c, ctx, &dir, &temp, new)
+                },
+            )
+            .await?)
+    }
+
+    async fn delete(&self, bucket: &str, key: &str) -> pressbot_core::Result<()> {
+        self.objects_ctx("delete", bucket, key)?;
+        let (b, k, dir) = (
+            bucket.to_owned(),
+            key.to_owned(),
+            self.inner.data_dir.clone(),
+        );
+        Ok(self
+            .run("delete", format!("{bucket}/{key}"), move |c, _ctx| {
+                let tx = immediate(c)?;
+                bucket_row(&tx, &b)?;
+                let n = tx.execute(
+                    "DELETE FROM objects WHERE bucket = ?1 AND key = ?2",
+                    params![b, k],
+                )?;
+                if n > 0 {
+                    let path = object_path(&dir, &b, &k)?;
+                    match std::fs::remove_file(&path) {
+                        Ok(()) => prune_dirs(&bucket_dir(&dir, &b), &path),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(LocalError::io("delete object", &path, e)),
+                    }
+                }
+                tx.commit()?;
+                Ok(())
+            })
+            .await?)
+    }
+
+    /// A `file://` URL of the object's file with an `expires=<unix seconds>`
+    /// query parameter. Nothing enforces the expiry (a file URL needs no
+    /// signature); it is there so callers that log or hand out URLs see the
+    /// same shape of information as with S3.
+    async fn presign_get(
+        &self,
+        bucket: &str,
+        key: &str,
+        expires: Duration,
+    ) -> pressbot_core::Result<String> {
+        self.objects_ctx("presign_get", bucket, key)?;
+        if expires > MAX_PRESIGN {
+            return Err(LocalError::invalid(
+                "presign_get",
+                "expiry",
+                format!("{expires:?}"),
+                "must be at most 7 days",
+            )
+            .into());
+        }
+        let path = object_path(&self.inner.data_dir, bucket, key)?;
+        let until = Timestamp::now().plus(expires).0 / 1000;
+        Ok(format!("{}?expires={until}", encode_file_url(&path)))
+    }
+
+    async fn create_bucket(&self, bucket: &str) -> pressbot_core::Result<()> {
+        validate_bucket("create_bucket", bucket)?;
+        let (b, dir) = (bucket.to_owned(), bucket_dir(&self.inner.data_dir, bucket));
+        Ok(self
+            .run("create_bucket", bucket.to_owned(), move |c, ctx| {
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| LocalError::io("create bucket directory", &dir, e))?;
+                c.execute(
+                    "INSERT OR IGNORE INTO buckets (name, notify_queue, created) VALUES (?1, NULL, ?2)",
+                    params![b, ctx.now.0],
+                )?;
+                Ok(())
+            })
+            .await?)
+    }
+
+    async fn set_notification(&self, bucket: &str, queue: &str) -> pressbot_core::Result<()> {
+        validate_bucket("set_notification", bucket)?;
+        let (b, q) = (bucket.to_owned(), queue.to_owned());
+        Ok(self
+            .run("set_notification", bucket.to_owned(), move |c, _ctx| {
+                let tx = immediate(c)?;
+                bucket_row(&tx, &b)?;
+                queue_row(&tx, &q)?;
+                tx.execute(
+                    "UPDATE buckets SET notify_queue = ?2 WHERE name = ?1",
+                    params![b, q],
+                )?;
+                tx.commit()?;
+                tracing::info!(bucket = %b, queue = %q, "bucket notification set");
+                Ok(())
+            })
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_map_to_safe_paths() {
+        let p = |k: &str| key_to_relative_path(k).map(|p| p.to_string_lossy().into_owned());
+        assert_eq!(p("a/b/c.zip").expect("ok"), "a/b/c.zip");
+        assert_eq!(p("folder/").expect("ok"), "folder/%");
+        assert_eq!(p("a//b").expect("ok"), "a/%/b");
+        assert_eq!(p("100%\\x").expect("ok"), "100%25%5Cx");
+        assert_eq!(
+            p("new folder/x y(1).zip").expect("ok"),
+            "new folder/x y(1).zip"
+        );
+        for bad in ["", "/etc/passwd", "a/../b", "..", "./a", "a/."] {
+            let e = p(bad).expect_err(bad).to_string();
+            assert!(e.contains("object key"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn bucket_names_follow_s3_rules() {
+        for ok in ["abc", "dev-pressbot-incoming", "a.b.c"] {
+            validate_bucket("t", ok).expect(ok);
+        }
+        for bad in ["ab", "Upper", "under_score", "-abc", "abc-", "a..b", "../x"] {
+            assert!(validate_bucket("t", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn etag_is_hex_md5() {
+        assert_eq!(etag(b""), "d41d8cd98f00b204e9800998ecf8427e");
+    }
+}
