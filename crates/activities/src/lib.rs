@@ -16,6 +16,16 @@ use tokio_util::sync::CancellationToken;
 
 pub mod ping;
 
+pub mod archive;
+pub mod article;
+pub mod deposit;
+pub mod error;
+pub mod expand;
+pub mod images;
+pub mod jats;
+pub mod package;
+pub mod versioning;
+
 /// What every activity may use: the backend services and the settings.
 #[derive(Debug, Clone)]
 pub struct Env {
@@ -56,12 +66,16 @@ pub struct ActivityContext {
 impl ActivityContext {
     /// A string field of the workflow context, or a permanent failure naming it.
     pub fn context_str(&self, key: &str) -> Result<&str, ActivityFailure> {
-        self.input.context.get(key).and_then(|v| v.as_str()).ok_or_else(|| {
-            ActivityFailure::permanent(format!(
-                "{}: workflow context has no string `{key}`",
-                self.input.step
-            ))
-        })
+        self.input
+            .context
+            .get(key)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| {
+                ActivityFailure::permanent(format!(
+                    "{}: workflow context has no string `{key}`",
+                    self.input.step
+                ))
+            })
     }
 }
 
@@ -75,7 +89,16 @@ pub trait Activity: Send + Sync + std::fmt::Debug {
 }
 
 /// Every activity type this build knows, for validating workflow definitions.
-pub const ACTIVITY_NAMES: &[&str] = &["PingWorker"];
+pub const ACTIVITY_NAMES: &[&str] = &[
+    "PingWorker",
+    "VersionLookup",
+    "ExpandArticle",
+    "ApplyVersionNumber",
+    "ConvertJATS",
+    "ResizeImages",
+    "DepositAssets",
+    "ArchiveArticle",
+];
 
 /// Whether an activity type exists.
 pub fn is_known_activity(name: &str) -> bool {
@@ -94,6 +117,13 @@ impl Registry {
         let _ = &env;
         let mut r = Registry::default();
         r.add(Arc::new(ping::PingWorker));
+        r.add(Arc::new(package::VersionLookup::new(env.clone())));
+        r.add(Arc::new(expand::ExpandArticle::new(env.clone())));
+        r.add(Arc::new(versioning::ApplyVersionNumber::new(env.clone())));
+        r.add(Arc::new(jats::ConvertJats::new(env.clone())));
+        r.add(Arc::new(images::ResizeImages::new(env.clone())));
+        r.add(Arc::new(deposit::DepositAssets::new(env.clone())));
+        r.add(Arc::new(archive::ArchiveArticle::new(env.clone())));
         r
     }
 

@@ -1,0 +1,149 @@
+//! The activities crate's one error type.
+//!
+//! Every variant names the operation and the file, entry, element or key it
+//! is about, because these messages end up in SWF failure details and the
+//! dashboard: an operator must be able to act on the message alone.
+
+use pressbot_core::activity::ActivityFailure;
+
+/// Everything the publishing activities can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A package (zip) name that does not follow the naming convention.
+    #[error("package name {name:?}: {problem}")]
+    PackageName { name: String, problem: String },
+
+    /// The zip's central directory or an entry cannot be read.
+    #[error("{package}: corrupt zip{}: {message}", entry.as_ref().map(|e| format!(" (entry {e:?})")).unwrap_or_default())]
+    CorruptZip {
+        package: String,
+        entry: Option<String>,
+        message: String,
+    },
+
+    /// An entry that would escape the target folder or is not a plain file.
+    #[error("{package}: entry {entry:?} refused: {reason}")]
+    UnsafeEntry {
+        package: String,
+        entry: String,
+        reason: &'static str,
+    },
+
+    /// A zip safety limit (size, entries, compression ratio) was exceeded.
+    #[error("{package}: {limit} limit exceeded{}: {value} > {max}", entry.as_ref().map(|e| format!(" at entry {e:?}")).unwrap_or_default())]
+    ZipLimit {
+        package: String,
+        entry: Option<String>,
+        limit: &'static str,
+        value: u64,
+        max: u64,
+    },
+
+    /// A package without the article's JATS XML file.
+    #[error("{package}: no JATS XML file (expected one `*.xml` entry at the top level)")]
+    NoXml { package: String },
+
+    /// XML that is not well-formed, or that uses a DTD feature we refuse
+    /// (entity declarations, unknown entity references).
+    #[error("{file}: malformed XML at byte {position}: {message}")]
+    Xml {
+        file: String,
+        position: u64,
+        message: String,
+    },
+
+    /// A required JATS element is absent or empty.
+    #[error("{file}: missing required element {element}")]
+    MissingElement { file: String, element: String },
+
+    /// A JATS element whose content cannot be used.
+    #[error("{file}: invalid {element}: {message}")]
+    InvalidElement {
+        file: String,
+        element: String,
+        message: String,
+    },
+
+    /// An image that cannot be decoded or encoded.
+    #[error("{file}: image {operation} failed: {message}")]
+    Image {
+        file: String,
+        operation: &'static str,
+        message: String,
+    },
+
+    /// The object store failed.
+    #[error("object store {operation} {bucket}/{key}: {source}")]
+    Store {
+        operation: &'static str,
+        bucket: String,
+        key: String,
+        /// Boxed: core's error is large and this enum travels in every `Result`.
+        #[source]
+        source: Box<pressbot_core::Error>,
+    },
+
+    /// The workflow context lacks a key or holds the wrong type.
+    #[error("workflow context key `{key}`: {problem}")]
+    Context { key: String, problem: String },
+
+    /// A settings value the activity needs is missing (e.g. an unknown bucket role).
+    #[error("settings {key}: {problem}")]
+    Settings { key: String, problem: String },
+
+    /// The attempt was cancelled (service request or worker shutdown).
+    #[error("cancelled during {operation}")]
+    Cancelled { operation: String },
+
+    /// A CPU task (spawn_blocking) panicked or was aborted.
+    #[error("background task for {operation} failed: {message}")]
+    Task { operation: String, message: String },
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Whether trying the attempt again could succeed: only transient backend
+    /// errors, cancellation (the worker hands the task back) and crashed tasks.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Store { source, .. } => source.is_retryable(),
+            Error::Cancelled { .. } | Error::Task { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Shorthand for a store error.
+    pub fn store(
+        operation: &'static str,
+        bucket: &str,
+        key: &str,
+        source: pressbot_core::Error,
+    ) -> Self {
+        Error::Store {
+            operation,
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            source: Box::new(source),
+        }
+    }
+
+    /// Shorthand for a context error.
+    pub fn context(key: &str, problem: impl Into<String>) -> Self {
+        Error::Context {
+            key: key.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl From<Error> for ActivityFailure {
+    fn from(e: Error) -> Self {
+        if e.is_retryable() {
+            ActivityFailure::retryable(e.to_string())
+        } else {
+            ActivityFailure::permanent(e.to_string())
+        }
+    }
+}

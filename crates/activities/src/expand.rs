@@ -1,0 +1,354 @@
+//! `ExpandArticle`: a safe unzip of an article package.
+//!
+//! Packages come from outside (production vendors, silent-correction tools),
+//! so the zip is hostile until proven otherwise: entries that would escape the
+//! target folder (absolute paths, `..`, drive letters), symlinks, too many
+//! entries, too many bytes and zip bombs are refused. Sizes are counted on the
+//! bytes actually decompressed, never taken from the (forgeable) headers.
+
+use crate::error::{Error, Result};
+use pressbot_core::settings::ActivitySettings;
+use std::io::Read;
+
+/// Zip safety limits, from `activities.max_*` in the settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZipLimits {
+    /// Total decompressed bytes over all entries.
+    pub max_unzipped_bytes: u64,
+    /// Entries in the central directory (directories included).
+    pub max_entries: u64,
+    /// Decompressed / compressed bytes of one entry. Checked once an entry
+    /// has produced more than [`RATIO_GRACE_BYTES`], so tiny, very
+    /// compressible files (an empty XML, a blank image) are not refused.
+    pub max_compression_ratio: u64,
+}
+
+/// Below this many decompressed bytes an entry's compression ratio is not checked.
+pub const RATIO_GRACE_BYTES: u64 = 1 << 20;
+
+impl From<&ActivitySettings> for ZipLimits {
+    fn from(s: &ActivitySettings) -> Self {
+        ZipLimits {
+            max_unzipped_bytes: s.max_unzipped_bytes,
+            max_entries: s.max_entries,
+            max_compression_ratio: s.max_compression_ratio,
+        }
+    }
+}
+
+/// One file of a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageFile {
+    /// The entry's path inside the zip, `/`-separated, checked safe.
+    pub name: String,
+    pub data: Vec<u8>,
+}
+
+/// Check an entry name: a relative path of plain components. Returns the
+/// name normalised to `/` separators.
+pub fn check_entry_name(package: &str, raw: &str) -> Result<String> {
+    let refuse = |reason: &'static str| Error::UnsafeEntry {
+        package: package.to_owned(),
+        entry: raw.to_owned(),
+        reason,
+    };
+    if raw.is_empty() {
+        return Err(refuse("empty name"));
+    }
+    if raw.contains('\0') {
+        return Err(refuse("NUL byte in name"));
+    }
+    let name = raw.replace('\\', "/");
+    if name.starts_with('/') {
+        return Err(refuse("absolute path"));
+    }
+    let bytes = name.as_bytes();
+    if bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
+        return Err(refuse("absolute path (drive letter)"));
+    }
+    for part in name.split('/') {
+        if part == ".." {
+            return Err(refuse("path traversal (`..`)"));
+        }
+    }
+    let clean: Vec<&str> = name
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if clean.is_empty() {
+        return Err(refuse("empty name"));
+    }
+    Ok(clean.join("/"))
+}
+
+/// Unzip a package in memory under the limits. Directory entries are
+/// skipped; every other entry must be a regular file with a safe name.
+pub fn unzip_safely(
+    package: &str,
+    zip_bytes: &[u8],
+    limits: &ZipLimits,
+) -> Result<Vec<PackageFile>> {
+    let corrupt = |entry: Option<String>, message: String| Error::CorruptZip {
+        package: package.to_owned(),
+        entry,
+        message,
+    };
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes))
+        .map_err(|e| corrupt(None, e.to_string()))?;
+    let entries = archive.len() as u64;
+    if entries > limits.max_entries {
+        return Err(Error::ZipLimit {
+            package: package.to_owned(),
+            entry: None,
+            limit: "entry count",
+            value: entries,
+            max: limits.max_entries,
+        });
+    }
+    let mut total: u64 = 0;
+    let mut files = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..archive.len() {
+        let raw_name = archive.name_for_index(i).unwrap_or("").to_owned();
+        let mut entry = archive
+            .by_index(i)
+            .map_err(|e| corrupt(Some(raw_name.clone()), e.to_string()))?;
+        let name = check_entry_name(package, entry.name())?;
+        if entry.is_symlink() {
+            return Err(Error::UnsafeEntry {
+                package: package.to_owned(),
+                entry: raw_name,
+                reason: "symbolic link",
+            });
+        }
+        if let Some(mode) = entry.unix_mode() {
+            let kind = mode & 0o170000;
+            if kind != 0 && kind != 0o100000 && kind != 0o040000 {
+                return Err(Error::UnsafeEntry {
+                    package: package.to_owned(),
+                    entry: raw_name,
+                    reason: "not a regular file",
+                });
+            }
+        }
+        if entry.is_dir() {
+            continue;
+        }
+        if !seen.insert(name.clone()) {
+            return Err(Error::UnsafeEntry {
+                package: package.to_owned(),
+                entry: raw_name,
+                reason: "duplicate name",
+            });
+        }
+        let compressed = entry.compressed_size().max(1);
+        let mut data = Vec::with_capacity(entry.size().min(1 << 24) as usize);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = entry
+                .read(&mut buf)
+                .map_err(|e| corrupt(Some(raw_name.clone()), e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            data.extend_from_slice(&buf[..n]);
+            if total > limits.max_unzipped_bytes {
+                return Err(Error::ZipLimit {
+                    package: package.to_owned(),
+                    entry: Some(raw_name),
+                    limit: "total uncompressed size",
+                    value: total,
+                    max: limits.max_unzipped_bytes,
+                });
+            }
+            let produced = data.len() as u64;
+            if produced > RATIO_GRACE_BYTES && produced / compressed > limits.max_compression_ratio
+            {
+                return Err(Error::ZipLimit {
+                    package: package.to_owned(),
+                    entry: Some(raw_name),
+                    limit: "compression ratio",
+                    value: produced / compressed,
+                    max: limits.max_compression_ratio,
+                });
+            }
+        }
+        files.push(PackageFile { name, data });
+    }
+    Ok(files)
+}
+
+/// What an expanded package holds, by role (names as in the zip).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackageLayout {
+    /// The article's JATS XML.
+    pub xml: String,
+    /// The article PDF, if any.
+    pub pdf: Option<String>,
+    /// Images ResizeImages converts (TIFF, PNG, JPEG).
+    pub figures: Vec<String>,
+    /// Everything else (supplementary files, figure PDFs, videos...).
+    pub others: Vec<String>,
+}
+
+/// File extensions ResizeImages can read.
+pub const IMAGE_EXTENSIONS: &[&str] = &["tif", "tiff", "png", "jpg", "jpeg"];
+
+fn extension(name: &str) -> String {
+    name.rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn base(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
+/// The article file of a kind: `<journal>-<id>[-vN].<ext>` (no extra parts
+/// like `-fig1` or `-figures`).
+fn is_main_file(name: &str, ext: &str) -> bool {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)^[a-z][a-z0-9]*-[0-9]+(-v[0-9]+)?\.[a-z]+$")
+            .expect("main file regex")
+    });
+    extension(name) == ext && RE.is_match(base(name))
+}
+
+/// Sort a package's files by role. The JATS XML is the top-level `.xml`
+/// named like the article (`elife-00353-v1.xml`), else the only top-level `.xml`.
+pub fn classify(package: &str, names: &[String]) -> Result<PackageLayout> {
+    let top_xml: Vec<&String> = names
+        .iter()
+        .filter(|n| !n.contains('/') && extension(n) == "xml")
+        .collect();
+    let xml = top_xml
+        .iter()
+        .find(|n| is_main_file(n, "xml"))
+        .or(if top_xml.len() == 1 {
+            top_xml.first()
+        } else {
+            None
+        })
+        .map(|s| (*s).clone())
+        .ok_or_else(|| Error::NoXml {
+            package: package.to_owned(),
+        })?;
+    let pdf = names.iter().find(|n| is_main_file(n, "pdf")).cloned();
+    let mut layout = PackageLayout {
+        xml,
+        pdf,
+        ..Default::default()
+    };
+    for n in names {
+        if *n == layout.xml || Some(n) == layout.pdf.as_ref() {
+            continue;
+        }
+        if IMAGE_EXTENSIONS.contains(&extension(n).as_str()) {
+            layout.figures.push(n.clone());
+        } else {
+            layout.others.push(n.clone());
+        }
+    }
+    Ok(layout)
+}
+
+// ---------------------------------------------------------------- activity
+
+/// `ExpandArticle`: unzip the package from `bucket_name` (the incoming or
+/// silent-corrections bucket) into the expanded bucket under
+/// `<article id>.<version>/<run>/`.
+///
+/// Input: `bucket_name`, `file_name`, and `article_id`/`version`/`run` if
+/// VersionLookup ran (else read from the name: version 1 if it has none).
+/// Output: `article_id`, `version`, `run`, `expanded_folder`, `xml_key`,
+/// `pdf_key`, `figures`, `supplementary`.
+#[derive(Debug, Clone)]
+pub struct ExpandArticle {
+    env: std::sync::Arc<crate::Env>,
+}
+
+impl ExpandArticle {
+    pub fn new(env: std::sync::Arc<crate::Env>) -> Self {
+        ExpandArticle { env }
+    }
+
+    async fn expand(&self, ctx: &crate::ActivityContext) -> Result<serde_json::Value> {
+        use crate::article::{self as a, keys};
+        let bucket_name = a::ctx_str(ctx, keys::BUCKET_NAME)?;
+        let file_name = a::ctx_str(ctx, keys::FILE_NAME)?;
+        let (article_id, version) = match (
+            a::ctx_opt_str(ctx, keys::ARTICLE_ID)?,
+            a::ctx_u32(ctx, keys::VERSION)?,
+        ) {
+            (Some(id), Some(v)) => (id, v),
+            (id, v) => {
+                let name = crate::package::parse_package_name(&file_name)?;
+                (
+                    id.unwrap_or(name.article_id),
+                    v.or(name.version).unwrap_or(1),
+                )
+            }
+        };
+        let run = a::run_of(ctx);
+        let package = a::file_part(&file_name).to_owned();
+        let zip = a::get(&self.env, &bucket_name, &file_name).await?;
+        let limits = ZipLimits::from(&self.env.settings.activities);
+        let pkg = package.clone();
+        let files = a::blocking("unzip", move || unzip_safely(&pkg, &zip, &limits)).await?;
+        let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+        let layout = classify(&package, &names)?;
+
+        let expanded = a::bucket(&self.env, "expanded")?;
+        let folder = a::expanded_folder(&article_id, version, &run);
+        let total = files.len();
+        for (i, f) in files.into_iter().enumerate() {
+            if ctx.cancel.is_cancelled() {
+                return Err(Error::Cancelled {
+                    operation: format!("expanding {package}"),
+                });
+            }
+            let key = format!("{folder}/{}", f.name);
+            let options = pressbot_core::backend::PutOptions {
+                content_type: Some(a::content_type(&f.name).to_owned()),
+                cache_control: None,
+            };
+            a::put(
+                &self.env,
+                &expanded,
+                &key,
+                bytes::Bytes::from(f.data),
+                options,
+            )
+            .await?;
+            ctx.progress
+                .report(format!("expanded {} of {total} files", i + 1));
+        }
+        tracing::info!(package = %package, folder = %folder, files = total, "package expanded");
+        let k = |n: &String| format!("{folder}/{n}");
+        Ok(serde_json::json!({
+            keys::ARTICLE_ID: article_id,
+            keys::VERSION: version,
+            keys::RUN: run,
+            keys::EXPANDED_FOLDER: folder,
+            keys::XML_KEY: k(&layout.xml),
+            keys::PDF_KEY: layout.pdf.as_ref().map(k),
+            keys::FIGURES: layout.figures.iter().map(k).collect::<Vec<_>>(),
+            keys::SUPPLEMENTARY: layout.others.iter().map(k).collect::<Vec<_>>(),
+        }))
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::Activity for ExpandArticle {
+    fn name(&self) -> &'static str {
+        "ExpandArticle"
+    }
+
+    async fn run(
+        &self,
+        ctx: &crate::ActivityContext,
+    ) -> std::result::Result<serde_json::Value, pressbot_core::activity::ActivityFailure> {
+        Ok(self.expand(ctx).await?)
+    }
+}
