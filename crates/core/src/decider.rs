@@ -421,6 +421,11 @@ pub struct TimelineRow {
     pub closed: Option<Timestamp>,
     /// From started (else scheduled) to closed.
     pub duration: Option<Duration>,
+    /// When the row began, for a two-column display: `scheduled`, else the
+    /// time of the event that makes the row (a schedule or timer failure).
+    pub start: Option<Timestamp>,
+    /// When the row ended: same as `closed`.
+    pub end: Option<Timestamp>,
     /// `completed`, `failed (retryable): msg`, `timed out START_TO_CLOSE`,
     /// `canceled`, `running`, `retry wait 10s`, ...
     pub outcome: String,
@@ -455,6 +460,8 @@ pub fn timeline(def: Option<&WorkflowDefinition>, events: &[HistoryEvent]) -> Ve
                 closed,
                 duration: closed.map(|c| c.since(from)),
                 outcome,
+                start: None,
+                end: None,
             },
         ));
     }
@@ -475,6 +482,8 @@ pub fn timeline(def: Option<&WorkflowDefinition>, events: &[HistoryEvent]) -> Ve
                 closed: Some(sf.at),
                 duration: None,
                 outcome: format!("schedule failed: {}", sf.cause),
+                start: None,
+                end: None,
             },
         ));
     }
@@ -501,6 +510,8 @@ pub fn timeline(def: Option<&WorkflowDefinition>, events: &[HistoryEvent]) -> Ve
                 closed,
                 duration: closed.map(|c| c.since(t.started_at)),
                 outcome,
+                start: None,
+                end: None,
             },
         ));
     }
@@ -521,6 +532,8 @@ pub fn timeline(def: Option<&WorkflowDefinition>, events: &[HistoryEvent]) -> Ve
                 closed: Some(tf.at),
                 duration: None,
                 outcome: format!("retry timer failed: {}", tf.cause),
+                start: None,
+                end: None,
             },
         ));
     }
@@ -542,11 +555,19 @@ pub fn timeline(def: Option<&WorkflowDefinition>, events: &[HistoryEvent]) -> Ve
                 closed,
                 duration: closed.map(|c| c.since(start.at)),
                 outcome,
+                start: None,
+                end: None,
             },
         ));
     }
     rows.sort_by_key(|(id, _)| *id);
-    rows.into_iter().map(|(_, r)| r).collect()
+    rows.into_iter()
+        .map(|(_, mut r)| {
+            r.start = r.scheduled.or(r.started).or(r.closed);
+            r.end = r.closed;
+            r
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
