@@ -53,6 +53,30 @@ fn status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
     }
 }
 
+/// moto answers a bucket without notifications with an empty
+/// `<GetBucketNotificationResponse/>` instead of S3's empty
+/// `<NotificationConfiguration/>`, which the SDK cannot parse. Only that
+/// exact answer (HTTP 200, that self-closed root) counts as "no configuration".
+fn is_moto_empty_notification<E>(err: &SdkError<E, HttpResponse>) -> bool {
+    let SdkError::ServiceError(s) = err else {
+        return false;
+    };
+    if s.raw().status().as_u16() != 200 {
+        return false;
+    }
+    let Some(body) = s.raw().body().bytes() else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    let text = text
+        .strip_prefix("<?xml")
+        .and_then(|t| t.split_once("?>"))
+        .map(|(_, rest)| rest.trim())
+        .unwrap_or(text);
+    text.starts_with("<GetBucketNotificationResponse") && text.ends_with("/>") && text.matches('<').count() == 1
+}
+
 impl AwsBackend {
     fn s3_error<E>(
         &self,
@@ -143,12 +167,18 @@ impl AwsBackend {
     async fn bucket_notification(&self, bucket: &str) -> Result<NotificationConfiguration, AwsError> {
         const OP: &str = "GetBucketNotificationConfiguration";
         let s3 = &self.inner.s3;
-        let out = self
+        let out = match self
             .call("s3", OP, bucket, || {
                 s3.get_bucket_notification_configuration().bucket(bucket).send()
             })
             .await
-            .map_err(|e| self.s3_error(OP, bucket, None, e))?;
+        {
+            Ok(out) => out,
+            Err(e) if is_moto_empty_notification(&e) => {
+                return Ok(NotificationConfiguration::builder().build())
+            }
+            Err(e) => return Err(self.s3_error(OP, bucket, None, e)),
+        };
         Ok(NotificationConfiguration::builder()
             .set_queue_configurations(out.queue_configurations)
             .set_topic_configurations(out.topic_configurations)
