@@ -26,6 +26,9 @@ pub mod jats;
 pub mod package;
 pub mod versioning;
 
+pub mod cms_activities;
+pub mod dashboard;
+
 /// What every activity may use: the backend services and the settings.
 #[derive(Debug, Clone)]
 pub struct Env {
@@ -98,6 +101,8 @@ pub const ACTIVITY_NAMES: &[&str] = &[
     "ResizeImages",
     "DepositAssets",
     "ArchiveArticle",
+    "PostToCms",
+    "PublishToCms",
 ];
 
 /// Whether an activity type exists.
@@ -124,6 +129,8 @@ impl Registry {
         r.add(Arc::new(images::ResizeImages::new(env.clone())));
         r.add(Arc::new(deposit::DepositAssets::new(env.clone())));
         r.add(Arc::new(archive::ArchiveArticle::new(env.clone())));
+        r.add(Arc::new(cms_activities::PostToCms::new(env.clone())));
+        r.add(Arc::new(cms_activities::PublishToCms::new(env.clone())));
         r
     }
 

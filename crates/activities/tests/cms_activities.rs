@@ -1,0 +1,558 @@
+//! PostToCms, PublishToCms and the dashboard helpers against a real HTTP
+//! CMS on 127.0.0.1 (the misbehaving test CMS and the embedded one). The
+//! object store and queue are small in-memory stand-ins of the backend
+//! traits: what is under test here is the CMS side.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use pressbot_activities::cms_activities::{PostToCms, PublishToCms};
+use pressbot_activities::dashboard;
+use pressbot_activities::{Activity, ActivityContext, Env, Progress, Registry};
+use pressbot_cms::testing::{Behavior, MisbehavingCms};
+use pressbot_cms::EmbeddedCms;
+use pressbot_core::activity::{ActivityInput, FailureKind};
+use pressbot_core::backend::*;
+use pressbot_core::definition::Definitions;
+use pressbot_core::history::{Decision, HistoryEvent};
+use pressbot_core::ids::{RunId, TaskToken, WorkflowExecution, WorkflowId};
+use pressbot_core::messages::{DashboardMessage, EventStatus};
+use pressbot_core::settings::Settings;
+use pressbot_core::time::Timestamp;
+use pressbot_core::{Error, Result};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Default)]
+struct MemObjects(Mutex<BTreeMap<(String, String), Bytes>>);
+
+fn unsupported(op: &'static str) -> Error {
+    Error::backend("test", op, "-", false, "not used by these tests")
+}
+
+#[async_trait]
+impl ObjectStore for MemObjects {
+    async fn get(&self, bucket: &str, key: &str) -> Result<Object> {
+        let g = self.0.lock().expect("lock");
+        let body = g
+            .get(&(bucket.to_owned(), key.to_owned()))
+            .cloned()
+            .ok_or_else(|| Error::NotFound {
+                what: "object",
+                name: format!("{bucket}/{key}"),
+            })?;
+        Ok(Object {
+            meta: ObjectMeta {
+                key: key.to_owned(),
+                size: body.len() as u64,
+                etag: String::new(),
+                content_type: None,
+                cache_control: None,
+                last_modified: Timestamp::now(),
+            },
+            body,
+        })
+    }
+    async fn put(&self, bucket: &str, key: &str, body: Bytes, _: PutOptions) -> Result<ObjectMeta> {
+        let size = body.len() as u64;
+        self.0
+            .lock()
+            .expect("lock")
+            .insert((bucket.to_owned(), key.to_owned()), body);
+        Ok(ObjectMeta {
+            key: key.to_owned(),
+            size,
+            etag: String::new(),
+            content_type: None,
+            cache_control: None,
+            last_modified: Timestamp::now(),
+        })
+    }
+    async fn head(&self, _: &str, _: &str) -> Result<Option<ObjectMeta>> {
+        Err(unsupported("head"))
+    }
+    async fn list(&self, _: &str, _: &str) -> Result<Vec<ObjectMeta>> {
+        Err(unsupported("list"))
+    }
+    async fn copy(&self, _: &str, _: &str, _: &str, _: &str) -> Result<ObjectMeta> {
+        Err(unsupported("copy"))
+    }
+    async fn delete(&self, _: &str, _: &str) -> Result<()> {
+        Err(unsupported("delete"))
+    }
+    async fn presign_get(&self, _: &str, _: &str, _: Duration) -> Result<String> {
+        Err(unsupported("presign_get"))
+    }
+    async fn create_bucket(&self, _: &str) -> Result<()> {
+        Ok(())
+    }
+    async fn set_notification(&self, _: &str, _: &str) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Records sends; `fail` makes every send fail (the dashboard must not care).
+#[derive(Debug, Default)]
+struct MemQueues {
+    sent: Mutex<Vec<(String, String)>>,
+    fail: bool,
+}
+
+#[async_trait]
+impl QueueService for MemQueues {
+    async fn receive(
+        &self,
+        _: &str,
+        _: usize,
+        _: Duration,
+        _: Duration,
+    ) -> Result<Vec<ReceivedMessage>> {
+        Ok(Vec::new())
+    }
+    async fn send(&self, queue: &str, message: OutgoingMessage) -> Result<String> {
+        if self.fail {
+            return Err(Error::backend("test", "send", queue, true, "queue is down"));
+        }
+        self.sent
+            .lock()
+            .expect("lock")
+            .push((queue.to_owned(), message.body));
+        Ok("id".into())
+    }
+    async fn delete(&self, _: &str, _: &str) -> Result<()> {
+        Ok(())
+    }
+    async fn change_visibility(&self, _: &str, _: &str, _: Duration) -> Result<()> {
+        Ok(())
+    }
+    async fn depth(&self, _: &str) -> Result<QueueDepth> {
+        Ok(QueueDepth::default())
+    }
+    async fn create_queue(&self, _: &str, _: u32) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct NoWorkflows;
+
+#[async_trait]
+impl WorkflowService for NoWorkflows {
+    async fn poll_decision_task(&self, _: &str, _: &str) -> Result<Option<DecisionTask>> {
+        Err(unsupported("poll_decision_task"))
+    }
+    async fn complete_decision_task(
+        &self,
+        _: &TaskToken,
+        _: Vec<Decision>,
+        _: Option<String>,
+    ) -> Result<()> {
+        Err(unsupported("complete_decision_task"))
+    }
+    async fn poll_activity_task(&self, _: &str, _: &str) -> Result<Option<ActivityTask>> {
+        Err(unsupported("poll_activity_task"))
+    }
+    async fn complete_activity_task(&self, _: &TaskToken, _: Option<String>) -> Result<()> {
+        Err(unsupported("complete_activity_task"))
+    }
+    async fn fail_activity_task(&self, _: &TaskToken, _: &str, _: &str) -> Result<()> {
+        Err(unsupported("fail_activity_task"))
+    }
+    async fn cancel_activity_task(&self, _: &TaskToken, _: Option<String>) -> Result<()> {
+        Err(unsupported("cancel_activity_task"))
+    }
+    async fn heartbeat(&self, _: &TaskToken, _: Option<String>) -> Result<HeartbeatOutcome> {
+        Err(unsupported("heartbeat"))
+    }
+    async fn start_workflow(&self, _: StartRequest) -> Result<StartOutcome> {
+        Err(unsupported("start_workflow"))
+    }
+    async fn request_cancel(&self, _: &WorkflowId, _: Option<&RunId>) -> Result<()> {
+        Err(unsupported("request_cancel"))
+    }
+    async fn terminate(&self, _: &WorkflowId, _: Option<&RunId>, _: &str) -> Result<()> {
+        Err(unsupported("terminate"))
+    }
+    async fn register(&self, _: &Definitions) -> Result<()> {
+        Err(unsupported("register"))
+    }
+    async fn list_executions(&self, _: &ExecutionFilter) -> Result<Vec<ExecutionInfo>> {
+        Err(unsupported("list_executions"))
+    }
+    async fn describe_execution(&self, _: &WorkflowExecution) -> Result<ExecutionInfo> {
+        Err(unsupported("describe_execution"))
+    }
+    async fn history(&self, _: &WorkflowExecution) -> Result<Vec<HistoryEvent>> {
+        Err(unsupported("history"))
+    }
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The repository's default settings with the CMS pointed at `base_url`
+/// and short timeouts.
+fn settings(base_url: &str) -> Settings {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../settings/default.toml");
+    let text = std::fs::read_to_string(path).expect("settings/default.toml");
+    let mut s: Settings = toml::from_str(&text).expect("default settings parse");
+    s.cms.base_url = Some(base_url.to_owned());
+    s.cms.embedded = false;
+    s.cms.connect_timeout = Duration::from_millis(300);
+    s.cms.request_timeout = Duration::from_millis(300);
+    s.cms.max_retry_after = Duration::from_secs(2);
+    s
+}
+
+struct Fixture {
+    env: Arc<Env>,
+    objects: Arc<MemObjects>,
+    queues: Arc<MemQueues>,
+}
+
+fn fixture(base_url: &str, queue_fails: bool) -> Fixture {
+    let objects = Arc::new(MemObjects::default());
+    let queues = Arc::new(MemQueues {
+        fail: queue_fails,
+        ..Default::default()
+    });
+    let env = Arc::new(Env {
+        backend: Backend {
+            workflows: Arc::new(NoWorkflows),
+            queues: queues.clone(),
+            objects: objects.clone(),
+        },
+        settings: Arc::new(settings(base_url)),
+    });
+    Fixture {
+        env,
+        objects,
+        queues,
+    }
+}
+
+const JSON_KEY: &str = "00353.1/run-a/article.json";
+const ARTICLE: &str = r#"{"title":"A paper","doi":"10.7554/eLife.00353"}"#;
+
+impl Fixture {
+    async fn put_article(&self, body: &str) {
+        let bucket = self.env.settings.bucket("expanded").expect("bucket");
+        self.objects
+            .put(
+                &bucket,
+                JSON_KEY,
+                Bytes::from(body.to_owned()),
+                PutOptions::default(),
+            )
+            .await
+            .expect("put");
+    }
+
+    fn dashboard(&self) -> Vec<DashboardMessage> {
+        let queue = self.env.settings.event_queue();
+        self.queues
+            .sent
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(q, _)| *q == queue)
+            .map(|(_, b)| serde_json::from_str(b).expect("dashboard JSON"))
+            .collect()
+    }
+}
+
+fn ctx(step: &str, context: Value, params: Value) -> ActivityContext {
+    ActivityContext {
+        input: ActivityInput {
+            context,
+            step: step.into(),
+            attempt: 1,
+            workflow: "IngestArticleZip".into(),
+            params,
+        },
+        execution: WorkflowExecution {
+            workflow_id: WorkflowId::from("IngestArticleZip-00353"),
+            run_id: RunId::from("run-a"),
+        },
+        activity_id: format!("{step}#1"),
+        cancel: CancellationToken::new(),
+        progress: Progress::default(),
+    }
+}
+
+fn article_context() -> Value {
+    json!({"article_id": "00353", "version": 1, "run": "run-a", "article_json_key": JSON_KEY})
+}
+
+#[tokio::test]
+async fn post_then_publish_through_a_busy_cms() {
+    let cms = MisbehavingCms::start(vec![Behavior::busy(0), Behavior::Reset], vec![])
+        .await
+        .expect("cms");
+    let f = fixture(&cms.base_url(), false);
+    f.put_article(ARTICLE).await;
+    let post = PostToCms::new(f.env.clone());
+    let out = post
+        .run(&ctx("PostToCms", article_context(), json!({})))
+        .await
+        .expect("posted");
+    assert_eq!(out["cms_already_there"], false);
+    assert_eq!(out["cms_idempotency_key"], "pressbot-00353-v1-run-a");
+    assert_eq!(cms.ingests("00353", 1), 1);
+    let posted = cms
+        .requests()
+        .into_iter()
+        .rfind(|r| r.method == "POST")
+        .expect("a POST");
+    assert_eq!(posted.body, ARTICLE);
+
+    // A retried attempt (the worker crashed after posting) posts nothing.
+    let again = post
+        .run(&ctx("PostToCms", article_context(), json!({})))
+        .await
+        .expect("posted");
+    assert_eq!(again["cms_already_there"], true);
+    assert_eq!(cms.ingests("00353", 1), 1);
+
+    let out = PublishToCms::new(f.env.clone())
+        .run(&ctx("PublishToCms", article_context(), json!({})))
+        .await
+        .expect("published");
+    assert_eq!(out["published"], true);
+    assert_eq!(cms.publishes("00353", 1), 1);
+    let props: Vec<_> = f
+        .dashboard()
+        .into_iter()
+        .filter_map(|m| match m {
+            DashboardMessage::Property { name, value, .. } => Some((name, value)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        props,
+        [("publication-status".to_owned(), "published".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn cut_while_ingesting_is_retryable_and_the_next_attempt_does_not_repost() {
+    let cms = MisbehavingCms::start(
+        vec![Behavior::CutWhileIngesting {
+            // Longer than the client's first backoff (200-400 ms by default).
+            ingesting_for: Duration::from_millis(800),
+        }],
+        vec![],
+    )
+    .await
+    .expect("cms");
+    let f = fixture(&cms.base_url(), false);
+    f.put_article(ARTICLE).await;
+    let post = PostToCms::new(f.env.clone());
+    let e = post
+        .run(&ctx("PostToCms", article_context(), json!({})))
+        .await
+        .expect_err("still ingesting");
+    assert_eq!(e.kind, FailureKind::Retryable);
+    assert!(e.message.starts_with("PostToCms: "), "{e}");
+    assert!(e.message.contains("still ingesting"), "{e}");
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let out = post
+        .run(&ctx("PostToCms", article_context(), json!({})))
+        .await
+        .expect("recognised");
+    assert_eq!(out["cms_already_there"], true);
+    assert_eq!(cms.ingests("00353", 1), 1);
+}
+
+#[tokio::test]
+async fn refusals_and_bad_input_are_permanent() {
+    let cms = MisbehavingCms::start(
+        vec![Behavior::answer(422, r#"{"error":"abstract is required"}"#)],
+        vec![],
+    )
+    .await
+    .expect("cms");
+    let f = fixture(&cms.base_url(), false);
+    let post = PostToCms::new(f.env.clone());
+
+    // The JSON is not there yet.
+    let e = post
+        .run(&ctx("PostToCms", article_context(), json!({})))
+        .await
+        .expect_err("no JSON");
+    assert!(e.message.contains(JSON_KEY), "{e}");
+    assert_eq!(cms.requests().len(), 0);
+
+    // Not JSON at all: refused before reaching the CMS, naming the object.
+    f.put_article("<article/>").await;
+    let e = post
+        .run(&ctx("PostToCms", article_context(), json!({})))
+        .await
+        .expect_err("not JSON");
+    assert_eq!(e.kind, FailureKind::Permanent);
+    assert!(
+        e.message.contains("is not JSON") && e.message.contains(JSON_KEY),
+        "{e}"
+    );
+
+    // The CMS refuses: permanent, with its answer.
+    f.put_article(ARTICLE).await;
+    let e = post
+        .run(&ctx("PostToCms", article_context(), json!({})))
+        .await
+        .expect_err("422");
+    assert_eq!(e.kind, FailureKind::Permanent);
+    assert!(e.message.contains("abstract is required"), "{e}");
+
+    // Missing context.
+    let e = post
+        .run(&ctx("PostToCms", json!({"article_id": "00353"}), json!({})))
+        .await
+        .expect_err("no version");
+    assert_eq!(e.kind, FailureKind::Permanent);
+    assert!(e.message.contains("version"), "{e}");
+
+    // Publishing what was never ingested.
+    let e = PublishToCms::new(f.env.clone())
+        .run(&ctx(
+            "PublishToCms",
+            json!({"article_id": "00999", "version": 1}),
+            json!({}),
+        ))
+        .await
+        .expect_err("404");
+    assert_eq!(e.kind, FailureKind::Permanent);
+    assert!(e.message.contains("404"), "{e}");
+}
+
+#[tokio::test]
+async fn silent_flag_is_sent_and_preview_does_not_publish() {
+    let cms = MisbehavingCms::start(vec![], vec![]).await.expect("cms");
+    let f = fixture(&cms.base_url(), false);
+    f.put_article(ARTICLE).await;
+    let out = PostToCms::new(f.env.clone())
+        .run(&ctx(
+            "PostToCms",
+            article_context(),
+            json!({"silent": true}),
+        ))
+        .await
+        .expect("posted");
+    assert_eq!(out["cms_silent_correction"], true);
+    let post = cms
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .expect("POST");
+    assert_eq!(post.header("x-silent-correction"), Some("true"));
+
+    for (context, params) in [
+        (article_context(), json!({"mode": "preview"})),
+        (
+            {
+                let mut c = article_context();
+                c["publish"] = json!(false);
+                c
+            },
+            json!({}),
+        ),
+    ] {
+        let out = PublishToCms::new(f.env.clone())
+            .run(&ctx("PublishToCms", context, params))
+            .await
+            .expect("preview");
+        assert_eq!(out["published"], false);
+    }
+    assert_eq!(cms.publishes("00353", 1), 0);
+    assert!(cms.requests().iter().all(|r| !r.path.ends_with("/publish")));
+    let ready = f
+        .dashboard()
+        .into_iter()
+        .filter(|m| {
+            matches!(m, DashboardMessage::Property { name, value, item_identifier, version, .. }
+                if name == "publication-status" && value == "ready to publish"
+                    && item_identifier == "00353" && version == "1")
+        })
+        .count();
+    assert_eq!(ready, 2);
+}
+
+#[tokio::test]
+async fn against_the_embedded_cms() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stop = CancellationToken::new();
+    let cms = EmbeddedCms::serve(
+        dir.path(),
+        "127.0.0.1:0".parse().expect("addr"),
+        stop.clone(),
+    )
+    .await
+    .expect("embedded CMS");
+    let f = fixture(&cms.base_url(), false);
+    f.put_article(ARTICLE).await;
+    let registry = Registry::standard(f.env.clone());
+    for step in ["PostToCms", "PublishToCms"] {
+        registry
+            .get(step)
+            .expect("registered")
+            .run(&ctx(step, article_context(), json!({})))
+            .await
+            .expect(step);
+    }
+    let index = cms.index().await;
+    assert_eq!(index.ingests("00353"), 1);
+    assert_eq!(index.publishes("00353"), 1);
+    assert!(pressbot_activities::is_known_activity("PostToCms"));
+    assert!(pressbot_activities::is_known_activity("PublishToCms"));
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn dashboard_events_have_the_dashboard_format_and_never_fail() {
+    let f = fixture("http://127.0.0.1:1", false);
+    let c = ctx("ConvertJATS", article_context(), json!({}));
+    dashboard::emit_event(&f.env, &c, EventStatus::Start, "converting").await;
+    dashboard::emit_event(&f.env, &c, EventStatus::Error, "bad XML").await;
+    let sent = f.queues.sent.lock().expect("lock").clone();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].0, f.env.settings.event_queue());
+    let v: Value = serde_json::from_str(&sent[1].1).expect("json");
+    assert_eq!(v["message_type"], "event");
+    assert_eq!(v["item_identifier"], "00353");
+    assert_eq!(v["version"], "1");
+    assert_eq!(v["run"], "run-a");
+    assert_eq!(v["event_type"], "ConvertJATS");
+    assert_eq!(v["status"], "error");
+    assert_eq!(v["message"], "bad XML");
+    assert!(v["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert!(v["message_id"].as_str().is_some_and(|t| t.len() == 36));
+
+    // Before VersionLookup: the workflow id stands in for the article.
+    let early = ctx("VersionLookup", json!({}), json!({}));
+    match dashboard::event_message(&early, EventStatus::Start, "") {
+        DashboardMessage::Event {
+            item_identifier,
+            run,
+            version,
+            ..
+        } => {
+            assert_eq!(item_identifier, "IngestArticleZip-00353");
+            assert_eq!(run, "run-a");
+            assert_eq!(version, "");
+        }
+        other => panic!("an event expected, got {other:?}"),
+    }
+
+    // A broken queue is logged, not raised.
+    let broken = fixture("http://127.0.0.1:1", true);
+    dashboard::emit_event(&broken.env, &c, EventStatus::End, "done").await;
+    assert!(
+        !dashboard::send(
+            &broken.env,
+            &dashboard::event_message(&c, EventStatus::End, "")
+        )
+        .await
+    );
+}
