@@ -284,6 +284,9 @@ fn inline_into(e: &Element, out: &mut String) {
                     "ext-link" | "uri" => match c.attr("xlink:href") {
                         Some(h) => {
                             let mut o = String::from("<a href=\"");
+                            if c.attr("ext-link-type") == Some("doi") && !h.starts_with("http") {
+                                o.push_str("https://doi.org/");
+                            }
                             escape_html(h, &mut o);
                             o.push_str("\">");
                             (o, "</a>")
@@ -304,11 +307,14 @@ fn inline_into(e: &Element, out: &mut String) {
     }
 }
 
-/// Paragraphs of a block (`<p>` descendants) as `<p>…</p>` HTML.
+/// Paragraphs of a block (`<p>` descendants) as `<p>…</p>` HTML. Older
+/// eLife XML ends abstracts with a "DOI: …" paragraph that is a link to the
+/// abstract itself, not content: it is left out.
 fn paragraphs_html(e: &Element) -> String {
     let mut ps = Vec::new();
     e.descendants("p", &[], &mut ps);
     ps.iter()
+        .filter(|p| !p.text().starts_with("DOI:"))
         .map(|p| format!("<p>{}</p>", inline_html(p)))
         .collect::<Vec<_>>()
         .join("")
@@ -638,14 +644,24 @@ fn pub_date(d: &Element, file: &str) -> Result<String> {
     }
 }
 
-/// Affiliation text without its label or e-mail, trailing punctuation trimmed.
+/// Affiliation as one line: its parts (institutions, city, country) joined
+/// with ", ", without the label or e-mail. Parts come from the child
+/// elements because some XML separates them with ", " text and some not at all.
 fn aff_text(a: &Element) -> String {
-    let t = a.text_without(&["label", "email"]);
-    t.replace(" ,", ",")
-        .trim()
-        .trim_end_matches([',', ';'])
-        .trim()
-        .to_owned()
+    let mut parts = Vec::new();
+    for e in a.elements() {
+        match e.name.as_str() {
+            "label" | "email" => {}
+            "institution-wrap" => parts.extend(e.children_named("institution").map(|i| i.text())),
+            _ => parts.push(e.text()),
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    if parts.is_empty() {
+        a.text_without(&["label", "email"])
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn authors(meta: &Element) -> Vec<Author> {
