@@ -273,8 +273,10 @@ mod tests {
     fn service_error(
         status: u16,
         code: &str,
-    ) -> SdkError<aws_sdk_swf::operation::poll_for_decision_task::PollForDecisionTaskError, HttpResponse>
-    {
+    ) -> SdkError<
+        aws_sdk_swf::operation::poll_for_decision_task::PollForDecisionTaskError,
+        HttpResponse,
+    > {
         let err = aws_sdk_swf::operation::poll_for_decision_task::PollForDecisionTaskError::generic(
             ErrorMetadata::builder().code(code).message("boom").build(),
         );
@@ -293,11 +295,21 @@ mod tests {
 
     #[test]
     fn call_error_keeps_code_operation_and_resource() {
-        let e = call_error("swf", "PollForDecisionTask", "dom/tl", service_error(400, "X"));
+        let e = call_error(
+            "swf",
+            "PollForDecisionTask",
+            "dom/tl",
+            service_error(400, "X"),
+        );
         assert_eq!(e.code(), Some("X"));
         let core: pressbot_core::Error = e.into();
         let text = core.to_string();
-        assert!(text.contains("PollForDecisionTask") && text.contains("dom/tl") && text.contains("X: boom"), "{text}");
+        assert!(
+            text.contains("PollForDecisionTask")
+                && text.contains("dom/tl")
+                && text.contains("X: boom"),
+            "{text}"
+        );
         assert!(!core.is_retryable());
     }
 
@@ -311,6 +323,10 @@ mod tests {
             env: "dev".into(),
         };
         let core: pressbot_core::Error = e.into();
-        assert!(core.to_string().contains("run `pressbot create-resources --env dev`"), "{core}");
+        assert!(
+            core.to_string()
+                .contains("run `pressbot create-resources --env dev`"),
+            "{core}"
+        );
     }
 }

@@ -105,7 +105,10 @@ impl AwsBackend {
         Self::build(settings, Some(credentials)).await
     }
 
-    async fn build(settings: &Settings, credentials: Option<Credentials>) -> Result<Self, AwsError> {
+    async fn build(
+        settings: &Settings,
+        credentials: Option<Credentials>,
+    ) -> Result<Self, AwsError> {
         let aws = &settings.aws;
         let bad = |key: &str, message: String| AwsError::Settings {
             key: key.to_owned(),

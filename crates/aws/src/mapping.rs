@@ -222,13 +222,11 @@ pub(crate) fn event_from_sdk(
             EventKind::ActivityTaskTimedOut {
                 scheduled_event_id: a.scheduled_event_id(),
                 started_event_id: a.started_event_id(),
-                timeout_type: ActivityTimeoutType::parse(raw).ok_or_else(|| {
-                    AwsError::Mapping {
-                        operation,
-                        event_id: id,
-                        field: "timeoutType",
-                        message: format!("unknown activity timeout type {raw:?}"),
-                    }
+                timeout_type: ActivityTimeoutType::parse(raw).ok_or_else(|| AwsError::Mapping {
+                    operation,
+                    event_id: id,
+                    field: "timeoutType",
+                    message: format!("unknown activity timeout type {raw:?}"),
                 })?,
                 details: own(a.details()),
             }
@@ -350,7 +348,8 @@ pub(crate) fn decision_to_sdk(d: &Decision) -> Result<sdk::Decision, AwsError> {
             control,
             task_list: tl,
             timeouts,
-        } => b.decision_type(T::ScheduleActivityTask)
+        } => b
+            .decision_type(T::ScheduleActivityTask)
             .schedule_activity_task_decision_attributes(
                 sdk::ScheduleActivityTaskDecisionAttributes::builder()
                     .activity_id(activity_id)
@@ -377,14 +376,16 @@ pub(crate) fn decision_to_sdk(d: &Decision) -> Result<sdk::Decision, AwsError> {
             timer_id,
             control,
             start_to_fire,
-        } => b.decision_type(T::StartTimer).start_timer_decision_attributes(
-            sdk::StartTimerDecisionAttributes::builder()
-                .timer_id(timer_id)
-                .set_control(control.clone())
-                .start_to_fire_timeout(timeout_to_swf(Some(*start_to_fire)))
-                .build()
-                .map_err(bad)?,
-        ),
+        } => b
+            .decision_type(T::StartTimer)
+            .start_timer_decision_attributes(
+                sdk::StartTimerDecisionAttributes::builder()
+                    .timer_id(timer_id)
+                    .set_control(control.clone())
+                    .start_to_fire_timeout(timeout_to_swf(Some(*start_to_fire)))
+                    .build()
+                    .map_err(bad)?,
+            ),
         Decision::CompleteWorkflowExecution { result } => b
             .decision_type(T::CompleteWorkflowExecution)
             .complete_workflow_execution_decision_attributes(
@@ -649,14 +650,13 @@ pub(crate) mod tests {
                 },
             ),
             (
-                ev(T::ActivityTaskCancelRequested)
-                    .activity_task_cancel_requested_event_attributes(
-                        sdk::ActivityTaskCancelRequestedEventAttributes::builder()
-                            .activity_id("a1")
-                            .decision_task_completed_event_id(4)
-                            .build()
-                            .unwrap(),
-                    ),
+                ev(T::ActivityTaskCancelRequested).activity_task_cancel_requested_event_attributes(
+                    sdk::ActivityTaskCancelRequestedEventAttributes::builder()
+                        .activity_id("a1")
+                        .decision_task_completed_event_id(4)
+                        .build()
+                        .unwrap(),
+                ),
                 EventKind::ActivityTaskCancelRequested {
                     activity_id: "a1".into(),
                 },
@@ -883,7 +883,10 @@ pub(crate) mod tests {
             .build()
             .unwrap();
         let err = event_from_sdk(&e, "x").unwrap_err().to_string();
-        assert!(err.contains("startToFireTimeout") && err.contains("soon"), "{err}");
+        assert!(
+            err.contains("startToFireTimeout") && err.contains("soon"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -93,7 +93,9 @@ impl AwsBackend {
         }
         for (t, task_list) in definitions.activity_types() {
             if self.register_activity_type(&t, &task_list).await? {
-                out(format!("registered activity type {t} (task list {task_list})"));
+                out(format!(
+                    "registered activity type {t} (task list {task_list})"
+                ));
             } else {
                 out(format!("ok activity type {t}"));
             }

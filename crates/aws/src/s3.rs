@@ -74,7 +74,9 @@ fn is_moto_empty_notification<E>(err: &SdkError<E, HttpResponse>) -> bool {
         .and_then(|t| t.split_once("?>"))
         .map(|(_, rest)| rest.trim())
         .unwrap_or(text);
-    text.starts_with("<GetBucketNotificationResponse") && text.ends_with("/>") && text.matches('<').count() == 1
+    text.starts_with("<GetBucketNotificationResponse")
+        && text.ends_with("/>")
+        && text.matches('<').count() == 1
 }
 
 impl AwsBackend {
@@ -151,7 +153,11 @@ impl AwsBackend {
     }
 
     /// Whether the bucket already sends `ObjectCreated:*` events to the queue.
-    pub(crate) async fn notification_exists(&self, bucket: &str, queue_arn: &str) -> Result<bool, AwsError> {
+    pub(crate) async fn notification_exists(
+        &self,
+        bucket: &str,
+        queue_arn: &str,
+    ) -> Result<bool, AwsError> {
         Ok(self
             .bucket_notification(bucket)
             .await?
@@ -164,12 +170,17 @@ impl AwsBackend {
             }))
     }
 
-    async fn bucket_notification(&self, bucket: &str) -> Result<NotificationConfiguration, AwsError> {
+    async fn bucket_notification(
+        &self,
+        bucket: &str,
+    ) -> Result<NotificationConfiguration, AwsError> {
         const OP: &str = "GetBucketNotificationConfiguration";
         let s3 = &self.inner.s3;
         let out = match self
             .call("s3", OP, bucket, || {
-                s3.get_bucket_notification_configuration().bucket(bucket).send()
+                s3.get_bucket_notification_configuration()
+                    .bucket(bucket)
+                    .send()
             })
             .await
         {
@@ -190,7 +201,11 @@ impl AwsBackend {
     /// The queue policy letting S3 send, then the bucket's notification.
     /// Returns what changed. The policy goes first because S3 checks, when
     /// the notification is put, that it may send to the queue.
-    pub(crate) async fn ensure_notification(&self, bucket: &str, queue: &str) -> Result<Vec<String>, AwsError> {
+    pub(crate) async fn ensure_notification(
+        &self,
+        bucket: &str,
+        queue: &str,
+    ) -> Result<Vec<String>, AwsError> {
         const OP: &str = "PutBucketNotificationConfiguration";
         let mut changes = Vec::new();
         let queue_arn = self.queue_arn(queue).await?;
@@ -200,7 +215,9 @@ impl AwsBackend {
             .ensure_s3_send_policy(queue, &queue_arn, &bucket_arn, bucket)
             .await?
         {
-            changes.push(format!("allowed {bucket} to send to {queue} (queue policy)"));
+            changes.push(format!(
+                "allowed {bucket} to send to {queue} (queue policy)"
+            ));
         }
         let current = self.bucket_notification(bucket).await?;
         let already = current.queue_configurations().iter().any(|q| {
@@ -241,7 +258,9 @@ impl AwsBackend {
         })
         .await
         .map_err(|e| self.s3_error(OP, bucket, None, e))?;
-        changes.push(format!("notify {queue} of every object created in {bucket}"));
+        changes.push(format!(
+            "notify {queue} of every object created in {bucket}"
+        ));
         Ok(changes)
     }
 
@@ -276,7 +295,9 @@ impl ObjectStore for AwsBackend {
         let s3 = &self.inner.s3;
         let resource = format!("s3://{bucket}/{key}");
         let out = self
-            .call("s3", OP, &resource, || s3.get_object().bucket(bucket).key(key).send())
+            .call("s3", OP, &resource, || {
+                s3.get_object().bucket(bucket).key(key).send()
+            })
             .await
             .map_err(|e| self.s3_error(OP, bucket, Some(key), e))?;
         let meta = ObjectMeta {
@@ -305,7 +326,13 @@ impl ObjectStore for AwsBackend {
         })
     }
 
-    async fn put(&self, bucket: &str, key: &str, body: Bytes, options: PutOptions) -> Result<ObjectMeta> {
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        options: PutOptions,
+    ) -> Result<ObjectMeta> {
         const OP: &str = "PutObject";
         let s3 = &self.inner.s3;
         let resource = format!("s3://{bucket}/{key}");
@@ -362,7 +389,9 @@ impl ObjectStore for AwsBackend {
                 last_modified: ts(o.last_modified()),
             }));
             match out.next_continuation_token() {
-                Some(t) if out.is_truncated() == Some(true) && !t.is_empty() => token = Some(t.to_owned()),
+                Some(t) if out.is_truncated() == Some(true) && !t.is_empty() => {
+                    token = Some(t.to_owned())
+                }
                 _ => break,
             }
         }
@@ -370,7 +399,13 @@ impl ObjectStore for AwsBackend {
         Ok(objects)
     }
 
-    async fn copy(&self, from_bucket: &str, from_key: &str, to_bucket: &str, to_key: &str) -> Result<ObjectMeta> {
+    async fn copy(
+        &self,
+        from_bucket: &str,
+        from_key: &str,
+        to_bucket: &str,
+        to_key: &str,
+    ) -> Result<ObjectMeta> {
         const OP: &str = "CopyObject";
         let s3 = &self.inner.s3;
         let source = copy_source(from_bucket, from_key);

@@ -5,7 +5,9 @@ use crate::error::{call_error, error_code, AwsError};
 use crate::{AwsBackend, SQS_MAX_WAIT};
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
-use pressbot_core::backend::{dead_letter_queue_name, OutgoingMessage, QueueDepth, QueueService, ReceivedMessage};
+use pressbot_core::backend::{
+    dead_letter_queue_name, OutgoingMessage, QueueDepth, QueueService, ReceivedMessage,
+};
 use pressbot_core::time::Timestamp;
 use pressbot_core::Result;
 use std::collections::BTreeMap;
@@ -71,7 +73,9 @@ impl AwsBackend {
         const OP: &str = "GetQueueUrl";
         let sqs = &self.inner.sqs;
         match self
-            .call("sqs", OP, queue, || sqs.get_queue_url().queue_name(queue).send())
+            .call("sqs", OP, queue, || {
+                sqs.get_queue_url().queue_name(queue).send()
+            })
             .await
         {
             Ok(out) => {
@@ -201,7 +205,12 @@ impl AwsBackend {
                 Ok(true)
             }
             // Created by someone else in between, with other attributes: it exists, fine.
-            Err(e) if matches!(error_code(&e), Some("QueueAlreadyExists" | "QueueNameExists")) => {
+            Err(e)
+                if matches!(
+                    error_code(&e),
+                    Some("QueueAlreadyExists" | "QueueNameExists")
+                ) =>
+            {
                 self.queue_url(queue).await?;
                 Ok(false)
             }
@@ -212,11 +221,21 @@ impl AwsBackend {
     /// Make sure a queue and its dead-letter queue exist and the redrive
     /// policy sends a message to the DLQ after `max_receives` receives.
     /// Returns what was changed (empty when everything was already so).
-    pub(crate) async fn ensure_queue(&self, queue: &str, max_receives: u32) -> Result<Vec<String>, AwsError> {
+    pub(crate) async fn ensure_queue(
+        &self,
+        queue: &str,
+        max_receives: u32,
+    ) -> Result<Vec<String>, AwsError> {
         let mut changes = Vec::new();
         let dlq = dead_letter_queue_name(queue);
         if self
-            .create_plain_queue(&dlq, &[(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS)])
+            .create_plain_queue(
+                &dlq,
+                &[(
+                    QueueAttributeName::MessageRetentionPeriod,
+                    DLQ_RETENTION_SECS,
+                )],
+            )
             .await?
         {
             changes.push(format!("created queue {dlq}"));
@@ -237,12 +256,17 @@ impl AwsBackend {
         let same = current.as_ref().is_some_and(|c| {
             c.get("deadLetterTargetArn") == wanted.get("deadLetterTargetArn")
                 && c.get("maxReceiveCount").and_then(|v| {
-                    v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    v.as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
                 }) == Some(u64::from(max_receives))
         });
         if !same {
-            self.set_queue_attribute(queue, QueueAttributeName::RedrivePolicy, &wanted.to_string())
-                .await?;
+            self.set_queue_attribute(
+                queue,
+                QueueAttributeName::RedrivePolicy,
+                &wanted.to_string(),
+            )
+            .await?;
             changes.push(format!(
                 "set redrive policy of {queue}: to {dlq} after {max_receives} receives"
             ));
@@ -253,7 +277,13 @@ impl AwsBackend {
     /// Allow S3 to send a bucket's events to a queue: one statement per
     /// bucket (Sid `pressbot-s3-<bucket>`), merged into the queue's policy
     /// so several buckets can feed one queue. Returns whether it changed.
-    pub(crate) async fn ensure_s3_send_policy(&self, queue: &str, queue_arn: &str, bucket_arn: &str, bucket: &str) -> Result<bool, AwsError> {
+    pub(crate) async fn ensure_s3_send_policy(
+        &self,
+        queue: &str,
+        queue_arn: &str,
+        bucket_arn: &str,
+        bucket: &str,
+    ) -> Result<bool, AwsError> {
         let current = self
             .queue_attributes(queue, &[QueueAttributeName::Policy])
             .await?
@@ -273,7 +303,10 @@ impl AwsBackend {
             .filter(|p| p.get("Statement").is_some_and(|s| s.is_array()))
             .unwrap_or_else(|| serde_json::json!({ "Version": "2012-10-17", "Statement": [] }));
         let statements = policy["Statement"].as_array_mut().expect("checked above");
-        match statements.iter_mut().find(|s| s.get("Sid") == Some(&serde_json::Value::String(sid.clone()))) {
+        match statements
+            .iter_mut()
+            .find(|s| s.get("Sid") == Some(&serde_json::Value::String(sid.clone())))
+        {
             Some(existing) if *existing == statement => return Ok(false),
             Some(existing) => *existing = statement,
             None => statements.push(statement),
@@ -307,7 +340,9 @@ impl QueueService for AwsBackend {
                     .wait_time_seconds(wait)
                     .visibility_timeout(visibility)
                     .message_attribute_names("All")
-                    .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+                    .message_system_attribute_names(
+                        MessageSystemAttributeName::ApproximateReceiveCount,
+                    )
                     .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
                     .send()
             })
@@ -327,7 +362,9 @@ impl QueueService for AwsBackend {
                         .message_attributes()
                         .map(|a| {
                             a.iter()
-                                .filter_map(|(k, v)| v.string_value().map(|s| (k.clone(), s.to_owned())))
+                                .filter_map(|(k, v)| {
+                                    v.string_value().map(|s| (k.clone(), s.to_owned()))
+                                })
                                 .collect()
                         })
                         .unwrap_or_default(),
@@ -380,14 +417,22 @@ impl QueueService for AwsBackend {
         let url = self.queue_url(queue).await?;
         let sqs = &self.inner.sqs;
         self.call("sqs", OP, queue, || {
-            sqs.delete_message().queue_url(&url).receipt_handle(receipt).send()
+            sqs.delete_message()
+                .queue_url(&url)
+                .receipt_handle(receipt)
+                .send()
         })
         .await
         .map_err(|e| self.queue_error(OP, queue, e))?;
         Ok(())
     }
 
-    async fn change_visibility(&self, queue: &str, receipt: &str, visibility: Duration) -> Result<()> {
+    async fn change_visibility(
+        &self,
+        queue: &str,
+        receipt: &str,
+        visibility: Duration,
+    ) -> Result<()> {
         const OP: &str = "ChangeMessageVisibility";
         let url = self.queue_url(queue).await?;
         let sqs = &self.inner.sqs;

@@ -192,7 +192,9 @@ impl AwsBackend {
         match r {
             Ok(_) => Ok(true),
             Err(e) if error_code(&e) == Some("TypeAlreadyExistsFault") => Ok(false),
-            Err(e) => Err(self.swf_error("RegisterWorkflowType", &t.to_string(), Subject::Other, e)),
+            Err(e) => {
+                Err(self.swf_error("RegisterWorkflowType", &t.to_string(), Subject::Other, e))
+            }
         }
     }
 
@@ -218,7 +220,9 @@ impl AwsBackend {
         match r {
             Ok(_) => Ok(true),
             Err(e) if error_code(&e) == Some("TypeAlreadyExistsFault") => Ok(false),
-            Err(e) => Err(self.swf_error("RegisterActivityType", &t.to_string(), Subject::Other, e)),
+            Err(e) => {
+                Err(self.swf_error("RegisterActivityType", &t.to_string(), Subject::Other, e))
+            }
         }
     }
 
@@ -268,14 +272,15 @@ impl AwsBackend {
             next = page.next_page_token().map(str::to_owned);
         }
         let events = map_events(&sdk_events, OP)?;
-        let execution = first.workflow_execution().map(execution_from_sdk).ok_or_else(|| {
-            AwsError::Mapping {
+        let execution = first
+            .workflow_execution()
+            .map(execution_from_sdk)
+            .ok_or_else(|| AwsError::Mapping {
                 operation: OP,
                 event_id: 0,
                 field: "workflowExecution",
                 message: "missing from a decision task".into(),
-            }
-        })?;
+            })?;
         Ok(Some(DecisionTask {
             token: TaskToken(first.task_token().to_owned()),
             execution,
@@ -286,7 +291,10 @@ impl AwsBackend {
         }))
     }
 
-    async fn history_pages(&self, execution: &WorkflowExecution) -> Result<Vec<HistoryEvent>, AwsError> {
+    async fn history_pages(
+        &self,
+        execution: &WorkflowExecution,
+    ) -> Result<Vec<HistoryEvent>, AwsError> {
         const OP: &str = "GetWorkflowExecutionHistory";
         let swf = &self.inner.swf;
         let domain = &self.inner.domain;
@@ -363,7 +371,10 @@ impl AwsBackend {
                     })
                     .await
                     .map_err(|e| self.swf_error(OP, domain, Subject::Domain, e))?;
-                (out.execution_infos().to_vec(), out.next_page_token().map(str::to_owned))
+                (
+                    out.execution_infos().to_vec(),
+                    out.next_page_token().map(str::to_owned),
+                )
             } else {
                 const OP: &str = "ListClosedWorkflowExecutions";
                 let out = self
@@ -378,7 +389,10 @@ impl AwsBackend {
                     })
                     .await
                     .map_err(|e| self.swf_error(OP, domain, Subject::Domain, e))?;
-                (out.execution_infos().to_vec(), out.next_page_token().map(str::to_owned))
+                (
+                    out.execution_infos().to_vec(),
+                    out.next_page_token().map(str::to_owned),
+                )
             };
             infos.extend(page.iter().map(info_from_sdk));
             match next {
@@ -395,14 +409,19 @@ impl AwsBackend {
                     .workflow_name
                     .as_ref()
                     .is_none_or(|n| &i.workflow_type.name == n)
-                && (filter.open || filter.close_status.is_none() || i.close_status == filter.close_status)
+                && (filter.open
+                    || filter.close_status.is_none()
+                    || i.close_status == filter.close_status)
                 && filter.started_after.is_none_or(|t| i.started >= t)
         });
         Ok(infos)
     }
 }
 
-fn map_events(events: &[sdk::HistoryEvent], operation: &'static str) -> Result<Vec<HistoryEvent>, AwsError> {
+fn map_events(
+    events: &[sdk::HistoryEvent],
+    operation: &'static str,
+) -> Result<Vec<HistoryEvent>, AwsError> {
     let mut out: Vec<HistoryEvent> = events
         .iter()
         .map(|e| event_from_sdk(e, operation))
@@ -431,10 +450,13 @@ fn execution_to_sdk(e: &WorkflowExecution) -> sdk::WorkflowExecution {
 
 fn info_from_sdk(i: &sdk::WorkflowExecutionInfo) -> ExecutionInfo {
     ExecutionInfo {
-        execution: i.execution().map(execution_from_sdk).unwrap_or(WorkflowExecution {
-            workflow_id: WorkflowId(String::new()),
-            run_id: RunId(String::new()),
-        }),
+        execution: i
+            .execution()
+            .map(execution_from_sdk)
+            .unwrap_or(WorkflowExecution {
+                workflow_id: WorkflowId(String::new()),
+                run_id: RunId(String::new()),
+            }),
         workflow_type: type_ref_from_workflow(i.workflow_type()),
         started: Timestamp(i.start_timestamp().to_millis().unwrap_or(0)),
         closed: i
@@ -442,7 +464,9 @@ fn info_from_sdk(i: &sdk::WorkflowExecutionInfo) -> ExecutionInfo {
             .map(|t| Timestamp(t.to_millis().unwrap_or(0))),
         close_status: match i.execution_status() {
             sdk::ExecutionStatus::Open => None,
-            _ => i.close_status().and_then(|s| CloseStatus::parse(s.as_str())),
+            _ => i
+                .close_status()
+                .and_then(|s| CloseStatus::parse(s.as_str())),
         },
         cancel_requested: i.cancel_requested(),
     }
@@ -513,14 +537,15 @@ impl WorkflowService for AwsBackend {
         if out.task_token().is_empty() {
             return Ok(None);
         }
-        let execution = out.workflow_execution().map(execution_from_sdk).ok_or_else(|| {
-            AwsError::Mapping {
+        let execution = out
+            .workflow_execution()
+            .map(execution_from_sdk)
+            .ok_or_else(|| AwsError::Mapping {
                 operation: OP,
                 event_id: out.started_event_id(),
                 field: "workflowExecution",
                 message: "missing from an activity task".into(),
-            }
-        })?;
+            })?;
         Ok(Some(ActivityTask {
             token: TaskToken(out.task_token().to_owned()),
             execution,
@@ -534,7 +559,11 @@ impl WorkflowService for AwsBackend {
         }))
     }
 
-    async fn complete_activity_task(&self, token: &TaskToken, result: Option<String>) -> Result<()> {
+    async fn complete_activity_task(
+        &self,
+        token: &TaskToken,
+        result: Option<String>,
+    ) -> Result<()> {
         const OP: &str = "RespondActivityTaskCompleted";
         let swf = &self.inner.swf;
         let result = result.map(|r| truncate(&r, limits::RESULT));
@@ -549,7 +578,12 @@ impl WorkflowService for AwsBackend {
         Ok(())
     }
 
-    async fn fail_activity_task(&self, token: &TaskToken, reason: &str, details: &str) -> Result<()> {
+    async fn fail_activity_task(
+        &self,
+        token: &TaskToken,
+        reason: &str,
+        details: &str,
+    ) -> Result<()> {
         const OP: &str = "RespondActivityTaskFailed";
         let swf = &self.inner.swf;
         let reason = truncate(reason, limits::REASON);
@@ -581,7 +615,11 @@ impl WorkflowService for AwsBackend {
         Ok(())
     }
 
-    async fn heartbeat(&self, token: &TaskToken, details: Option<String>) -> Result<HeartbeatOutcome> {
+    async fn heartbeat(
+        &self,
+        token: &TaskToken,
+        details: Option<String>,
+    ) -> Result<HeartbeatOutcome> {
         const OP: &str = "RecordActivityTaskHeartbeat";
         let swf = &self.inner.swf;
         let details = details.map(|d| truncate(&d, 2048));
@@ -658,7 +696,12 @@ impl WorkflowService for AwsBackend {
         Ok(())
     }
 
-    async fn terminate(&self, workflow_id: &WorkflowId, run_id: Option<&RunId>, reason: &str) -> Result<()> {
+    async fn terminate(
+        &self,
+        workflow_id: &WorkflowId,
+        run_id: Option<&RunId>,
+        reason: &str,
+    ) -> Result<()> {
         const OP: &str = "TerminateWorkflowExecution";
         let swf = &self.inner.swf;
         let domain = &self.inner.domain;

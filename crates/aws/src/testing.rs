@@ -72,7 +72,9 @@ impl MotoServer {
                 "moto_server not found (looked at ${MOTO_ENV} and {}). \
                  Install it with `bash scripts/moto/ensure-moto.sh` (a venv under .build/), \
                  or point {MOTO_ENV} at a moto_server executable.",
-                workspace_root().join(".build/moto-venv/bin/moto_server").display()
+                workspace_root()
+                    .join(".build/moto-venv/bin/moto_server")
+                    .display()
             )
         };
         let port = free_port();

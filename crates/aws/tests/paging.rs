@@ -31,7 +31,9 @@ async fn stand_in(handler: Handler) -> (String, Arc<Mutex<Vec<Seen>>>) {
     let log = seen.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
             let handler = handler.clone();
             let log = log.clone();
             tokio::spawn(async move {
@@ -65,7 +67,8 @@ async fn stand_in(handler: Handler) -> (String, Arc<Mutex<Vec<Seen>>>) {
                     .lines()
                     .find_map(|l| {
                         let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("x-amz-target").then(|| v.trim().to_owned())
+                        k.eq_ignore_ascii_case("x-amz-target")
+                            .then(|| v.trim().to_owned())
                     })
                     .unwrap_or_default();
                 let target = target.rsplit('.').next().unwrap_or("").to_owned();
@@ -100,10 +103,14 @@ fn event(id: i64) -> Value {
             "workflowExecutionStartedEventAttributes": {"childPolicy": "TERMINATE",
                 "taskList": {"name": "decisions"}, "workflowType": {"name": "Ping", "version": "1"},
                 "executionStartToCloseTimeout": "300", "input": "{}"}}),
-        n if n % 3 == 2 => json!({"eventId": n, "eventType": "DecisionTaskScheduled", "eventTimestamp": ts,
-            "decisionTaskScheduledEventAttributes": {"taskList": {"name": "decisions"}, "startToCloseTimeout": "60"}}),
-        n if n % 3 == 0 => json!({"eventId": n, "eventType": "DecisionTaskStarted", "eventTimestamp": ts,
-            "decisionTaskStartedEventAttributes": {"scheduledEventId": n - 1, "identity": "d"}}),
+        n if n % 3 == 2 => {
+            json!({"eventId": n, "eventType": "DecisionTaskScheduled", "eventTimestamp": ts,
+            "decisionTaskScheduledEventAttributes": {"taskList": {"name": "decisions"}, "startToCloseTimeout": "60"}})
+        }
+        n if n % 3 == 0 => {
+            json!({"eventId": n, "eventType": "DecisionTaskStarted", "eventTimestamp": ts,
+            "decisionTaskStartedEventAttributes": {"scheduledEventId": n - 1, "identity": "d"}})
+        }
         n => json!({"eventId": n, "eventType": "DecisionTaskTimedOut", "eventTimestamp": ts,
             "decisionTaskTimedOutEventAttributes": {"scheduledEventId": n - 2, "startedEventId": n - 1, "timeoutType": "START_TO_CLOSE"}}),
     }
@@ -169,7 +176,13 @@ async fn decision_task_history_pages_are_all_fetched() {
     assert_eq!(task.token.as_str(), "tok-1");
     assert_eq!(task.started_event_id, TOTAL);
     assert_eq!(task.previous_started_event_id, 6);
-    assert!(matches!(task.events[3].kind, EventKind::DecisionTaskTimedOut { scheduled_event_id: 2, started_event_id: 3 }));
+    assert!(matches!(
+        task.events[3].kind,
+        EventKind::DecisionTaskTimedOut {
+            scheduled_event_id: 2,
+            started_event_id: 3
+        }
+    ));
     let seen = seen.lock().unwrap().clone();
     // ceil(9 / 2) = 5 pages, each asked with the page size and the previous token.
     assert_eq!(seen.len(), 5, "{seen:?}");
@@ -211,13 +224,24 @@ async fn execution_history_pages_are_all_fetched() {
 #[tokio::test]
 async fn empty_poll_answer_is_none() {
     let (endpoint, _) = stand_in(Arc::new(|_, _, _| {
-        (200, json!({"previousStartedEventId": 0, "startedEventId": 0}))
+        (
+            200,
+            json!({"previousStartedEventId": 0, "startedEventId": 0}),
+        )
     }))
     .await;
     let aws = backend(&endpoint, 100).await;
     let wf = aws.backend().workflows;
-    assert!(wf.poll_decision_task("decisions", "d").await.unwrap().is_none());
-    assert!(wf.poll_activity_task("default", "w").await.unwrap().is_none());
+    assert!(wf
+        .poll_decision_task("decisions", "d")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(wf
+        .poll_activity_task("default", "w")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
@@ -251,13 +275,21 @@ async fn other_errors_surface_at_once_with_operation_and_resource() {
         .unwrap_err();
     assert!(!err.is_retryable());
     let text = err.to_string();
-    assert!(text.contains("PollForActivityTask") && text.contains("stub-pressbot/cms") && text.contains("not allowed"), "{text}");
+    assert!(
+        text.contains("PollForActivityTask")
+            && text.contains("stub-pressbot/cms")
+            && text.contains("not allowed"),
+        "{text}"
+    );
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn retries_give_up_with_a_retryable_error() {
-    let (endpoint, seen) = stand_in(Arc::new(|_, _, _| (503, json!({"__type": "ServiceUnavailable"})))).await;
+    let (endpoint, seen) = stand_in(Arc::new(|_, _, _| {
+        (503, json!({"__type": "ServiceUnavailable"}))
+    }))
+    .await;
     let aws = backend(&endpoint, 100).await;
     let err = aws.backend().workflows.ping().await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
@@ -277,5 +309,8 @@ async fn unknown_task_token_is_unknown_task() {
         .complete_activity_task(&"tok".into(), None)
         .await
         .unwrap_err();
-    assert!(matches!(err, pressbot_core::Error::UnknownTask { .. }), "{err:?}");
+    assert!(
+        matches!(err, pressbot_core::Error::UnknownTask { .. }),
+        "{err:?}"
+    );
 }

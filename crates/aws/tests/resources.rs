@@ -18,12 +18,28 @@ async fn create_resources_is_idempotent_and_dry_run_changes_nothing() {
         .unwrap();
     let plan = plan.join("\n");
     assert!(plan.contains("would create bucket idem-incoming"), "{plan}");
-    assert!(plan.contains("would create queue idem-incoming-dlq"), "{plan}");
-    assert!(plan.contains("would register SWF domain idem-pressbot"), "{plan}");
-    assert!(plan.contains("would register workflow type Ping@1"), "{plan}");
-    assert!(plan.contains("would register activity type PostToCms@1 (task list cms)"), "{plan}");
+    assert!(
+        plan.contains("would create queue idem-incoming-dlq"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("would register SWF domain idem-pressbot"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("would register workflow type Ping@1"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("would register activity type PostToCms@1 (task list cms)"),
+        "{plan}"
+    );
     // The dry run created nothing.
-    let err = aws.verify(&settings.all_queues()).await.unwrap_err().to_string();
+    let err = aws
+        .verify(&settings.all_queues())
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("idem-pressbot") && err.contains("run `pressbot create-resources --env test`"),
         "{err}"
@@ -48,7 +64,10 @@ async fn create_resources_is_idempotent_and_dry_run_changes_nothing() {
         "registered activity type PingWorker@1",
         "registered activity type PostToCms@1",
     ] {
-        assert!(first.contains(expected), "missing {expected:?} in:\n{first}");
+        assert!(
+            first.contains(expected),
+            "missing {expected:?} in:\n{first}"
+        );
     }
     aws.verify(&settings.all_queues()).await.unwrap();
 
@@ -83,18 +102,27 @@ async fn missing_queue_and_domain_say_to_run_create_resources() {
     let backend = aws.backend();
     let err = backend
         .queues
-        .send(&settings.incoming_queue(), pressbot_core::backend::OutgoingMessage::new("x"))
+        .send(
+            &settings.incoming_queue(),
+            pressbot_core::backend::OutgoingMessage::new("x"),
+        )
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("absent-incoming") && err.contains("pressbot create-resources --env test"), "{err}");
+    assert!(
+        err.contains("absent-incoming") && err.contains("pressbot create-resources --env test"),
+        "{err}"
+    );
     let err = backend
         .workflows
         .poll_decision_task("decisions", "test")
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("absent-pressbot") && err.contains("pressbot create-resources --env test"), "{err}");
+    assert!(
+        err.contains("absent-pressbot") && err.contains("pressbot create-resources --env test"),
+        "{err}"
+    );
     let err = backend.workflows.ping().await.unwrap_err();
     assert!(!err.is_retryable());
 }

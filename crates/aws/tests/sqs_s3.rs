@@ -19,11 +19,16 @@ async fn queue_send_receive_visibility_delete_depth() {
     msg.attributes.insert("source".into(), "test".into());
     let id = q.send(&queue, msg.clone()).await.unwrap();
     assert!(!id.is_empty());
-    q.send(&queue, OutgoingMessage::new("second")).await.unwrap();
+    q.send(&queue, OutgoingMessage::new("second"))
+        .await
+        .unwrap();
     let depth = q.depth(&queue).await.unwrap();
     assert_eq!(depth.visible, 2);
 
-    let got = q.receive(&queue, 1, Duration::from_secs(1), Duration::from_secs(30)).await.unwrap();
+    let got = q
+        .receive(&queue, 1, Duration::from_secs(1), Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(got.len(), 1);
     let m = &got[0];
     assert_eq!(m.id, id);
@@ -35,8 +40,13 @@ async fn queue_send_receive_visibility_delete_depth() {
     assert_eq!((depth.visible, depth.in_flight), (1, 1));
 
     // Hand it back at once: visible again, received a second time.
-    q.change_visibility(&queue, &m.receipt, Duration::ZERO).await.unwrap();
-    let got = q.receive(&queue, 10, Duration::from_secs(1), Duration::from_secs(30)).await.unwrap();
+    q.change_visibility(&queue, &m.receipt, Duration::ZERO)
+        .await
+        .unwrap();
+    let got = q
+        .receive(&queue, 10, Duration::from_secs(1), Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(got.len(), 2);
     let again = got.iter().find(|g| g.id == id).unwrap();
     assert_eq!(again.receive_count, 2);
@@ -44,7 +54,11 @@ async fn queue_send_receive_visibility_delete_depth() {
         q.delete(&queue, &g.receipt).await.unwrap();
     }
     assert_eq!(q.depth(&queue).await.unwrap(), Default::default());
-    assert!(q.receive(&queue, 10, Duration::from_secs(1), Duration::from_secs(30)).await.unwrap().is_empty());
+    assert!(q
+        .receive(&queue, 10, Duration::from_secs(1), Duration::from_secs(30))
+        .await
+        .unwrap()
+        .is_empty());
 
     // Delayed messages count as delayed.
     let mut delayed = OutgoingMessage::new("later");
@@ -59,17 +73,33 @@ async fn message_moves_to_dead_letter_queue_after_max_receives() {
     let q = aws.backend().queues;
     let queue = settings.event_queue();
     let dlq = dead_letter_queue_name(&queue);
-    q.send(&queue, OutgoingMessage::new("poison")).await.unwrap();
+    q.send(&queue, OutgoingMessage::new("poison"))
+        .await
+        .unwrap();
     // max_receives = 3 in the test settings: three receives, then the DLQ.
     for n in 1..=3 {
-        let got = q.receive(&queue, 1, Duration::from_secs(1), Duration::from_secs(30)).await.unwrap();
+        let got = q
+            .receive(&queue, 1, Duration::from_secs(1), Duration::from_secs(30))
+            .await
+            .unwrap();
         assert_eq!(got.len(), 1, "receive {n}");
         assert_eq!(got[0].receive_count, n);
-        q.change_visibility(&queue, &got[0].receipt, Duration::ZERO).await.unwrap();
+        q.change_visibility(&queue, &got[0].receipt, Duration::ZERO)
+            .await
+            .unwrap();
     }
-    let got = q.receive(&queue, 1, Duration::from_secs(1), Duration::from_secs(30)).await.unwrap();
-    assert!(got.is_empty(), "still on the queue after max receives: {got:?}");
-    let dead = q.receive(&dlq, 1, Duration::from_secs(1), Duration::from_secs(30)).await.unwrap();
+    let got = q
+        .receive(&queue, 1, Duration::from_secs(1), Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(
+        got.is_empty(),
+        "still on the queue after max receives: {got:?}"
+    );
+    let dead = q
+        .receive(&dlq, 1, Duration::from_secs(1), Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].body, "poison");
 
@@ -97,20 +127,43 @@ async fn objects_put_get_head_list_copy_delete_presign() {
         .await
         .unwrap();
     assert_eq!(meta.size, 10);
-    assert!(!meta.etag.is_empty() && !meta.etag.contains('"'), "{}", meta.etag);
+    assert!(
+        !meta.etag.is_empty() && !meta.etag.contains('"'),
+        "{}",
+        meta.etag
+    );
     for i in 0..3 {
-        s3.put(&bucket, &format!("elife-00353/v1/fig {i}.tif"), Bytes::from(vec![i as u8; 100]), PutOptions::default())
-            .await
-            .unwrap();
+        s3.put(
+            &bucket,
+            &format!("elife-00353/v1/fig {i}.tif"),
+            Bytes::from(vec![i as u8; 100]),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
     }
-    s3.put(&bucket, "other/x", Bytes::from_static(b"x"), PutOptions::default()).await.unwrap();
+    s3.put(
+        &bucket,
+        "other/x",
+        Bytes::from_static(b"x"),
+        PutOptions::default(),
+    )
+    .await
+    .unwrap();
 
-    let obj = s3.get(&bucket, "elife-00353/v1/elife-00353.xml").await.unwrap();
+    let obj = s3
+        .get(&bucket, "elife-00353/v1/elife-00353.xml")
+        .await
+        .unwrap();
     assert_eq!(&obj.body[..], b"<article/>");
     assert_eq!(obj.meta.content_type.as_deref(), Some("application/xml"));
     assert_eq!(obj.meta.etag, meta.etag);
 
-    let head = s3.head(&bucket, "elife-00353/v1/elife-00353.xml").await.unwrap().unwrap();
+    let head = s3
+        .head(&bucket, "elife-00353/v1/elife-00353.xml")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(head.size, 10);
     assert_eq!(head.cache_control.as_deref(), Some("max-age=60"));
     assert!(s3.head(&bucket, "nope").await.unwrap().is_none());
@@ -121,25 +174,59 @@ async fn objects_put_get_head_list_copy_delete_presign() {
     let keys: Vec<_> = listed.iter().map(|m| m.key.as_str()).collect();
     assert_eq!(
         keys,
-        ["elife-00353/v1/elife-00353.xml", "elife-00353/v1/fig 0.tif", "elife-00353/v1/fig 1.tif", "elife-00353/v1/fig 2.tif"]
+        [
+            "elife-00353/v1/elife-00353.xml",
+            "elife-00353/v1/fig 0.tif",
+            "elife-00353/v1/fig 1.tif",
+            "elife-00353/v1/fig 2.tif"
+        ]
     );
     assert_eq!(listed[1].size, 100);
 
-    let copied = s3.copy(&bucket, "elife-00353/v1/fig 1.tif", &archive, "a/fig 1+copy.tif").await.unwrap();
+    let copied = s3
+        .copy(
+            &bucket,
+            "elife-00353/v1/fig 1.tif",
+            &archive,
+            "a/fig 1+copy.tif",
+        )
+        .await
+        .unwrap();
     assert_eq!(copied.size, 100);
-    assert_eq!(&s3.get(&archive, "a/fig 1+copy.tif").await.unwrap().body[..], &[1u8; 100][..]);
+    assert_eq!(
+        &s3.get(&archive, "a/fig 1+copy.tif").await.unwrap().body[..],
+        &[1u8; 100][..]
+    );
 
     s3.delete(&bucket, "other/x").await.unwrap();
     assert!(s3.head(&bucket, "other/x").await.unwrap().is_none());
     s3.delete(&bucket, "other/x").await.unwrap(); // deleting twice is fine
 
-    let url = s3.presign_get(&bucket, "elife-00353/v1/elife-00353.xml", Duration::from_secs(600)).await.unwrap();
+    let url = s3
+        .presign_get(
+            &bucket,
+            "elife-00353/v1/elife-00353.xml",
+            Duration::from_secs(600),
+        )
+        .await
+        .unwrap();
     assert!(url.contains("X-Amz-Expires=600"), "{url}");
-    let body = reqwest::get(&url).await.unwrap().error_for_status().unwrap().bytes().await.unwrap();
+    let body = reqwest::get(&url)
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(&body[..], b"<article/>");
 
     // A missing bucket says to run create-resources.
-    let err = s3.get("s3-no-such-bucket", "k").await.unwrap_err().to_string();
+    let err = s3
+        .get("s3-no-such-bucket", "k")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("create-resources"), "{err}");
 }
 
@@ -150,7 +237,14 @@ async fn list_follows_pages() {
     let s3 = aws.backend().objects;
     let bucket = settings.bucket("cdn").unwrap();
     for i in 0..1005 {
-        s3.put(&bucket, &format!("p/{i:05}"), Bytes::new(), PutOptions::default()).await.unwrap();
+        s3.put(
+            &bucket,
+            &format!("p/{i:05}"),
+            Bytes::new(),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
     }
     let listed = s3.list(&bucket, "p/").await.unwrap();
     assert_eq!(listed.len(), 1005);
@@ -165,19 +259,33 @@ async fn put_into_incoming_bucket_notifies_incoming_queue() {
     let key = "elife-00353-vor-v1 (1).zip";
     let put = backend
         .objects
-        .put(&settings.bucket("incoming").unwrap(), key, Bytes::from_static(b"PK\x03\x04zip"), PutOptions::default())
+        .put(
+            &settings.bucket("incoming").unwrap(),
+            key,
+            Bytes::from_static(b"PK\x03\x04zip"),
+            PutOptions::default(),
+        )
         .await
         .unwrap();
     backend
         .objects
-        .put(&settings.bucket("silent_corrections").unwrap(), "fix.zip", Bytes::from_static(b"PK"), PutOptions::default())
+        .put(
+            &settings.bucket("silent_corrections").unwrap(),
+            "fix.zip",
+            Bytes::from_static(b"PK"),
+            PutOptions::default(),
+        )
         .await
         .unwrap();
 
     let mut records = Vec::new();
     let mut test_events = 0;
     for _ in 0..10 {
-        let got = backend.queues.receive(&queue, 10, Duration::from_secs(1), Duration::from_secs(30)).await.unwrap();
+        let got = backend
+            .queues
+            .receive(&queue, 10, Duration::from_secs(1), Duration::from_secs(30))
+            .await
+            .unwrap();
         if got.is_empty() && !records.is_empty() {
             break;
         }
@@ -199,7 +307,16 @@ async fn put_into_incoming_bucket_notifies_incoming_queue() {
         .unwrap_or_else(|| panic!("no record for the incoming bucket in {records:?}"));
     assert_eq!(incoming.key, key);
     assert_eq!(incoming.size, 7);
-    assert!(incoming.event_name.starts_with("ObjectCreated:"), "{}", incoming.event_name);
+    assert!(
+        incoming.event_name.starts_with("ObjectCreated:"),
+        "{}",
+        incoming.event_name
+    );
     assert_eq!(incoming.etag.as_deref(), Some(put.etag.as_str()));
-    assert!(records.iter().any(|r| r.bucket == settings.bucket("silent_corrections").unwrap() && r.key == "fix.zip"), "{records:?}");
+    assert!(
+        records.iter().any(
+            |r| r.bucket == settings.bucket("silent_corrections").unwrap() && r.key == "fix.zip"
+        ),
+        "{records:?}"
+    );
 }

@@ -70,26 +70,51 @@ async fn duplicate_start_is_already_running() {
 async fn empty_polls_are_none() {
     let (_moto, _settings, aws) = common::setup("empty", 1000).await;
     let wf = aws.backend().workflows;
-    assert!(wf.poll_decision_task("decisions", "t").await.unwrap().is_none());
-    assert!(wf.poll_activity_task("default", "t").await.unwrap().is_none());
+    assert!(wf
+        .poll_decision_task("decisions", "t")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(wf
+        .poll_activity_task("default", "t")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
 async fn decision_and_activity_round_trip() {
     let (_moto, _settings, aws) = common::setup("trip", 1000).await;
     let wf = aws.backend().workflows;
-    let StartOutcome::Started { run_id } = wf.start_workflow(start_request("wf-trip")).await.unwrap() else {
+    let StartOutcome::Started { run_id } =
+        wf.start_workflow(start_request("wf-trip")).await.unwrap()
+    else {
         panic!("not started")
     };
     let calls_after_start = aws.swf_call_count();
 
     // 1. First decision task: started, scheduled, started.
-    let task = wf.poll_decision_task("decisions", "decider-1").await.unwrap().expect("a decision task");
+    let task = wf
+        .poll_decision_task("decisions", "decider-1")
+        .await
+        .unwrap()
+        .expect("a decision task");
     assert_eq!(task.execution.workflow_id.as_str(), "wf-trip");
     assert_eq!(task.execution.run_id, run_id);
     assert_eq!(task.workflow_type, TypeRef::new("Ping", "1"));
-    let names: Vec<_> = task.events.iter().map(|e| e.kind.name().to_owned()).collect();
-    assert_eq!(names, ["WorkflowExecutionStarted", "DecisionTaskScheduled", "DecisionTaskStarted"]);
+    let names: Vec<_> = task
+        .events
+        .iter()
+        .map(|e| e.kind.name().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "WorkflowExecutionStarted",
+            "DecisionTaskScheduled",
+            "DecisionTaskStarted"
+        ]
+    );
     match &task.events[0].kind {
         EventKind::WorkflowExecutionStarted {
             workflow_type,
@@ -106,27 +131,50 @@ async fn decision_and_activity_round_trip() {
     }
     assert_eq!(task.started_event_id, 3);
     assert!(task.events[0].timestamp.millis() > 0);
-    wf.complete_decision_task(&task.token, vec![schedule("PingWorker", "default")], Some("ctx-1".into()))
-        .await
-        .unwrap();
+    wf.complete_decision_task(
+        &task.token,
+        vec![schedule("PingWorker", "default")],
+        Some("ctx-1".into()),
+    )
+    .await
+    .unwrap();
     // The token is spent now.
-    let spent = wf.complete_decision_task(&task.token, vec![], None).await.unwrap_err();
-    assert!(matches!(spent, Error::UnknownTask { .. } | Error::Backend { .. }), "{spent:?}");
+    let spent = wf
+        .complete_decision_task(&task.token, vec![], None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(spent, Error::UnknownTask { .. } | Error::Backend { .. }),
+        "{spent:?}"
+    );
 
     // 2. The activity.
-    let act = wf.poll_activity_task("default", "worker-1").await.unwrap().expect("an activity task");
+    let act = wf
+        .poll_activity_task("default", "worker-1")
+        .await
+        .unwrap()
+        .expect("an activity task");
     assert_eq!(act.activity_id, "PingWorker");
     assert_eq!(act.activity_type, TypeRef::new("PingWorker", "1"));
     assert_eq!(act.input.as_deref(), Some(r#"{"n":1}"#));
     assert_eq!(act.execution.workflow_id.as_str(), "wf-trip");
     let hb = wf.heartbeat(&act.token, Some("50%".into())).await.unwrap();
     assert!(!hb.cancel_requested);
-    wf.complete_activity_task(&act.token, Some(r#"{"pong":true}"#.into())).await.unwrap();
-    let again = wf.complete_activity_task(&act.token, None).await.unwrap_err();
+    wf.complete_activity_task(&act.token, Some(r#"{"pong":true}"#.into()))
+        .await
+        .unwrap();
+    let again = wf
+        .complete_activity_task(&act.token, None)
+        .await
+        .unwrap_err();
     assert!(matches!(again, Error::UnknownTask { .. }), "{again:?}");
 
     // 3. Second decision task: the whole history, mapped.
-    let task = wf.poll_decision_task("decisions", "decider-1").await.unwrap().expect("a second decision task");
+    let task = wf
+        .poll_decision_task("decisions", "decider-1")
+        .await
+        .unwrap()
+        .expect("a second decision task");
     let kinds: Vec<&EventKind> = task.events.iter().map(|e| &e.kind).collect();
     let ids: Vec<i64> = task.events.iter().map(|e| e.id).collect();
     assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>(), "dense ids");
@@ -161,18 +209,29 @@ async fn decision_and_activity_round_trip() {
             _ => None,
         })
         .expect("ActivityTaskScheduled in history");
-    assert!(kinds.iter().any(|k| matches!(k,
+    assert!(
+        kinds.iter().any(|k| matches!(k,
         EventKind::ActivityTaskStarted { scheduled_event_id, identity }
-            if *scheduled_event_id == scheduled && identity.as_deref() == Some("worker-1"))), "{kinds:#?}");
-    assert!(kinds.iter().any(|k| matches!(k,
+            if *scheduled_event_id == scheduled && identity.as_deref() == Some("worker-1"))),
+        "{kinds:#?}"
+    );
+    assert!(
+        kinds.iter().any(|k| matches!(k,
         EventKind::ActivityTaskCompleted { scheduled_event_id, result, .. }
-            if *scheduled_event_id == scheduled && result.as_deref() == Some(r#"{"pong":true}"#))), "{kinds:#?}");
-    assert!(matches!(kinds.last().unwrap(), EventKind::DecisionTaskStarted { .. }));
+            if *scheduled_event_id == scheduled && result.as_deref() == Some(r#"{"pong":true}"#))),
+        "{kinds:#?}"
+    );
+    assert!(matches!(
+        kinds.last().unwrap(),
+        EventKind::DecisionTaskStarted { .. }
+    ));
     assert_eq!(task.previous_started_event_id, 3);
 
     wf.complete_decision_task(
         &task.token,
-        vec![Decision::CompleteWorkflowExecution { result: Some("done".into()) }],
+        vec![Decision::CompleteWorkflowExecution {
+            result: Some("done".into()),
+        }],
         None,
     )
     .await
@@ -186,7 +245,10 @@ async fn decision_and_activity_round_trip() {
         run_id: run_id.clone(),
     };
     let info = wf.describe_execution(&execution).await.unwrap();
-    assert_eq!(info.close_status, Some(pressbot_core::backend::CloseStatus::Completed));
+    assert_eq!(
+        info.close_status,
+        Some(pressbot_core::backend::CloseStatus::Completed)
+    );
     assert!(info.closed.is_some());
     let history = wf.history(&execution).await.unwrap();
     assert!(matches!(
@@ -218,10 +280,16 @@ async fn decision_and_activity_round_trip() {
 async fn failures_timers_and_termination_map() {
     let (_moto, _settings, aws) = common::setup("fail", 1000).await;
     let wf = aws.backend().workflows;
-    let StartOutcome::Started { run_id } = wf.start_workflow(start_request("wf-fail")).await.unwrap() else {
+    let StartOutcome::Started { run_id } =
+        wf.start_workflow(start_request("wf-fail")).await.unwrap()
+    else {
         panic!("not started")
     };
-    let task = wf.poll_decision_task("decisions", "d").await.unwrap().unwrap();
+    let task = wf
+        .poll_decision_task("decisions", "d")
+        .await
+        .unwrap()
+        .unwrap();
     wf.complete_decision_task(
         &task.token,
         vec![
@@ -240,7 +308,11 @@ async fn failures_timers_and_termination_map() {
     wf.fail_activity_task(&act.token, "retryable: CMS busy", "429 Too Many Requests")
         .await
         .unwrap();
-    let task = wf.poll_decision_task("decisions", "d").await.unwrap().unwrap();
+    let task = wf
+        .poll_decision_task("decisions", "d")
+        .await
+        .unwrap()
+        .unwrap();
     let kinds: Vec<&EventKind> = task.events.iter().map(|e| &e.kind).collect();
     assert!(kinds.iter().any(|k| matches!(k,
         EventKind::TimerStarted { timer_id, control, start_to_fire }
@@ -263,17 +335,28 @@ async fn failures_timers_and_termination_map() {
         run_id,
     };
     let history = wf.history(&execution).await.unwrap();
-    assert!(matches!(
-        &history.last().unwrap().kind,
-        EventKind::WorkflowExecutionFailed { reason, details }
-            if reason.as_deref() == Some("step PostToCms failed") && details.as_deref() == Some("attempt 1")
-    ), "{history:#?}");
+    assert!(
+        matches!(
+            &history.last().unwrap().kind,
+            EventKind::WorkflowExecutionFailed { reason, details }
+                if reason.as_deref() == Some("step PostToCms failed") && details.as_deref() == Some("attempt 1")
+        ),
+        "{history:#?}"
+    );
 
     // Terminate another one.
-    let StartOutcome::Started { run_id } = wf.start_workflow(start_request("wf-term")).await.unwrap() else {
+    let StartOutcome::Started { run_id } =
+        wf.start_workflow(start_request("wf-term")).await.unwrap()
+    else {
         panic!("not started")
     };
-    wf.terminate(&WorkflowId("wf-term".into()), Some(&run_id), "operator said so").await.unwrap();
+    wf.terminate(
+        &WorkflowId("wf-term".into()),
+        Some(&run_id),
+        "operator said so",
+    )
+    .await
+    .unwrap();
     let history = wf
         .history(&WorkflowExecution {
             workflow_id: WorkflowId("wf-term".into()),
@@ -281,11 +364,17 @@ async fn failures_timers_and_termination_map() {
         })
         .await
         .unwrap();
-    assert!(matches!(
-        &history.last().unwrap().kind,
-        EventKind::WorkflowExecutionTerminated { reason } if reason.as_deref() == Some("operator said so")
-    ), "{history:#?}");
-    let err = wf.terminate(&WorkflowId("never".into()), None, "x").await.unwrap_err();
+    assert!(
+        matches!(
+            &history.last().unwrap().kind,
+            EventKind::WorkflowExecutionTerminated { reason } if reason.as_deref() == Some("operator said so")
+        ),
+        "{history:#?}"
+    );
+    let err = wf
+        .terminate(&WorkflowId("never".into()), None, "x")
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
 
@@ -295,12 +384,18 @@ async fn long_history_with_small_pages_is_assembled() {
     // is covered against a paging SWF stand-in in `paging.rs`.
     let (_moto, _settings, aws) = common::setup("pages", 2).await;
     let wf = aws.backend().workflows;
-    let StartOutcome::Started { run_id } = wf.start_workflow(start_request("wf-pages")).await.unwrap() else {
+    let StartOutcome::Started { run_id } =
+        wf.start_workflow(start_request("wf-pages")).await.unwrap()
+    else {
         panic!("not started")
     };
     let mut decision = schedule("PingWorker", "default");
     for round in 0..3 {
-        let task = wf.poll_decision_task("decisions", "d").await.unwrap().unwrap();
+        let task = wf
+            .poll_decision_task("decisions", "d")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(task.events.first().unwrap().id, 1, "round {round}");
         assert_eq!(task.events.last().unwrap().id, task.started_event_id);
         let Decision::ScheduleActivityTask { activity_id, .. } = &mut decision else {
@@ -310,10 +405,20 @@ async fn long_history_with_small_pages_is_assembled() {
         wf.complete_decision_task(&task.token, vec![decision.clone()], None)
             .await
             .unwrap();
-        let act = wf.poll_activity_task("default", "w").await.unwrap().unwrap();
-        wf.complete_activity_task(&act.token, Some(round.to_string())).await.unwrap();
+        let act = wf
+            .poll_activity_task("default", "w")
+            .await
+            .unwrap()
+            .unwrap();
+        wf.complete_activity_task(&act.token, Some(round.to_string()))
+            .await
+            .unwrap();
     }
-    let task = wf.poll_decision_task("decisions", "d").await.unwrap().unwrap();
+    let task = wf
+        .poll_decision_task("decisions", "d")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(task.events.len() > 10, "{}", task.events.len());
     let ids: Vec<i64> = task.events.iter().map(|e| e.id).collect();
     assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>());
