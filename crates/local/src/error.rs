@@ -91,7 +91,7 @@ impl LocalError {
                 },
                 source,
             },
-            LocalError::UnknownTask { operation } if operation.is_empty() => {
+            LocalError::UnknownTask { operation: "" } => {
                 LocalError::UnknownTask { operation: op }
             }
             other => other,

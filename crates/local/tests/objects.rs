@@ -1,0 +1,238 @@
+//! S3 semantics of the embedded backend: files plus SQLite metadata.
+
+mod common;
+
+use bytes::Bytes;
+use common::*;
+use pressbot_core::backend::{ObjectStore, PutOptions, QueueService};
+use pressbot_core::messages::{parse_s3_notification, S3Notification};
+use pressbot_core::Error;
+use std::time::Duration;
+
+async fn store() -> (tempfile::TempDir, pressbot_local::LocalBackend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b = open(dir.path());
+    b.create_bucket("in-bucket").await.expect("bucket");
+    b.create_bucket("out-bucket").await.expect("bucket");
+    b.create_bucket("out-bucket").await.expect("again is fine");
+    (dir, b)
+}
+
+#[tokio::test]
+async fn put_get_head_list_copy_delete() {
+    let (dir, b) = store().await;
+    let opts = PutOptions {
+        content_type: Some("application/zip".into()),
+        cache_control: Some("max-age=60".into()),
+    };
+    let meta = b
+        .put(
+            "in-bucket",
+            "a/one.zip",
+            Bytes::from_static(b"hello"),
+            opts.clone(),
+        )
+        .await
+        .expect("put");
+    assert_eq!(meta.size, 5);
+    assert_eq!(meta.etag, "5d41402abc4b2a76b9719d911017c592");
+    assert_eq!(meta.content_type.as_deref(), Some("application/zip"));
+    assert!(dir.path().join("objects/in-bucket/a/one.zip").is_file());
+    b.put(
+        "in-bucket",
+        "a/two.zip",
+        Bytes::from_static(b"2"),
+        PutOptions::default(),
+    )
+    .await
+    .expect("put");
+    b.put(
+        "in-bucket",
+        "b/three",
+        Bytes::from_static(b"3"),
+        PutOptions::default(),
+    )
+    .await
+    .expect("put");
+    b.put("in-bucket", "folder/", Bytes::new(), PutOptions::default())
+        .await
+        .expect("folder marker");
+
+    let got = b.get("in-bucket", "a/one.zip").await.expect("get");
+    assert_eq!(&got.body[..], b"hello");
+    assert_eq!(got.meta, meta);
+    assert_eq!(
+        b.head("in-bucket", "a/one.zip").await.expect("head"),
+        Some(meta.clone())
+    );
+    assert_eq!(b.head("in-bucket", "a/none").await.expect("head"), None);
+
+    let keys = |v: Vec<pressbot_core::backend::ObjectMeta>| -> Vec<String> {
+        v.into_iter().map(|m| m.key).collect()
+    };
+    assert_eq!(
+        keys(b.list("in-bucket", "a/").await.expect("list")),
+        ["a/one.zip", "a/two.zip"]
+    );
+    assert_eq!(
+        keys(b.list("in-bucket", "").await.expect("list")),
+        ["a/one.zip", "a/two.zip", "b/three", "folder/"]
+    );
+
+    let copied = b
+        .copy("in-bucket", "a/one.zip", "out-bucket", "x/copy.zip")
+        .await
+        .expect("copy");
+    assert_eq!(copied.etag, meta.etag);
+    assert_eq!(copied.content_type, meta.content_type);
+    assert_eq!(
+        &b.get("out-bucket", "x/copy.zip").await.expect("get").body[..],
+        b"hello"
+    );
+
+    // Overwrite replaces body and metadata.
+    let meta2 = b
+        .put(
+            "in-bucket",
+            "a/one.zip",
+            Bytes::from_static(b"bye"),
+            PutOptions::default(),
+        )
+        .await
+        .expect("overwrite");
+    assert_eq!(
+        &b.get("in-bucket", "a/one.zip").await.expect("get").body[..],
+        b"bye"
+    );
+    assert_ne!(meta2.etag, meta.etag);
+
+    ObjectStore::delete(&b, "in-bucket", "b/three")
+        .await
+        .expect("delete");
+    ObjectStore::delete(&b, "in-bucket", "b/three")
+        .await
+        .expect("delete twice is fine");
+    assert!(
+        !dir.path().join("objects/in-bucket/b").exists(),
+        "empty dirs pruned"
+    );
+    let e = b.get("in-bucket", "b/three").await.expect_err("deleted");
+    assert!(matches!(e, Error::NotFound { what: "object", .. }), "{e}");
+    // The freed name can now be a file.
+    b.put(
+        "in-bucket",
+        "b",
+        Bytes::from_static(b"file"),
+        PutOptions::default(),
+    )
+    .await
+    .expect("put where a directory was");
+}
+
+#[tokio::test]
+async fn unknown_buckets_and_bad_keys_are_errors() {
+    let (_dir, b) = store().await;
+    let e = b
+        .put("no-bucket", "k", Bytes::new(), PutOptions::default())
+        .await
+        .expect_err("no bucket");
+    assert!(matches!(e, Error::NotFound { what: "bucket", .. }), "{e}");
+    let e = b.get("no-bucket", "k").await.expect_err("no bucket");
+    assert!(matches!(e, Error::NotFound { what: "bucket", .. }), "{e}");
+    for bad in ["../escape", "/abs", "a/./b", ""] {
+        let e = b
+            .put("in-bucket", bad, Bytes::new(), PutOptions::default())
+            .await
+            .expect_err(bad);
+        assert!(e.to_string().contains("object key"), "{bad}: {e}");
+    }
+    let e = b.create_bucket("Bad_Bucket").await.expect_err("bad bucket");
+    assert!(e.to_string().contains("bucket name"), "{e}");
+}
+
+#[tokio::test]
+async fn notification_events_are_emitted_on_put_and_copy() {
+    let (_dir, b) = store().await;
+    b.create_queue("incoming", 3).await.expect("queue");
+    let e = b
+        .set_notification("in-bucket", "no-queue")
+        .await
+        .expect_err("unknown queue");
+    assert!(matches!(e, Error::NotFound { what: "queue", .. }), "{e}");
+    b.set_notification("in-bucket", "incoming")
+        .await
+        .expect("notify");
+    let meta = b
+        .put(
+            "in-bucket",
+            "new folder/elife 1.zip",
+            Bytes::from_static(b"zip"),
+            PutOptions::default(),
+        )
+        .await
+        .expect("put");
+    b.copy("out-bucket", "missing", "in-bucket", "x")
+        .await
+        .expect_err("missing source");
+    b.put(
+        "out-bucket",
+        "src",
+        Bytes::from_static(b"abc"),
+        PutOptions::default(),
+    )
+    .await
+    .expect("put without notification");
+    b.copy("out-bucket", "src", "in-bucket", "copied")
+        .await
+        .expect("copy");
+
+    let got = b
+        .receive("incoming", 10, Duration::ZERO, secs(30.0))
+        .await
+        .expect("receive");
+    assert_eq!(
+        got.len(),
+        2,
+        "one event per created object, none for other buckets"
+    );
+    let records: Vec<_> = got
+        .iter()
+        .map(|m| match parse_s3_notification(&m.body).expect("parses") {
+            S3Notification::Records(mut r) => r.remove(0),
+            S3Notification::TestEvent => panic!("test event"),
+        })
+        .collect();
+    assert_eq!(records[0].bucket, "in-bucket");
+    assert_eq!(records[0].key, "new folder/elife 1.zip");
+    assert_eq!(records[0].size, 3);
+    assert_eq!(records[0].etag.as_deref(), Some(meta.etag.as_str()));
+    assert!(records[0].event_name.starts_with("ObjectCreated:"));
+    assert_eq!(records[1].key, "copied");
+    let s0 = records[0].sequencer.clone().expect("sequencer");
+    let s1 = records[1].sequencer.clone().expect("sequencer");
+    assert!(s0 < s1, "sequencers increase: {s0} < {s1}");
+}
+
+#[tokio::test]
+async fn presigned_urls_point_at_the_file() {
+    let (dir, b) = store().await;
+    b.put(
+        "in-bucket",
+        "a b.txt",
+        Bytes::from_static(b"x"),
+        PutOptions::default(),
+    )
+    .await
+    .expect("put");
+    let url = b
+        .presign_get("in-bucket", "a b.txt", Duration::from_secs(60))
+        .await
+        .expect("presign");
+    assert!(url.starts_with("file://"), "{url}");
+    assert!(
+        url.contains("/objects/in-bucket/a%20b.txt?expires="),
+        "{url}"
+    );
+    let canonical = dir.path().canonicalize().expect("canonical");
+    assert!(url.contains(&*canonical.to_string_lossy()), "{url}");
+}
