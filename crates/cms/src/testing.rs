@@ -36,6 +36,9 @@ pub enum Behavior {
     /// Ingest (or publish) for real, then hang this long before closing
     /// without an answer: the client times out although the work is done.
     SucceedThenHang(Duration),
+    /// Do the work for real, then answer this status anyway, as a proxy
+    /// does with 502/504 when it gives up on a CMS that goes on working.
+    SucceedThenAnswer { status: u16 },
     /// Start ingesting (status says `ingesting` with the request's key for
     /// `ingesting_for`, then `ingested`) and cut the connection at once, as
     /// a proxy does at 60 s while the CMS goes on.
@@ -309,6 +312,16 @@ async fn handle(mut stream: TcpStream, inner: Arc<Mutex<Inner>>) -> std::io::Res
             let _ = serve_normally(&req, target, &inner, None);
             tokio::time::sleep(d).await;
             Ok(())
+        }
+        Behavior::SucceedThenAnswer { status } => {
+            let _ = serve_normally(&req, target, &inner, None);
+            respond(
+                &mut stream,
+                status,
+                None,
+                r#"{"error":"upstream timed out"}"#,
+            )
+            .await
         }
         Behavior::CutWhileIngesting { ingesting_for } => {
             let _ = serve_normally(&req, target, &inner, Some(ingesting_for));

@@ -105,6 +105,20 @@ async fn answer_lost_after_ingest_is_recognised_by_status_and_never_reposted() {
 }
 
 #[tokio::test]
+async fn proxy_gateway_timeout_after_the_cms_ingested_is_not_reposted() {
+    let cms = MisbehavingCms::start(vec![Behavior::SucceedThenAnswer { status: 504 }], vec![])
+        .await
+        .expect("start");
+    let done = client(&cms)
+        .ingest("00353", 1, "run-a", ARTICLE)
+        .await
+        .expect("recognised as ingested");
+    assert!(done.already_there);
+    assert_eq!(cms.ingests("00353", 1), 1);
+    assert_eq!(calls(&cms), [STATUS, POST, STATUS]);
+}
+
+#[tokio::test]
 async fn cut_while_still_ingesting_is_retryable_and_then_recognised() {
     let cms = MisbehavingCms::start(
         vec![Behavior::CutWhileIngesting {
