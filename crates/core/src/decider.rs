@@ -17,6 +17,26 @@
 //! - the workflow context is the start input (a JSON object) with every
 //!   completed activity's result (a JSON object) shallow-merged in history
 //!   order.
+//!
+//! Semantics worth knowing:
+//! - A step's `when` is evaluated against the context its group was
+//!   entered with (start input plus the results of earlier groups), not the
+//!   latest one, so a parallel sibling finishing first cannot change whether
+//!   a step runs, and re-deciding later gives the same answer. A step that
+//!   already has attempts in the history is never considered skipped.
+//! - An attempt's input carries the context as of its scheduling: a retry
+//!   in a parallel group sees the outputs of siblings that completed
+//!   meanwhile.
+//! - Retryable outcomes are a retryable `ActivityTaskFailed` (or one without
+//!   pressbot's prefix), any of the four timeouts, and `ActivityTaskCanceled`.
+//!   A permanent failure, exhausted attempts, `ScheduleActivityTaskFailed`,
+//!   `StartTimerFailed`, a result that is not a JSON object, or a step the
+//!   definition does not know fail the workflow; the earliest such event in
+//!   the history names the reason. Before failing (or cancelling), open
+//!   activities are asked to stop with `RequestCancelActivityTask`.
+//! - A cancel request wins over everything but an already closed history.
+//! - The completion result is the context, kept valid JSON within SWF's
+//!   limit by [`result_json`].
 
 use crate::activity::{ActivityFailure, ActivityInput, FailureKind};
 use crate::definition::{Step, WorkflowDefinition};

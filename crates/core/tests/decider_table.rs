@@ -981,3 +981,89 @@ fn summary_names_what_is_awaited() {
         "waiting: timer retry:ConvertJATS#2, ResizeImages#1"
     );
 }
+
+#[test]
+fn failure_without_pressbot_prefix_counts_as_retryable() {
+    use pressbot_core::history::EventKind;
+    let mut h = started();
+    h.schedule("ExpandArticle", 1).started("ExpandArticle", 1);
+    let sched = 5;
+    h.event(EventKind::ActivityTaskFailed {
+        scheduled_event_id: sched,
+        started_event_id: sched + 1,
+        reason: Some("worker crashed".into()),
+        details: None,
+    })
+    .decision_started();
+    assert_eq!(
+        run(&h).decisions,
+        vec![timer("retry:ExpandArticle#2", 10, "ExpandArticle", 2)]
+    );
+}
+
+#[test]
+fn events_map_to_steps_by_control_or_activity_id() {
+    use pressbot_core::history::{ActivityTimeouts, EventKind};
+    let scheduled_event =
+        |activity_id: &str, control: Option<String>| EventKind::ActivityTaskScheduled {
+            activity_id: activity_id.into(),
+            activity_type: TypeRef::new("ExpandArticle", "1"),
+            input: None,
+            control,
+            task_list: "default".into(),
+            timeouts: ActivityTimeouts::default(),
+            decision_task_completed_event_id: 4,
+        };
+    // No control: the activity id says ExpandArticle attempt 1.
+    let mut h = started();
+    h.event(scheduled_event("ExpandArticle#1", None))
+        .event(EventKind::ActivityTaskCompleted {
+            scheduled_event_id: 5,
+            started_event_id: 0,
+            result: Some("{\"x\":1}".into()),
+        })
+        .decision_started();
+    assert_eq!(scheduled(&run(&h)), ["ConvertJATS#1", "ResizeImages#1"]);
+    // The control wins over an id in another format.
+    let mut h = started();
+    h.event(scheduled_event(
+        "legacy-id",
+        Some(json!({"step": "ExpandArticle", "attempt": 1}).to_string()),
+    ))
+    .decision_started();
+    assert!(run(&h).decisions.is_empty());
+    // Neither: the workflow fails rather than guess.
+    let mut h = started();
+    h.event(scheduled_event("legacy-id", None))
+        .decision_started();
+    let (reason, _) = fail_reason(&run(&h));
+    assert_eq!(
+        reason,
+        "activity legacy-id was not scheduled by this decider"
+    );
+}
+
+#[test]
+fn cancel_request_with_a_cause_keeps_it_in_details() {
+    use pressbot_core::history::EventKind;
+    let mut h = started();
+    h.event(EventKind::WorkflowExecutionCancelRequested {
+        cause: Some("operator: wrong article".into()),
+    })
+    .decision_started();
+    assert_eq!(
+        run(&h).decisions,
+        vec![Decision::CancelWorkflowExecution {
+            details: Some("cancel requested: operator: wrong article".into())
+        }]
+    );
+}
+
+#[test]
+fn history_without_start_event_fails_clearly() {
+    let out = decide(&def(), &wf(), &[]);
+    assert_eq!(
+        fail_reason(&out).0,
+        "history has no WorkflowExecutionStarted event"
+    );
+}
