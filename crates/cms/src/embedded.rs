@@ -127,6 +127,19 @@ pub fn load_index(dir: &Path) -> Result<Index, CmsError> {
     }
 }
 
+/// Serve the contract on `addr` until `shutdown` is cancelled, keeping
+/// everything under `dir`: the bound address (port 0 picks one) and the
+/// server task. For callers that only need those two; [`EmbeddedCms::serve`]
+/// also gives read access to what it holds.
+pub async fn serve(
+    dir: impl AsRef<Path>,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+) -> Result<(SocketAddr, JoinHandle<Result<(), CmsError>>), CmsError> {
+    let cms = EmbeddedCms::serve(dir.as_ref(), addr, shutdown).await?;
+    Ok((cms.addr, cms.task))
+}
+
 impl EmbeddedCms {
     /// Serve the contract on `addr` (port 0 picks a free port; see
     /// [`EmbeddedCms::addr`]) until `shutdown` is cancelled, keeping

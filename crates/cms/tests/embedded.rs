@@ -287,3 +287,19 @@ async fn silent_correction_updates_a_published_version_quietly() {
         .expect_err("nothing to correct");
     assert!(e.to_string().contains("404"), "{e}");
 }
+
+#[tokio::test]
+async fn free_serve_function_binds_and_stops() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stop = CancellationToken::new();
+    let (addr, task) = pressbot_cms::embedded::serve(dir.path(), any_port(), stop.clone())
+        .await
+        .expect("serve");
+    assert_ne!(addr.port(), 0);
+    let r = reqwest::get(format!("http://{addr}/__lbheartbeat__"))
+        .await
+        .expect("heartbeat");
+    assert_eq!(r.status(), 200);
+    stop.cancel();
+    task.await.expect("joined").expect("stopped cleanly");
+}
