@@ -30,6 +30,7 @@ impl Decider {
         let slots = Arc::new(Semaphore::new(self.slots.max(1)));
         let mut backoff = ErrorBackoff::default();
         let mut in_flight = JoinSet::new();
+        let _alive = crate::metrics::loop_alive("decider");
         tracing::info!(task_list = %self.task_list, identity = %self.identity, "decider polling");
         loop {
             let permit = tokio::select! {
@@ -40,6 +41,7 @@ impl Decider {
             if shutdown.is_cancelled() {
                 break;
             }
+            let _poll = crate::metrics::polling("decider");
             match self
                 .backend
                 .workflows
@@ -67,6 +69,7 @@ impl Decider {
                 Ok(None) => backoff.reset(),
                 Err(e) => {
                     let wait = backoff.next_delay();
+                    crate::metrics::poll_error("decider");
                     tracing::warn!(error = %e, retry_in = ?wait, "decision task poll failed");
                     if !sleep_or_shutdown(wait, &shutdown).await {
                         break;
@@ -91,6 +94,8 @@ pub async fn handle(backend: &Backend, definitions: &Definitions, task: Decision
         }
     };
     let names: Vec<&str> = decisions.iter().map(|d| d.name()).collect();
+    metrics::counter!("pressbot_decision_tasks_total").increment(1);
+    names.iter().for_each(|n| metrics::counter!("pressbot_decisions_total", "decision" => *n).increment(1));
     tracing::debug!(decisions = ?names, events = task.events.len(), "decided");
     if let Err(e) = backend
         .workflows

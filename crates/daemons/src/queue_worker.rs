@@ -28,7 +28,9 @@ impl QueueWorker {
     pub async fn run(self, shutdown: CancellationToken) -> crate::Result<()> {
         let mut backoff = ErrorBackoff::default();
         tracing::info!(queue = %self.incoming_queue, "queue worker polling");
+        let _alive = crate::metrics::loop_alive("queue-worker");
         while !shutdown.is_cancelled() {
+            let _poll = crate::metrics::polling("queue-worker");
             let batch = self
                 .backend
                 .queues
@@ -37,6 +39,7 @@ impl QueueWorker {
             match batch {
                 Ok(messages) => {
                     backoff.reset();
+                    metrics::counter!("pressbot_queue_messages_received_total", "queue" => self.incoming_queue.clone()).increment(messages.len() as u64);
                     for m in messages {
                         let span = tracing::info_span!("message", queue = %self.incoming_queue, message_id = %m.id, receive_count = m.receive_count);
                         self.handle(m).instrument(span).await;
@@ -44,6 +47,7 @@ impl QueueWorker {
                 }
                 Err(e) => {
                     let wait = backoff.next_delay();
+                    crate::metrics::poll_error("queue-worker");
                     tracing::warn!(error = %e, retry_in = ?wait, "receive failed");
                     if !sleep_or_shutdown(wait, &shutdown).await {
                         break;
@@ -122,6 +126,7 @@ pub fn extend_visibility(backend: Backend, queue: String, receipt: String, visib
 }
 
 pub async fn delete(backend: &Backend, queue: &str, m: &ReceivedMessage) {
+    metrics::counter!("pressbot_queue_messages_deleted_total", "queue" => queue.to_owned()).increment(1);
     if let Err(e) = backend.queues.delete(queue, &m.receipt).await {
         tracing::warn!(error = %e, "could not delete handled message; it may be handled again (harmless: starts are idempotent)");
     }
@@ -138,6 +143,7 @@ pub async fn dead_letter(backend: &Backend, queue: &str, m: &ReceivedMessage, re
     out.attributes.insert("pressbot-source-queue".into(), queue.to_owned());
     match backend.queues.send(&dlq, out).await {
         Ok(_) => {
+            metrics::counter!("pressbot_queue_messages_dead_lettered_total", "queue" => queue.to_owned()).increment(1);
             tracing::error!(dead_letter_queue = %dlq, reason, "malformed message moved to the dead-letter queue");
             delete(backend, queue, m).await;
         }

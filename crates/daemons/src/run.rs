@@ -72,10 +72,18 @@ pub async fn main_for(role: Role, args: crate::app::CommonArgs) -> crate::Result
     crate::logging::init(&loaded.settings.log);
     let backend = crate::app::connect(&loaded.settings).await?;
     let shutdown = crate::shutdown::install();
-    match role {
+    crate::metrics::install();
+    let http = crate::http::start_for(role, &loaded.settings, &backend, shutdown.clone()).await?;
+    let watchdog = crate::systemd::start(shutdown.clone());
+    let result = match role {
         Role::Decider => decider(&loaded, &backend).run(shutdown).await,
         Role::ActivityWorker => activity_worker(&loaded, &backend).run(shutdown).await,
         Role::QueueWorker => queue_worker(&loaded, &backend).run(shutdown).await,
         Role::WorkflowStarter => workflow_starter(&loaded, &backend).run(shutdown).await,
+    };
+    watchdog.abort();
+    if let Some(h) = http {
+        h.abort();
     }
+    result
 }

@@ -79,6 +79,7 @@ pub async fn start(backend: &Backend, definitions: &Definitions, message: &Start
         .start_workflow(request)
         .await
         .map_err(|e| StartError::Transient(e.to_string()))?;
+    metrics::counter!("pressbot_workflows_started_total", "workflow" => message.workflow_name.clone(), "outcome" => if outcome == StartOutcome::AlreadyRunning { "already" } else { "started" }).increment(1);
     Ok((workflow_id, outcome))
 }
 
@@ -92,10 +93,13 @@ impl WorkflowStarter {
     pub async fn run(self, shutdown: CancellationToken) -> crate::Result<()> {
         let mut backoff = ErrorBackoff::default();
         tracing::info!(queue = %self.queue, "workflow starter polling");
+        let _alive = crate::metrics::loop_alive("workflow-starter");
         while !shutdown.is_cancelled() {
+            let _poll = crate::metrics::polling("workflow-starter");
             match self.backend.queues.receive(&self.queue, 10, self.wait, self.visibility).await {
                 Ok(messages) => {
                     backoff.reset();
+                    metrics::counter!("pressbot_queue_messages_received_total", "queue" => self.queue.clone()).increment(messages.len() as u64);
                     for m in messages {
                         let span = tracing::info_span!("message", queue = %self.queue, message_id = %m.id, receive_count = m.receive_count);
                         self.handle(m).instrument(span).await;
@@ -103,6 +107,7 @@ impl WorkflowStarter {
                 }
                 Err(e) => {
                     let wait = backoff.next_delay();
+                    crate::metrics::poll_error("workflow-starter");
                     tracing::warn!(error = %e, retry_in = ?wait, "receive failed");
                     if !sleep_or_shutdown(wait, &shutdown).await {
                         break;

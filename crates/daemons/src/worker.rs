@@ -78,6 +78,7 @@ async fn poll_loop(shared: Arc<Shared>, pool: WorkerPool, identity: String, shut
     let slots = Arc::new(Semaphore::new(pool.slots.max(1)));
     let mut backoff = ErrorBackoff::default();
     let mut running = JoinSet::new();
+    let _alive = crate::metrics::loop_alive("activity-worker");
     tracing::info!(task_list = %pool.task_list, slots = pool.slots, "activity worker polling");
     loop {
         let permit = tokio::select! {
@@ -88,9 +89,11 @@ async fn poll_loop(shared: Arc<Shared>, pool: WorkerPool, identity: String, shut
         if shutdown.is_cancelled() {
             break;
         }
+        let _poll = crate::metrics::polling("activity-worker");
         match shared.env.backend.workflows.poll_activity_task(&pool.task_list, &identity).await {
             Ok(Some(task)) => {
                 backoff.reset();
+                metrics::counter!("pressbot_activity_tasks_polled_total", "activity" => task.activity_type.name.clone()).increment(1);
                 let shared = shared.clone();
                 running.spawn(async move {
                     execute(&shared, task).await;
@@ -100,6 +103,7 @@ async fn poll_loop(shared: Arc<Shared>, pool: WorkerPool, identity: String, shut
             Ok(None) => backoff.reset(),
             Err(e) => {
                 let wait = backoff.next_delay();
+                crate::metrics::poll_error("activity-worker");
                 tracing::warn!(task_list = %pool.task_list, error = %e, retry_in = ?wait, "activity task poll failed");
                 if !sleep_or_shutdown(wait, &shutdown).await {
                     break;
@@ -181,6 +185,7 @@ async fn run_activity(
                 Ok(r) => r,
                 Err(_) => {
                     cancel.cancel();
+                    metrics::counter!("pressbot_activity_tasks_timed_out_total", "activity" => task.activity_type.name.clone()).increment(1);
                     Err(ActivityFailure::retryable(format!("start-to-close timeout ({limit:?}) reached in the worker")))
                 }
             },
@@ -206,12 +211,15 @@ async fn run_activity(
         outcome
     };
     let elapsed = started.elapsed();
+    metrics::histogram!("pressbot_activity_duration_seconds", "activity" => task.activity_type.name.clone(), "outcome" => if outcome.is_ok() { "completed" } else { "failed" }).record(elapsed.as_secs_f64());
     match &outcome {
         Ok(_) => {
+            metrics::counter!("pressbot_activity_tasks_completed_total", "activity" => task.activity_type.name.clone()).increment(1);
             tracing::info!(elapsed = ?elapsed, "activity completed");
             pressbot_activities::dashboard::emit_event(&shared.env, &ctx, EventStatus::End, "completed").await;
         }
         Err(f) => {
+            metrics::counter!("pressbot_activity_tasks_failed_total", "activity" => task.activity_type.name.clone(), "kind" => f.kind.as_str()).increment(1);
             tracing::warn!(elapsed = ?elapsed, kind = f.kind.as_str(), error = %f.message, "activity failed");
             pressbot_activities::dashboard::emit_event(&shared.env, &ctx, EventStatus::Error, &f.to_string()).await;
         }

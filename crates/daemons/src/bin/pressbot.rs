@@ -70,6 +70,16 @@ enum Command {
         #[arg(long)]
         raw: bool,
     },
+    /// Each role's health, queue depths (with dead-letter queues), open and recently failed executions.
+    Status(pressbot_daemons::cli::StatusArgs),
+    /// Start due scheduled workflows and checks from workflows/cron.toml (run every few minutes).
+    Cron(pressbot_daemons::cli::CronArgs),
+    /// Send starter messages for objects already in a bucket (backfill, re-run after a fix).
+    Feed(pressbot_daemons::cli::FeedArgs),
+    /// Re-run a failed or timed-out workflow with its original input.
+    Retry(pressbot_daemons::cli::RetryArgs),
+    /// Move dead-lettered messages back to their queue.
+    Redrive(pressbot_daemons::cli::RedriveArgs),
 }
 
 #[tokio::main]
@@ -147,6 +157,11 @@ async fn main() -> anyhow::Result<()> {
                 print!("{}", pressbot_daemons::history::render(&loaded.definitions, &execution, &events));
             }
         }
+        Command::Status(a) => pressbot_daemons::cli::status(&loaded, a).await?,
+        Command::Cron(a) => pressbot_daemons::cli::cron(&loaded, a).await?,
+        Command::Feed(a) => pressbot_daemons::cli::feed(&loaded, a).await?,
+        Command::Retry(a) => pressbot_daemons::cli::retry(&loaded, a).await?,
+        Command::Redrive(a) => pressbot_daemons::cli::redrive(&loaded, a).await?,
     }
     Ok(())
 }

@@ -1,0 +1,871 @@
+//! Operations end to end: the operations endpoints over real HTTP, systemd
+//! notifications over a real notify socket, the units through
+//! `systemd-analyze verify`, `pressbot cron` / `status` / `retry` /
+//! `redrive` / `feed` against a real (embedded) backend, and graceful stops
+//! of an activity-worker mid-activity. Every daemon runs as its own OS
+//! process, as under systemd.
+
+mod support;
+
+use pressbot_core::backend::{CloseStatus, ExecutionFilter, OutgoingMessage};
+use pressbot_core::history::EventKind;
+use pressbot_core::ids::WorkflowId;
+use std::time::{Duration, Instant};
+use support::{bin, closed, open, repo_root, wait_for, Harness};
+
+/// A port nobody listens on right now (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+async fn get(url: &str) -> Option<(u16, String)> {
+    let r = reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(15))
+        .send()
+        .await
+        .ok()?;
+    let code = r.status().as_u16();
+    Some((code, r.text().await.unwrap_or_default()))
+}
+
+/// Wait until a daemon's endpoint answers.
+async fn wait_http(url: &str) -> (u16, String) {
+    let u = url.to_owned();
+    wait_for(
+        &format!("{url} to answer"),
+        Duration::from_secs(30),
+        move || {
+            let u = u.clone();
+            async move { get(&u).await }
+        },
+    )
+    .await
+}
+
+async fn wait_closed(h: &Harness, id: &str) -> pressbot_core::backend::ExecutionInfo {
+    let backend = h.backend();
+    let id = id.to_owned();
+    wait_for(&format!("{id} to close"), Duration::from_secs(90), || {
+        let b = backend.clone();
+        let id = id.clone();
+        async move {
+            closed(&b)
+                .await
+                .into_iter()
+                .find(|e| e.execution.workflow_id.0 == id)
+        }
+    })
+    .await
+}
+
+async fn wait_activity_started(h: &Harness, id: &str) {
+    let backend = h.backend();
+    let id = id.to_owned();
+    wait_for("the activity to start", Duration::from_secs(30), || {
+        let b = backend.clone();
+        let id = id.clone();
+        async move {
+            let e = open(&b)
+                .await
+                .into_iter()
+                .find(|e| e.execution.workflow_id.0 == id)?;
+            let events = b.workflows.history(&e.execution).await.ok()?;
+            events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::ActivityTaskStarted { .. }))
+                .then_some(())
+        }
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------
+// systemd units and IAM documents
+
+#[test]
+fn systemd_units_verify() {
+    let script = repo_root().join("scripts/systemd/verify.sh");
+    let bin_dir = bin("pressbot").parent().expect("bin dir").to_path_buf();
+    let found = std::process::Command::new("sh")
+        .args(["-c", "command -v systemd-analyze"])
+        .output()
+        .expect("sh");
+    assert!(
+        found.status.success(),
+        "systemd-analyze is missing: install systemd (apt-get install systemd)"
+    );
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(&bin_dir)
+        .output()
+        .expect("run verify.sh");
+    assert!(
+        out.status.success(),
+        "systemd-analyze verify failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The properties the operations guide promises.
+    for role in [
+        "decider",
+        "activity-worker",
+        "queue-worker",
+        "workflow-starter",
+    ] {
+        let unit = std::fs::read_to_string(
+            repo_root().join(format!("scripts/systemd/pressbot-{role}.service")),
+        )
+        .expect("unit");
+        for want in [
+            "Type=notify",
+            "WatchdogSec=",
+            "Restart=always",
+            "EnvironmentFile=-/etc/pressbot/env",
+            "ExecStartPre=/usr/local/bin/pressbot check-config",
+            "NoNewPrivileges=yes",
+            "ProtectSystem=strict",
+            "ProtectHome=yes",
+            "PrivateTmp=yes",
+            "StateDirectory=pressbot",
+            "User=pressbot",
+            "PartOf=pressbot.target",
+        ] {
+            assert!(unit.contains(want), "pressbot-{role}.service lacks {want}");
+        }
+    }
+    // The worker's stop timeout outlasts its drain (60 s by default) and a long poll (70 s).
+    let worker = std::fs::read_to_string(
+        repo_root().join("scripts/systemd/pressbot-activity-worker.service"),
+    )
+    .expect("unit");
+    let stop: u64 = worker
+        .lines()
+        .find_map(|l| l.strip_prefix("TimeoutStopSec="))
+        .and_then(|v| v.trim_end_matches('s').parse().ok())
+        .expect("TimeoutStopSec in seconds");
+    let (drain, read_timeout) = (60, 70);
+    assert!(
+        stop > (drain + 10).max(read_timeout),
+        "TimeoutStopSec={stop}"
+    );
+}
+
+#[test]
+fn iam_policies_are_least_privilege() {
+    let read = |role: &str| -> Vec<String> {
+        let text =
+            std::fs::read_to_string(repo_root().join(format!("scripts/iam/pressbot-{role}.json")))
+                .expect("policy");
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{role}: {e}"));
+        assert_eq!(v["Version"], "2012-10-17");
+        v["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .flat_map(|s| {
+                assert_eq!(s["Effect"], "Allow");
+                s["Action"]
+                    .as_array()
+                    .expect("actions")
+                    .iter()
+                    .map(|a| a.as_str().expect("action").to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let decider = read("decider");
+    assert!(decider.iter().all(|a| a.starts_with("swf:")), "{decider:?}");
+    assert!(!decider
+        .iter()
+        .any(|a| a.contains("StartWorkflow") || a.contains("ActivityTask\"")));
+    let qw = read("queue-worker");
+    assert!(qw.iter().all(|a| a.starts_with("sqs:")), "{qw:?}");
+    let starter = read("workflow-starter");
+    assert!(
+        starter
+            .iter()
+            .all(|a| a.starts_with("swf:") || a.starts_with("sqs:")),
+        "{starter:?}"
+    );
+    assert!(starter.contains(&"swf:StartWorkflowExecution".to_owned()));
+    let worker = read("activity-worker");
+    assert!(worker.contains(&"s3:PutObject".to_owned()));
+    for role in ["decider", "queue-worker", "workflow-starter", "cron"] {
+        assert!(
+            !read(role).iter().any(|a| a.starts_with("s3:")),
+            "{role} must not touch buckets"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// HTTP endpoints and metrics
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endpoints_and_metrics_over_http() {
+    let mut h = Harness::new();
+    h.pressbot_ok(&["create-resources"]);
+    let decider_port = free_port();
+    h.set(
+        "PRESSBOT__HTTP__LISTEN",
+        &format!("127.0.0.1:{decider_port}"),
+    );
+    h.spawn("decider");
+    let worker_port = free_port();
+    h.set(
+        "PRESSBOT__HTTP__LISTEN",
+        &format!("127.0.0.1:{worker_port}"),
+    );
+    h.spawn("activity-worker");
+    let starter_port = free_port();
+    h.set(
+        "PRESSBOT__HTTP__LISTEN",
+        &format!("127.0.0.1:{starter_port}"),
+    );
+    h.spawn("workflow-starter");
+    let base = |p: u16| format!("http://127.0.0.1:{p}");
+
+    let (code, _) = wait_http(&format!("{}/__lbheartbeat__", base(decider_port))).await;
+    assert_eq!(code, 200);
+    for p in [decider_port, worker_port, starter_port] {
+        let (code, body) = wait_http(&format!("{}/__heartbeat__", base(p))).await;
+        assert_eq!(code, 200, "{body}\n{}", h.logs());
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(v["status"], "ok", "{body}");
+    }
+    let (_, body) = wait_http(&format!("{}/__heartbeat__", base(worker_port))).await;
+    assert!(
+        body.contains("bucket:pressbot-dev-incoming")
+            && body.contains("queue:pressbot-dev-event-monitor-queue"),
+        "{body}"
+    );
+    let (code, body) = wait_http(&format!("{}/__version__", base(decider_port))).await;
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        v["commit"].as_str().is_some_and(|c| !c.is_empty()),
+        "{body}"
+    );
+    assert!(
+        v["build_time"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{body}"
+    );
+
+    // A workflow through the starter queue, then its traces in /metrics.
+    let backend = h.backend();
+    backend
+        .queues
+        .send(
+            "pressbot-dev-workflow-starter-queue",
+            OutgoingMessage::new(
+                r#"{"workflow_name":"Ping","workflow_data":{"workflow_id":"metrics-1"}}"#,
+            ),
+        )
+        .await
+        .expect("send");
+    backend
+        .queues
+        .send(
+            "pressbot-dev-workflow-starter-queue",
+            OutgoingMessage::new("not json"),
+        )
+        .await
+        .expect("send");
+    let done = wait_closed(&h, "metrics-1").await;
+    assert_eq!(
+        done.close_status,
+        Some(CloseStatus::Completed),
+        "{}",
+        h.logs()
+    );
+
+    let (code, worker_metrics) = wait_http(&format!("{}/metrics", base(worker_port))).await;
+    assert_eq!(code, 200);
+    for want in [
+        r#"pressbot_activity_tasks_polled_total{activity="PingWorker"} 1"#,
+        r#"pressbot_activity_tasks_completed_total{activity="PingWorker"} 1"#,
+        r#"pressbot_activity_duration_seconds_bucket{activity="PingWorker",outcome="completed""#,
+        r#"pressbot_poll_loops_alive{role="activity-worker"} 2"#,
+    ] {
+        assert!(
+            worker_metrics.contains(want),
+            "missing {want} in\n{worker_metrics}"
+        );
+    }
+    let (_, decider_metrics) = wait_http(&format!("{}/metrics", base(decider_port))).await;
+    for want in [
+        r#"pressbot_decisions_total{decision="ScheduleActivityTask"} 1"#,
+        r#"pressbot_decisions_total{decision="CompleteWorkflowExecution"} 1"#,
+    ] {
+        assert!(
+            decider_metrics.contains(want),
+            "missing {want} in\n{decider_metrics}"
+        );
+    }
+    let starter_metrics = wait_for("starter metrics", Duration::from_secs(20), || {
+        let url = format!("{}/metrics", base(starter_port));
+        async move {
+            let (_, m) = get(&url).await?;
+            m.contains("pressbot_queue_messages_dead_lettered_total")
+                .then_some(m)
+        }
+    })
+    .await;
+    assert!(
+        starter_metrics.contains(r#"pressbot_queue_messages_received_total{queue="pressbot-dev-workflow-starter-queue"} 2"#),
+        "{starter_metrics}"
+    );
+    assert!(starter_metrics.contains(
+        r#"pressbot_queue_messages_deleted_total{queue="pressbot-dev-workflow-starter-queue"} 1"#
+    ));
+    assert!(starter_metrics
+        .contains(r#"pressbot_workflows_started_total{workflow="Ping",outcome="started"} 1"#));
+
+    // `pressbot status` reads the endpoints, the queues (a dead letter now) and the executions.
+    let out = h.pressbot(&[
+        "status",
+        "--check",
+        "--endpoint",
+        &format!("decider={}", base(decider_port)),
+        "--endpoint",
+        &format!("activity-worker={}", base(worker_port)),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "a dead letter makes --check fail: {stdout}"
+    );
+    assert!(
+        stdout.contains("decider") && stdout.contains("ok"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("pressbot-dev-workflow-starter-queue-dlq"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("in dead-letter queues"), "{stdout}");
+
+    // `pressbot redrive` puts it back (without the dead-letter reason); the starter dead-letters it again.
+    let out = h.pressbot_ok(&["redrive", "workflow_starter"]);
+    assert!(out.contains("1 message(s) redriven"), "{out}");
+    wait_for("the redriven message to be dead-lettered again", Duration::from_secs(20), || {
+        let url = format!("{}/metrics", base(starter_port));
+        async move {
+            let (_, m) = get(&url).await?;
+            m.contains(r#"pressbot_queue_messages_dead_lettered_total{queue="pressbot-dev-workflow-starter-queue"} 2"#)
+                .then_some(())
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn heartbeat_is_503_naming_the_unreachable_service() {
+    let mut h = Harness::new();
+    let port = free_port();
+    let closed_port = free_port();
+    h.set("PRESSBOT__BACKEND", "aws");
+    h.set(
+        "PRESSBOT__AWS__ENDPOINT_URL",
+        &format!("http://127.0.0.1:{closed_port}"),
+    );
+    h.set("PRESSBOT__AWS__FORCE_PATH_STYLE", "true");
+    h.set("AWS_ACCESS_KEY_ID", "test");
+    h.set("AWS_SECRET_ACCESS_KEY", "test");
+    h.set("AWS_EC2_METADATA_DISABLED", "true");
+    h.set("PRESSBOT__HTTP__LISTEN", &format!("127.0.0.1:{port}"));
+    h.spawn("workflow-starter");
+    let (code, _) = wait_http(&format!("http://127.0.0.1:{port}/__lbheartbeat__")).await;
+    assert_eq!(code, 200, "the process answers even with its services down");
+    let (code, body) = wait_http(&format!("http://127.0.0.1:{port}/__heartbeat__")).await;
+    assert_eq!(code, 503, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let failing: Vec<&str> = v["failing"]
+        .as_array()
+        .expect("failing")
+        .iter()
+        .filter_map(|f| f.as_str())
+        .collect();
+    assert!(failing.contains(&"workflows"), "{body}");
+    assert!(
+        failing.contains(&"queue:pressbot-dev-workflow-starter-queue"),
+        "{body}"
+    );
+    let (_, metrics) = wait_http(&format!("http://127.0.0.1:{port}/metrics")).await;
+    assert!(
+        metrics.contains("pressbot_poll_errors_total{role=\"workflow-starter\"}"),
+        "{metrics}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// systemd notify protocol
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn notifies_ready_watchdog_and_stopping() {
+    let mut h = Harness::new();
+    h.pressbot_ok(&["create-resources"]);
+    let socket_path = h.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).expect("bind notify socket");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    h.set("NOTIFY_SOCKET", socket_path.to_str().expect("path"));
+    h.set("WATCHDOG_USEC", "400000");
+    h.spawn("decider");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 512];
+    let start = Instant::now();
+    while seen
+        .iter()
+        .filter(|m: &&String| m.contains("WATCHDOG=1"))
+        .count()
+        < 3
+    {
+        let n = socket
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("no notification ({e}); got {seen:?}\n{}", h.logs()));
+        seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        assert!(start.elapsed() < Duration::from_secs(20), "{seen:?}");
+    }
+    assert_eq!(seen[0].trim(), "READY=1", "{seen:?}");
+    h.terminate("decider", Duration::from_secs(30));
+    let mut stopping = false;
+    socket
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    while let Ok(n) = socket.recv(&mut buf) {
+        if String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1") {
+            stopping = true;
+        }
+    }
+    assert!(stopping, "no STOPPING=1 after SIGTERM");
+}
+
+// ---------------------------------------------------------------------------
+// pressbot cron
+
+const CRON_PING: &str = r#"
+catch_up = "10m"
+
+[[schedule]]
+name = "ping"
+cron = "*/5 * * * *"
+timezone = "UTC"
+workflow = "Ping"
+input = { from = "cron" }
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cron_starts_a_workflow_once_per_slot() {
+    let mut h = Harness::new();
+    h.add_workflow("cron.toml", CRON_PING);
+    h.pressbot_ok(&["create-resources"]);
+    let state = h.path().join("cron-state.json");
+    let state = state.to_str().expect("path");
+    let now = "2026-03-01T10:07:30Z";
+    let first = h.pressbot_ok(&["cron", "--now", now, "--state", state]);
+    assert!(
+        first.contains("ping: started cron-ping-20260301T1005Z"),
+        "{first}"
+    );
+    let second = h.pressbot_ok(&["cron", "--now", "2026-03-01T10:09:59Z", "--state", state]);
+    assert!(second.contains("already started"), "{second}");
+    // Run it to completion: a closed execution of the slot also counts.
+    h.spawn("decider");
+    h.spawn("activity-worker");
+    let done = wait_closed(&h, "cron-ping-20260301T1005Z").await;
+    assert_eq!(
+        done.close_status,
+        Some(CloseStatus::Completed),
+        "{}",
+        h.logs()
+    );
+    let third = h.pressbot_ok(&["cron", "--now", now, "--state", state]);
+    assert!(third.contains("already started"), "{third}");
+    // Past the catch-up window nothing is due; the next slot starts anew.
+    let late = h.pressbot_ok(&[
+        "cron",
+        "--now",
+        "2026-03-01T10:19:00Z",
+        "--state",
+        state,
+        "--dry-run",
+    ]);
+    assert!(
+        late.contains("would start cron-ping-20260301T1015Z"),
+        "{late}"
+    );
+    let stale = h.pressbot_ok(&["cron", "--now", "2026-03-01T10:04:59Z", "--state", state]);
+    assert!(
+        stale.contains("already started") || stale.contains("started cron-ping-20260301T1000Z"),
+        "{stale}"
+    );
+    let backend = h.backend();
+    let runs = backend
+        .workflows
+        .list_executions(&ExecutionFilter {
+            open: false,
+            workflow_id: Some(WorkflowId("cron-ping-20260301T1005Z".into())),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let input = h.pressbot_ok(&["history", "cron-ping-20260301T1005Z", "--raw"]);
+    assert!(
+        input.contains(r#"\"from\":\"cron\""#) && input.contains("cron_slot"),
+        "{input}"
+    );
+    // A bad schedule file is refused with the schedule and field named.
+    h.add_workflow(
+        "cron.toml",
+        "[[schedule]]\nname = \"x\"\ncron = \"61 * * * *\"\nworkflow = \"Ping\"\n",
+    );
+    let out = h.pressbot(&["cron"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cron.toml") && err.contains("\"x\"") && err.contains("cron"),
+        "{err}"
+    );
+}
+
+const CRON_STUCK: &str = r#"
+[[schedule]]
+name = "stuck-report"
+cron = "* * * * *"
+check = "stuck-workflows"
+open_longer_than = "2h"
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stuck_workflow_report_lists_a_failed_workflow_and_retry_reruns_it() {
+    let mut h = Harness::new();
+    h.add_workflow("cron.toml", CRON_STUCK);
+    h.pressbot_ok(&["create-resources"]);
+    h.spawn("decider");
+    h.spawn("activity-worker");
+    h.pressbot_ok(&[
+        "start",
+        "Ping",
+        "--id",
+        "doomed-1",
+        "--input",
+        r#"{"ping_fail":"permanent"}"#,
+    ]);
+    let done = wait_closed(&h, "doomed-1").await;
+    assert_eq!(done.close_status, Some(CloseStatus::Failed), "{}", h.logs());
+
+    let state = h.path().join("cron-state.json");
+    let out = h.pressbot_ok(&["cron", "--state", state.to_str().expect("path")]);
+    assert!(out.contains("1 failed since"), "{out}");
+    // The report went to the event-monitor queue as a dashboard message.
+    let backend = h.backend();
+    let report = wait_for(
+        "the report on the event-monitor queue",
+        Duration::from_secs(10),
+        || {
+            let b = backend.clone();
+            async move {
+                let batch = b
+                    .queues
+                    .receive(
+                        "pressbot-dev-event-monitor-queue",
+                        10,
+                        Duration::from_millis(200),
+                        Duration::from_secs(60),
+                    )
+                    .await
+                    .ok()?;
+                batch
+                    .into_iter()
+                    .find(|m| m.body.contains("StuckWorkflowReport"))
+            }
+        },
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&report.body).expect("json");
+    assert_eq!(v["message_type"], "event");
+    assert_eq!(v["status"], "error");
+    let text = v["message"].as_str().expect("message");
+    assert!(
+        text.contains("doomed-1")
+            && text.contains("PingWorker")
+            && text.contains("asked to fail permanently"),
+        "{text}"
+    );
+
+    // `status` lists it with its failing step.
+    let status = h.pressbot_ok(&["status"]);
+    assert!(
+        status.contains("doomed-1") && status.contains("PingWorker"),
+        "{status}"
+    );
+
+    // `retry` re-runs it with the same input, under the same id.
+    let out = h.pressbot_ok(&["retry", "doomed-1"]);
+    assert!(out.contains("restarted doomed-1"), "{out}");
+    let refused = h.pressbot(&["retry", "doomed-1"]);
+    assert!(
+        !refused.status.success(),
+        "an open execution is not retried"
+    );
+    wait_for(
+        "the retry to fail the same way",
+        Duration::from_secs(60),
+        || {
+            let b = backend.clone();
+            async move {
+                (closed(&b)
+                    .await
+                    .iter()
+                    .filter(|e| e.execution.workflow_id.0 == "doomed-1")
+                    .count()
+                    == 2)
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------------------
+// Graceful stop of an activity-worker
+
+fn slow_ping(name: &str, sleep_ms: u64, start_to_close: &str) -> String {
+    format!(
+        r#"
+name = "{name}"
+version = "1"
+task_list = "default"
+execution_start_to_close = "5m"
+
+[[step]]
+activity = "PingWorker"
+start_to_close = "{start_to_close}"
+heartbeat = "1m"
+retry = {{ max_attempts = 3, initial = "1s", backoff = 2.0, max = "5s", jitter = 0.0 }}
+params = {{ sleep_ms = {sleep_ms} }}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_mid_activity_lets_it_finish() {
+    let mut h = Harness::new();
+    h.add_workflow("SlowPing.toml", &slow_ping("SlowPing", 3000, "1m"));
+    h.pressbot_ok(&["create-resources"]);
+    h.spawn("decider");
+    h.spawn("activity-worker");
+    h.pressbot_ok(&["start", "SlowPing", "--id", "drain-1"]);
+    wait_activity_started(&h, "drain-1").await;
+    let start = Instant::now();
+    let statuses = h.terminate("activity-worker", Duration::from_secs(30));
+    assert!(
+        statuses.iter().all(|s| s.success()),
+        "{statuses:?}\n{}",
+        h.logs()
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "stop took {:?}",
+        start.elapsed()
+    );
+    // Completed by the stopping worker: no second attempt needed, no worker running now.
+    let done = wait_closed(&h, "drain-1").await;
+    assert_eq!(
+        done.close_status,
+        Some(CloseStatus::Completed),
+        "{}",
+        h.logs()
+    );
+    let events = h
+        .backend()
+        .workflows
+        .history(&done.execution)
+        .await
+        .expect("history");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::ActivityTaskStarted { .. }))
+            .count(),
+        1
+    );
+    assert!(!events.iter().any(|e| matches!(
+        e.kind,
+        EventKind::ActivityTaskFailed { .. } | EventKind::ActivityTaskTimedOut { .. }
+    )));
+    check_task_log_fields(&h);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn short_drain_hands_the_activity_back_and_a_new_worker_completes_it() {
+    let mut h = Harness::new();
+    h.add_workflow("LongPing.toml", &slow_ping("LongPing", 8000, "1m"));
+    h.pressbot_ok(&["create-resources"]);
+    h.spawn("decider");
+    h.set("PRESSBOT__WORKER__DRAIN", "1s");
+    h.spawn("activity-worker");
+    h.pressbot_ok(&["start", "LongPing", "--id", "handback-1"]);
+    wait_activity_started(&h, "handback-1").await;
+    let start = Instant::now();
+    h.terminate("activity-worker", Duration::from_secs(30));
+    assert!(
+        start.elapsed() < Duration::from_secs(6),
+        "stop took {:?}\n{}",
+        start.elapsed(),
+        h.logs()
+    );
+    // Handed back at once as a retryable failure, not left to time out.
+    let backend = h.backend();
+    let failed = wait_for(
+        "the hand-back in the history",
+        Duration::from_secs(10),
+        || {
+            let b = backend.clone();
+            async move {
+                let e = open(&b)
+                    .await
+                    .into_iter()
+                    .find(|e| e.execution.workflow_id.0 == "handback-1")?;
+                let events = b.workflows.history(&e.execution).await.ok()?;
+                events.into_iter().find_map(|e| match e.kind {
+                    EventKind::ActivityTaskFailed {
+                        reason, details, ..
+                    } => Some(format!("{reason:?} {details:?}")),
+                    _ => None,
+                })
+            }
+        },
+    )
+    .await;
+    assert!(
+        failed.contains("retryable") && failed.contains("worker stopping"),
+        "{failed}"
+    );
+    h.spawn("activity-worker");
+    let done = wait_closed(&h, "handback-1").await;
+    assert_eq!(
+        done.close_status,
+        Some(CloseStatus::Completed),
+        "{}",
+        h.logs()
+    );
+    let events = backend
+        .workflows
+        .history(&done.execution)
+        .await
+        .expect("history");
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::ActivityTaskTimedOut { .. })));
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::ActivityTaskCompleted { .. }))
+            .count(),
+        1
+    );
+}
+
+/// Every log line emitted inside a task names its workflow, run, activity and attempt.
+fn check_task_log_fields(h: &Harness) {
+    let logs_dir = h.path().join("logs");
+    let mut checked = 0;
+    for e in std::fs::read_dir(&logs_dir).expect("logs").flatten() {
+        if !e
+            .file_name()
+            .to_string_lossy()
+            .starts_with("activity-worker")
+        {
+            continue;
+        }
+        for line in std::fs::read_to_string(e.path())
+            .unwrap_or_default()
+            .lines()
+        {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if v["span"]["name"] != "activity" {
+                continue;
+            }
+            for field in ["workflow_id", "run_id", "activity", "attempt"] {
+                assert!(
+                    !v["span"][field].is_null(),
+                    "log line without {field}: {line}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 2,
+        "no task log lines found in {}",
+        logs_dir.display()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Secrets never reach the logs
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cms_secret_never_appears_in_logs() {
+    const SECRET: &str = "s3cr3t-TOKEN-do-not-log-7f3a9c";
+    let mut h = Harness::new();
+    h.set("PRESSBOT_TEST_CMS_SECRET", SECRET);
+    h.set("PRESSBOT__CMS__AUTH", "bearer");
+    h.set("PRESSBOT__CMS__SECRET_ENV", "PRESSBOT_TEST_CMS_SECRET");
+    h.set(
+        "PRESSBOT__CMS__EMBEDDED_LISTEN",
+        &format!("127.0.0.1:{}", free_port()),
+    );
+    h.set("RUST_LOG", "debug");
+    h.pressbot_ok(&["create-resources"]);
+    let sample = repo_root().join("tests/fixtures/articles/elife-00353-vor-v1-20121213000000.zip");
+    let out = h.pressbot(&[
+        "up",
+        "--ingest",
+        sample.to_str().expect("path"),
+        "--until-idle",
+        "--timeout",
+        "3m",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.lines().count() > 10,
+        "expected a debug log of the run:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("PostToCms") || stdout.contains("00353"),
+        "the run reached the CMS steps:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        !stdout.contains(SECRET) && !stderr.contains(SECRET),
+        "the CMS secret leaked into the output"
+    );
+    // Nor into anything the run wrote under the data dir's logs or the dashboard queue.
+    let backend = h.backend();
+    let events = backend
+        .queues
+        .receive(
+            "pressbot-dev-event-monitor-queue",
+            10,
+            Duration::from_millis(200),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap_or_default();
+    assert!(events.iter().all(|m| !m.body.contains(SECRET)));
+}
