@@ -1,5 +1,8 @@
-//! `DepositAssets`: the web images, the PDF and the supplementary files go
-//! to the CDN bucket, with content types and `activities.cache_control`.
+//! `DepositAssets`: the web images, the JATS XML, the PDF and the
+//! supplementary files go to the CDN bucket, with content types and
+//! `activities.cache_control`. The XML is deposited too: it is the public
+//! record of the version, and VersionLookup reads the published versions
+//! from the XML/PDF names there (an article without a PDF still has one).
 //!
 //! CDN layout: `articles/<article id>/<file name>`. File names carry the
 //! version (`elife-00353-v1.pdf`), so versions never overwrite each other and
@@ -26,7 +29,7 @@ pub struct Asset {
 }
 
 /// `DepositAssets`. Input: `article_id`, `images` (from ResizeImages),
-/// `pdf_key`, `supplementary`. Output: `assets` ([`Asset`] list).
+/// `xml_key`, `pdf_key`, `supplementary`. Output: `assets` ([`Asset`] list).
 #[derive(Debug, Clone)]
 pub struct DepositAssets {
     env: std::sync::Arc<crate::Env>,
@@ -59,6 +62,7 @@ impl DepositAssets {
                 ))
             }
         };
+        sources.extend(a::ctx_opt_str(ctx, keys::XML_KEY)?);
         sources.extend(a::ctx_opt_str(ctx, keys::PDF_KEY)?);
         sources.extend(a::ctx_str_list(ctx, keys::SUPPLEMENTARY)?);
 

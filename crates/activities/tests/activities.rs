@@ -154,6 +154,7 @@ async fn the_whole_article_flow_on_the_real_package() {
         vec![
             "articles/00353/elife-00353-fig1-v1-400w.jpg",
             "articles/00353/elife-00353-fig1-v1-100w.jpg",
+            "articles/00353/elife-00353-v1.xml",
             "articles/00353/elife-00353-v1.pdf",
         ]
     );
@@ -189,6 +190,12 @@ async fn the_whole_article_flow_on_the_real_package() {
         .unwrap();
     assert_eq!(again["archive_key"], key);
     assert_eq!(w.store.keys(&w.archive).len(), 1);
+
+    // A re-supplied package without a version now becomes version 2.
+    let mut next = start(&w.incoming, "elife-00353-vor-r1.zip");
+    let out = w.step("VersionLookup", &mut next).await;
+    assert_eq!(out["version"], 2);
+    assert_eq!(out["version_source"], "published");
 }
 
 #[tokio::test]
