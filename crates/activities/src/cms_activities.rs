@@ -11,6 +11,10 @@
 //! and for `PostToCms` `article_json_key` (in the expanded bucket, written
 //! by ConvertJATS).
 //!
+//! Output: `PostToCms` → `cms_idempotency_key`, `cms_already_there` (an
+//! earlier attempt had arrived; nothing was posted), `cms_silent_correction`;
+//! `PublishToCms` → `published`, `publication_status`, `already_published`.
+//!
 //! Step params: `PostToCms` with `silent = true` sends a silent correction;
 //! `PublishToCms` with `mode = "preview"` (or context `publish = false`)
 //! publishes nothing and sets the dashboard property `publication-status`

@@ -367,6 +367,34 @@ async fn cut_while_ingesting_is_retryable_and_the_next_attempt_does_not_repost()
 }
 
 #[tokio::test]
+async fn cancellation_hands_the_attempt_back_as_retryable() {
+    let cms = MisbehavingCms::start(vec![Behavior::Hang(Duration::from_secs(5))], vec![])
+        .await
+        .expect("cms");
+    let mut f = fixture(&cms.base_url(), false);
+    // A long request timeout, so only the cancellation can end the call.
+    let mut settings = (*f.env.settings).clone();
+    settings.cms.request_timeout = Duration::from_secs(30);
+    f.env = Arc::new(Env {
+        backend: f.env.backend.clone(),
+        settings: Arc::new(settings),
+    });
+    f.put_article(ARTICLE).await;
+    let c = ctx("PostToCms", article_context(), json!({}));
+    let cancel = c.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        cancel.cancel();
+    });
+    let e = PostToCms::new(f.env.clone())
+        .run(&c)
+        .await
+        .expect_err("cancelled");
+    assert_eq!(e.kind, FailureKind::Retryable);
+    assert!(e.message.contains("cancelled during the ingest"), "{e}");
+}
+
+#[tokio::test]
 async fn refusals_and_bad_input_are_permanent() {
     let cms = MisbehavingCms::start(
         vec![Behavior::answer(422, r#"{"error":"abstract is required"}"#)],

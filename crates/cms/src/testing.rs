@@ -33,8 +33,8 @@ pub enum Behavior {
     Hang(Duration),
     /// Reset the connection (TCP RST) without answering; nothing is ingested.
     Reset,
-    /// Ingest (or publish) for real, then hang this long before closing
-    /// without an answer: the client times out although the work is done.
+    /// Ingest (or publish) for real, then answer only after this long: the
+    /// client times out although the work is done.
     SucceedThenHang(Duration),
     /// Do the work for real, then answer this status anyway, as a proxy
     /// does with 502/504 when it gives up on a CMS that goes on working.
@@ -309,8 +309,10 @@ async fn handle(mut stream: TcpStream, inner: Arc<Mutex<Inner>>) -> std::io::Res
             Ok(())
         }
         Behavior::SucceedThenHang(d) => {
-            let _ = serve_normally(&req, target, &inner, None);
+            let (status, body) = serve_normally(&req, target, &inner, None);
             tokio::time::sleep(d).await;
+            // Answer late, as a slow CMS does; the client has usually gone.
+            let _ = respond(&mut stream, status, None, &body).await;
             Ok(())
         }
         Behavior::SucceedThenAnswer { status } => {

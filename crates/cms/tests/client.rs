@@ -73,6 +73,26 @@ async fn deploying_then_success() {
 }
 
 #[tokio::test]
+async fn retry_after_as_an_http_date() {
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let cms = MisbehavingCms::start(
+        vec![Behavior::Answer {
+            status: 503,
+            retry_after: Some(date),
+            body: "{}".into(),
+        }],
+        vec![],
+    )
+    .await
+    .expect("start");
+    client(&cms)
+        .ingest("00353", 1, "run-a", ARTICLE)
+        .await
+        .expect("ingested once the date passed");
+    assert_eq!(cms.ingests("00353", 1), 1);
+}
+
+#[tokio::test]
 async fn retry_after_beyond_the_cap_goes_back_to_the_retry_policy() {
     let cms = MisbehavingCms::start(vec![Behavior::busy(3600)], vec![])
         .await
