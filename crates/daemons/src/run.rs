@@ -42,7 +42,7 @@ pub fn queue_worker(loaded: &Loaded, backend: &Backend) -> QueueWorker {
         rules: loaded.rules.clone(),
         incoming_queue: loaded.settings.incoming_queue(),
         starter_queue: loaded.settings.starter_queue(),
-        wait: loaded.settings.queue_worker.wait,
+        wait: queue_wait(loaded, loaded.settings.queue_worker.wait),
         visibility: loaded.settings.queue_worker.visibility,
     }
 }
@@ -52,8 +52,17 @@ pub fn workflow_starter(loaded: &Loaded, backend: &Backend) -> WorkflowStarter {
         backend: backend.clone(),
         definitions: loaded.definitions.clone(),
         queue: loaded.settings.starter_queue(),
-        wait: loaded.settings.starter.wait,
+        wait: queue_wait(loaded, loaded.settings.starter.wait),
         visibility: loaded.settings.starter.visibility,
+    }
+}
+
+/// On the embedded backend a queue long poll costs nothing but a slower
+/// stop, so it is bounded by `local.long_poll` like the workflow polls.
+fn queue_wait(loaded: &Loaded, wait: std::time::Duration) -> std::time::Duration {
+    match loaded.settings.backend {
+        pressbot_core::settings::BackendKind::Local => wait.min(loaded.settings.local.long_poll),
+        pressbot_core::settings::BackendKind::Aws => wait,
     }
 }
 

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command: sets up what the tests need (moto_server in a virtualenv
+# under .build/, reused when present), then runs every test of the workspace
+# on both backends. Usage: bash scripts/test.sh [extra cargo test args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# moto_server: the AWS-protocol server the AWS backend is tested against.
+PRESSBOT_MOTO_SERVER="$(bash scripts/moto/ensure-moto.sh)"
+export PRESSBOT_MOTO_SERVER
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked "$@"
