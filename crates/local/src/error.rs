@@ -91,9 +91,7 @@ impl LocalError {
                 },
                 source,
             },
-            LocalError::UnknownTask { operation: "" } => {
-                LocalError::UnknownTask { operation: op }
-            }
+            LocalError::UnknownTask { operation: "" } => LocalError::UnknownTask { operation: op },
             other => other,
         }
     }

@@ -203,18 +203,25 @@ impl LocalBackend {
 
     /// Long poll: try `attempt` until it yields something or `wait` is up.
     /// Between attempts, wait for an in-process wake-up or `poll_interval`.
-    async fn long_poll<T, F>(
+    ///
+    /// A claim must never be lost to a dropped future: the claiming closure
+    /// rolls back when it sees the caller gone, and if the caller goes away
+    /// after the commit, `release` hands the claimed work back.
+    async fn long_poll<T, F, R>(
         &self,
         operation: &'static str,
         resource: &str,
         wait: Duration,
         attempt: F,
+        release: R,
     ) -> Result<Option<T>, LocalError>
     where
         T: Send + 'static,
         F: Fn(&mut Connection, &Ctx) -> Result<Option<T>, LocalError> + Send + Sync + 'static,
+        R: Fn(&mut Connection, &Ctx, T) -> Result<(), LocalError> + Send + Sync + 'static,
     {
         let attempt = Arc::new(attempt);
+        let release = Arc::new(release);
         let until = tokio::time::Instant::now() + wait;
         loop {
             // Register interest before looking, so a write between the look
@@ -222,9 +229,8 @@ impl LocalBackend {
             let notified = self.inner.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let a = attempt.clone();
             if let Some(found) = self
-                .run(operation, resource.to_owned(), move |c, ctx| a(c, ctx))
+                .claim(operation, resource, attempt.clone(), release.clone())
                 .await?
             {
                 return Ok(Some(found));
@@ -239,6 +245,139 @@ impl LocalBackend {
                 _ = tokio::time::sleep(nap) => {}
             }
         }
+    }
+
+    /// One claiming attempt on the blocking pool, with hand-back: the result
+    /// travels through a oneshot channel; if the receiver is gone when the
+    /// sender sends, the sender releases the claim, and if the receiver is
+    /// dropped with a result waiting, the receiver's guard releases it.
+    async fn claim<T, F, R>(
+        &self,
+        operation: &'static str,
+        resource: &str,
+        attempt: Arc<F>,
+        release: Arc<R>,
+    ) -> Result<Option<T>, LocalError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Connection, &Ctx) -> Result<Option<T>, LocalError> + Send + Sync + 'static,
+        R: Fn(&mut Connection, &Ctx, T) -> Result<(), LocalError> + Send + Sync + 'static,
+    {
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<Option<T>, LocalError>>();
+        let inner = self.inner.clone();
+        let flag = abandoned.clone();
+        let resource_owned = resource.to_owned();
+        let sender_release = release.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = match inner.checkout() {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = tx.send(Err(e.context(operation, &resource_owned)));
+                    return;
+                }
+            };
+            let ctx = Ctx::new(flag, inner.notify.clone());
+            let result =
+                attempt(&mut conn, &ctx).map_err(|e| e.context(operation, &resource_owned));
+            if let Err(Ok(Some(lost))) = tx.send(result) {
+                release_claim(&mut conn, &ctx, operation, &*sender_release, lost);
+            }
+            inner.checkin(conn);
+        });
+        let mut guard = ReleaseOnDrop {
+            rx: Some(rx),
+            _abandon: AbandonOnDrop(abandoned),
+            backend: self.clone(),
+            operation,
+            release,
+        };
+        let rx = guard.rx.as_mut().expect("receiver present until drop");
+        let result = rx.await;
+        guard.rx = None;
+        match result {
+            Ok(r) => r,
+            Err(_) => Err(LocalError::Task {
+                operation,
+                message: "the database task ended without an answer (panicked?)".into(),
+            }),
+        }
+    }
+}
+
+/// Hand a claim back, logging (not failing) if that is impossible: the
+/// task's own timeout will then recover it.
+fn release_claim<T, R>(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    operation: &'static str,
+    release: &R,
+    lost: T,
+) where
+    R: Fn(&mut Connection, &Ctx, T) -> Result<(), LocalError>,
+{
+    match release(conn, ctx, lost) {
+        Ok(()) => tracing::debug!(
+            operation,
+            "poll abandoned after its claim: work handed back"
+        ),
+        Err(e) => {
+            tracing::warn!(operation, error = %e, "could not hand back work of an abandoned poll; it will time out")
+        }
+    }
+}
+
+/// Receiver side of [`LocalBackend::claim`]: a result left in the channel
+/// when the poll future is dropped is handed back.
+struct ReleaseOnDrop<T: Send + 'static, R>
+where
+    R: Fn(&mut Connection, &Ctx, T) -> Result<(), LocalError> + Send + Sync + 'static,
+{
+    rx: Option<tokio::sync::oneshot::Receiver<Result<Option<T>, LocalError>>>,
+    _abandon: AbandonOnDrop,
+    backend: LocalBackend,
+    operation: &'static str,
+    release: Arc<R>,
+}
+
+impl<T: Send + 'static, R> Drop for ReleaseOnDrop<T, R>
+where
+    R: Fn(&mut Connection, &Ctx, T) -> Result<(), LocalError> + Send + Sync + 'static,
+{
+    fn drop(&mut self) {
+        let Some(mut rx) = self.rx.take() else {
+            return;
+        };
+        // After close(), a send fails (and the sender releases), or the
+        // value is already here for us to release.
+        rx.close();
+        let Ok(Ok(Some(lost))) = rx.try_recv() else {
+            return;
+        };
+        let (inner, operation, release) = (
+            self.backend.inner.clone(),
+            self.operation,
+            self.release.clone(),
+        );
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(
+                operation,
+                "poll dropped outside a runtime: claimed work will time out"
+            );
+            return;
+        };
+        handle.spawn_blocking(move || {
+            let Ok(mut conn) = inner.checkout() else {
+                tracing::warn!(
+                    operation,
+                    "no connection to hand back work of a dropped poll"
+                );
+                return;
+            };
+            let ctx = Ctx::new(Arc::new(AtomicBool::new(false)), inner.notify.clone());
+            release_claim(&mut conn, &ctx, operation, &*release, lost);
+            inner.checkin(conn);
+        });
     }
 }
 

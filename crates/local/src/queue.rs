@@ -195,6 +195,27 @@ fn try_receive(
     Ok((!out.is_empty()).then_some(out))
 }
 
+/// Make messages received by a poll that went away visible again, as if
+/// that receive never happened.
+fn release_messages(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    messages: Vec<ReceivedMessage>,
+) -> Result<(), LocalError> {
+    let tx = immediate(conn)?;
+    for m in &messages {
+        tx.execute(
+            "UPDATE messages SET visible_at = ?2, receipt = NULL,
+                receive_count = MAX(receive_count - 1, 0)
+             WHERE receipt = ?1",
+            params![m.receipt, ctx.now.0],
+        )?;
+    }
+    tx.commit()?;
+    ctx.wake();
+    Ok(())
+}
+
 fn depth(conn: &Connection, queue: &str, now: Timestamp) -> Result<QueueDepth, LocalError> {
     queue_row(conn, queue)?;
     let (visible, in_flight, delayed): (i64, i64, i64) = conn.query_row(
@@ -239,9 +260,13 @@ impl QueueService for LocalBackend {
         }
         let name = queue.to_owned();
         let got = self
-            .long_poll("receive", queue, wait, move |c, ctx| {
-                try_receive(c, ctx, &name, max, visibility)
-            })
+            .long_poll(
+                "receive",
+                queue,
+                wait,
+                move |c, ctx| try_receive(c, ctx, &name, max, visibility),
+                release_messages,
+            )
             .await?;
         Ok(got.unwrap_or_default())
     }

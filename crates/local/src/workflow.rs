@@ -1314,6 +1314,89 @@ fn exec_by_execution(
 }
 
 // ---------------------------------------------------------------------------
+// Hand-back of claims whose poller went away
+
+/// Remove the last history event if it is `event_id` (a start nobody saw).
+fn unappend_last(tx: &Transaction<'_>, exec: i64, event_id: i64) -> Result<bool, LocalError> {
+    let next: i64 = tx.query_row(
+        "SELECT next_event_id FROM executions WHERE id = ?1",
+        [exec],
+        |r| r.get(0),
+    )?;
+    if next - 1 != event_id {
+        return Ok(false);
+    }
+    tx.execute(
+        "DELETE FROM events WHERE exec = ?1 AND event_id = ?2",
+        params![exec, event_id],
+    )?;
+    tx.execute(
+        "UPDATE executions SET next_event_id = ?2 WHERE id = ?1",
+        params![exec, event_id],
+    )?;
+    Ok(true)
+}
+
+/// Undo the claim of a decision task whose poller is gone, if nothing
+/// happened since; otherwise its start-to-close timeout recovers it.
+fn release_decision(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    task: DecisionTask,
+) -> Result<(), LocalError> {
+    let tx = immediate(conn)?;
+    let row: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT id, exec FROM decision_tasks WHERE token = ?1",
+            [&task.token.0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((id, exec)) = row else {
+        return Ok(());
+    };
+    if !unappend_last(&tx, exec, task.started_event_id)? {
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE decision_tasks SET started_event_id = NULL, token = NULL, deadline = NULL
+         WHERE id = ?1",
+        [id],
+    )?;
+    commit(tx, ctx, true)
+}
+
+/// Undo the claim of an activity task whose poller is gone (see `release_decision`).
+fn release_activity(
+    conn: &mut Connection,
+    ctx: &Ctx,
+    task: ActivityTask,
+) -> Result<(), LocalError> {
+    let tx = immediate(conn)?;
+    let row: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT id, exec FROM activity_tasks WHERE token = ?1",
+            [&task.token.0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((id, exec)) = row else {
+        return Ok(());
+    };
+    if !unappend_last(&tx, exec, task.started_event_id)? {
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE activity_tasks SET started_event_id = NULL, started_at = NULL, token = NULL,
+            last_heartbeat = NULL, heartbeat_details = NULL
+         WHERE id = ?1",
+        [id],
+    )?;
+    refresh_activity_deadline(&tx, id)?;
+    commit(tx, ctx, true)
+}
+
+// ---------------------------------------------------------------------------
 // Inherent helpers beyond the trait
 
 impl LocalBackend {
@@ -1369,6 +1452,7 @@ impl WorkflowService for LocalBackend {
                 task_list,
                 self.inner.options.long_poll,
                 move |c, ctx| try_claim_decision(c, ctx, &domain, &list, &identity),
+                release_decision,
             )
             .await?)
     }
@@ -1399,6 +1483,7 @@ impl WorkflowService for LocalBackend {
                 task_list,
                 self.inner.options.long_poll,
                 move |c, ctx| try_claim_activity(c, ctx, &domain, &list, &identity),
+                release_activity,
             )
             .await?)
     }
@@ -1628,5 +1713,92 @@ mod tests {
             t.deadline(),
             Some((1210, ActivityTimeoutType::StartToClose))
         );
+    }
+
+    /// The hand-back path of a poll dropped after its claim committed
+    /// (a race too narrow to provoke from outside).
+    #[tokio::test]
+    async fn released_claims_can_be_claimed_again() {
+        use crate::LocalOptions;
+        use pressbot_core::history::ActivityTimeouts;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let b = LocalBackend::open(
+            dir.path(),
+            LocalOptions {
+                long_poll: Duration::from_millis(100),
+                ..Default::default()
+            },
+        )
+        .expect("open");
+        let wt = TypeRef::new("W", "1");
+        let at = TypeRef::new("A", "1");
+        b.register_workflow_type(&wt, "d").await.expect("register");
+        b.register_activity_type(&at, "a").await.expect("register");
+        b.start_workflow(StartRequest {
+            workflow_id: WorkflowId::from("wf"),
+            workflow_type: wt,
+            task_list: "d".into(),
+            input: None,
+            execution_start_to_close: Duration::from_secs(60),
+            decision_task_start_to_close: Duration::from_secs(60),
+            tags: vec![],
+        })
+        .await
+        .expect("start");
+        let d = b
+            .poll_decision_task("d", "x")
+            .await
+            .expect("poll")
+            .expect("task");
+        let started = d.started_event_id;
+        b.run("release", String::new(), move |c, ctx| {
+            release_decision(c, ctx, d)
+        })
+        .await
+        .expect("release");
+        let d = b
+            .poll_decision_task("d", "y")
+            .await
+            .expect("poll")
+            .expect("again");
+        assert_eq!(
+            d.started_event_id, started,
+            "the unseen start event is reused"
+        );
+        b.complete_decision_task(
+            &d.token,
+            vec![Decision::ScheduleActivityTask {
+                activity_id: "1".into(),
+                activity_type: at,
+                input: None,
+                control: None,
+                task_list: "a".into(),
+                timeouts: ActivityTimeouts::default(),
+            }],
+            None,
+        )
+        .await
+        .expect("complete");
+        let a = b
+            .poll_activity_task("a", "x")
+            .await
+            .expect("poll")
+            .expect("task");
+        let token = a.token.clone();
+        b.run("release", String::new(), move |c, ctx| {
+            release_activity(c, ctx, a)
+        })
+        .await
+        .expect("release");
+        let e = b.heartbeat(&token, None).await.expect_err("released token");
+        assert!(matches!(e, pressbot_core::Error::UnknownTask { .. }));
+        let a = b
+            .poll_activity_task("a", "y")
+            .await
+            .expect("poll")
+            .expect("again");
+        b.complete_activity_task(&a.token, None)
+            .await
+            .expect("complete");
     }
 }

@@ -876,6 +876,8 @@ async fn a_dropped_poll_leaves_no_task_claimed() {
             start(&b, "wf").await;
         }
     }
+    // Hand-backs of dropped polls run in the background; give them a moment.
+    tokio::time::sleep(Duration::from_millis(100)).await;
     // Whatever was not delivered must still be there for the next poller.
     let d = b.poll_decision_task(DECISIONS, "d").await.expect("poll");
     assert!(d.is_some(), "a dropped poll left the decision task claimed");
