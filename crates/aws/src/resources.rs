@@ -122,16 +122,24 @@ impl AwsBackend {
         }
         for queue in settings.all_queues() {
             let dlq = dead_letter_queue_name(&queue);
+            let mut both = true;
             for name in [&dlq, &queue] {
                 if self.lookup_queue_url(name).await?.is_some() {
                     out(format!("ok queue {name}"));
                 } else {
+                    both = false;
                     out(format!("would create queue {name}"));
                 }
             }
-            out(format!(
-                "would make sure {queue} moves a message to {dlq} after {max_receives} receives"
-            ));
+            if both && self.redrive_is(&queue, &dlq, max_receives).await? {
+                out(format!(
+                    "ok redrive policy of {queue}: to {dlq} after {max_receives} receives"
+                ));
+            } else {
+                out(format!(
+                    "would set redrive policy of {queue}: to {dlq} after {max_receives} receives"
+                ));
+            }
         }
         let incoming = settings.incoming_queue();
         let queue_arn = match self.lookup_queue_url(&incoming).await? {

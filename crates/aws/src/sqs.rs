@@ -243,22 +243,11 @@ impl AwsBackend {
         if self.create_plain_queue(queue, &[]).await? {
             changes.push(format!("created queue {queue}"));
         }
+        let same = self.redrive_is(queue, &dlq, max_receives).await?;
         let dlq_arn = self.queue_arn(&dlq).await?;
         let wanted = serde_json::json!({
             "deadLetterTargetArn": dlq_arn,
             "maxReceiveCount": max_receives,
-        });
-        let current = self
-            .queue_attributes(queue, &[QueueAttributeName::RedrivePolicy])
-            .await?
-            .remove("RedrivePolicy")
-            .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok());
-        let same = current.as_ref().is_some_and(|c| {
-            c.get("deadLetterTargetArn") == wanted.get("deadLetterTargetArn")
-                && c.get("maxReceiveCount").and_then(|v| {
-                    v.as_u64()
-                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                }) == Some(u64::from(max_receives))
         });
         if !same {
             self.set_queue_attribute(
@@ -272,6 +261,28 @@ impl AwsBackend {
             ));
         }
         Ok(changes)
+    }
+
+    /// Whether `queue` already moves messages to `dlq` after `max_receives` receives.
+    pub(crate) async fn redrive_is(
+        &self,
+        queue: &str,
+        dlq: &str,
+        max_receives: u32,
+    ) -> Result<bool, AwsError> {
+        let dlq_arn = self.queue_arn(dlq).await?;
+        let current = self
+            .queue_attributes(queue, &[QueueAttributeName::RedrivePolicy])
+            .await?
+            .remove("RedrivePolicy")
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok());
+        Ok(current.as_ref().is_some_and(|c| {
+            c.get("deadLetterTargetArn").and_then(|v| v.as_str()) == Some(dlq_arn.as_str())
+                && c.get("maxReceiveCount").and_then(|v| {
+                    v.as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                }) == Some(u64::from(max_receives))
+        }))
     }
 
     /// Allow S3 to send a bucket's events to a queue: one statement per
