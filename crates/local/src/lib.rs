@@ -50,6 +50,21 @@ pub struct LocalOptions {
     pub long_poll: Duration,
 }
 
+impl LocalOptions {
+    /// Options from the `[local]` settings section and the environment's
+    /// SWF domain (the settings prefix keeps environments apart).
+    pub fn from_settings(
+        domain: impl Into<String>,
+        local: &pressbot_core::settings::LocalSettings,
+    ) -> Self {
+        LocalOptions {
+            domain: domain.into(),
+            poll_interval: local.poll_interval,
+            long_poll: local.long_poll,
+        }
+    }
+}
+
 impl Default for LocalOptions {
     fn default() -> Self {
         LocalOptions {
