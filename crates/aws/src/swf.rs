@@ -334,26 +334,16 @@ impl AwsBackend {
             .build()
             .map_err(|e| AwsError::request("swf", "ListWorkflowExecutions", e))?;
         // SWF takes at most one of the execution, type and close-status
-        // filters: the most selective goes to the service, the rest are
-        // applied here.
+        // filters. The workflow id (the most selective) goes to the service;
+        // the workflow name and close status are filtered here. (moto also
+        // fails on a name-only type filter and drops everything on a close
+        // status filter, so sending those would only work on AWS.)
         let execution_filter = filter.workflow_id.as_ref().map(|id| {
             sdk::WorkflowExecutionFilter::builder()
                 .workflow_id(id.as_str())
                 .build()
                 .expect("workflow id is set")
         });
-        let type_filter = match (&execution_filter, &filter.workflow_name) {
-            (None, Some(name)) => Some(
-                sdk::WorkflowTypeFilter::builder()
-                    .name(name)
-                    .build()
-                    .expect("name is set"),
-            ),
-            _ => None,
-        };
-        // The close status is filtered here, not by the service: moto drops
-        // every execution when given a closeStatusFilter, and it is the
-        // least selective of the three anyway.
         let mut infos = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -365,7 +355,6 @@ impl AwsBackend {
                             .domain(domain)
                             .start_time_filter(time_filter.clone())
                             .set_execution_filter(execution_filter.clone())
-                            .set_type_filter(type_filter.clone())
                             .set_next_page_token(token.clone())
                             .send()
                     })
@@ -383,7 +372,6 @@ impl AwsBackend {
                             .domain(domain)
                             .start_time_filter(time_filter.clone())
                             .set_execution_filter(execution_filter.clone())
-                            .set_type_filter(type_filter.clone())
                             .set_next_page_token(token.clone())
                             .send()
                     })

@@ -14,6 +14,36 @@
 //!
 //! Never skipped silently: without moto, [`MotoServer::start`] panics and
 //! says to run `bash scripts/moto/ensure-moto.sh`.
+//!
+//! # Where moto (5.2) differs from AWS
+//!
+//! Found by the tests in `crates/aws/tests/`; each is worked around or
+//! tested another way, so a test that passes here means the same on AWS:
+//!
+//! - SWF polls do not long-poll: with no work moto sleeps 1 s and answers
+//!   with no task token (the backend's `Ok(None)`, as on AWS after 60 s).
+//! - `PollForDecisionTask` and `GetWorkflowExecutionHistory` ignore
+//!   `maximumPageSize` and never return a `nextPageToken`: history paging is
+//!   tested against an SWF stand-in (`tests/paging.rs`) instead.
+//! - `ListClosedWorkflowExecutions` with a `closeStatusFilter` returns
+//!   nothing, a name-only `typeFilter` fails with HTTP 500, and the
+//!   execution filter is ignored: the backend filters close status and
+//!   workflow name itself (and re-checks the workflow id).
+//! - Activities time out by heartbeat only (no start-to-close,
+//!   schedule-to-start or schedule-to-close timeouts).
+//! - Answering with the token of a timed-out decision task gives HTTP 500
+//!   with an HTML page (AWS: `UnknownResourceFault`); a garbage token gives
+//!   `ValidationException`. A completed task's token is `UnknownResourceFault`
+//!   as on AWS.
+//! - After a decision task timed out, a `CancelWorkflowExecution` decision
+//!   fails with `UNHANDLED_DECISION` (moto's open decision count is off).
+//! - Not implemented: `RequestCancelWorkflowExecution`, the
+//!   `RequestCancelActivityTask` decision; heartbeats always answer
+//!   `cancelRequested: false`.
+//! - `GetBucketNotificationConfiguration` on a bucket without one answers
+//!   `<GetBucketNotificationResponse/>`, which the SDK cannot parse; the
+//!   backend reads exactly that answer as "no configuration".
+//! - S3 event notifications carry no `sequencer`; the `eTag` is unquoted as on AWS.
 
 use crate::AwsBackend;
 use aws_credential_types::Credentials;

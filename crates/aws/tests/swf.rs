@@ -58,6 +58,36 @@ async fn duplicate_start_is_already_running() {
     assert_eq!(open[0].workflow_type, TypeRef::new("Ping", "1"));
     assert_eq!(open[0].close_status, None);
 
+    wf.start_workflow(start_request("wf-other")).await.unwrap();
+    let by_id = wf
+        .list_executions(&ExecutionFilter {
+            open: true,
+            workflow_id: Some(WorkflowId("wf-other".into())),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_id.len(), 1);
+    assert_eq!(by_id[0].execution.workflow_id.as_str(), "wf-other");
+    let by_name = wf
+        .list_executions(&ExecutionFilter {
+            open: true,
+            workflow_name: Some("Ping".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_name.len(), 2);
+    let none = wf
+        .list_executions(&ExecutionFilter {
+            open: true,
+            workflow_name: Some("Other".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+
     // An unregistered type is a plain, non-retryable error naming the workflow id.
     let mut bad = start_request("wf-bad");
     bad.workflow_type = TypeRef::new("Nope", "9");
