@@ -106,6 +106,9 @@ pub struct CmsClient {
     base: Url,
     auth: Auth,
     max_retry_after: Duration,
+    /// Wall-clock bound of one call, so that rounds of timeouts cannot
+    /// outlast the activity's start-to-close.
+    call_budget: Duration,
     max_attempts: usize,
     min_delay: Duration,
     max_delay: Duration,
@@ -123,6 +126,7 @@ impl fmt::Debug for CmsClient {
             .field("auth", &auth)
             .field("max_retry_after", &self.max_retry_after)
             .field("max_attempts", &self.max_attempts)
+            .field("call_budget", &self.call_budget)
             .finish()
     }
 }
@@ -319,6 +323,7 @@ impl CmsClient {
             base,
             auth,
             max_retry_after: settings.max_retry_after,
+            call_budget: settings.max_retry_after + settings.request_timeout * 2,
             max_attempts: 5,
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
@@ -331,6 +336,13 @@ impl CmsClient {
         self.max_attempts = max_attempts.max(1);
         self.min_delay = min_delay;
         self.max_delay = self.max_delay.max(min_delay);
+        self
+    }
+
+    /// Bound the wall-clock time of one call (default: `max_retry_after` +
+    /// twice `request_timeout`): no new round starts past it.
+    pub fn with_call_budget(mut self, budget: Duration) -> Self {
+        self.call_budget = budget;
         self
     }
 
@@ -379,7 +391,8 @@ impl CmsClient {
 
     /// Run `round` with in-call retries: retryable errors (except
     /// "still ingesting") are retried after the backoff delay or the CMS's
-    /// `Retry-After`, whichever is longer, while the total wait fits the budget.
+    /// `Retry-After`, whichever is longer, while the total wait fits
+    /// `max_retry_after` and the next round would start within the call budget.
     async fn with_retries_do<T, F, Fut>(
         &self,
         operation: &'static str,
@@ -391,6 +404,8 @@ impl CmsClient {
         Fut: std::future::Future<Output = Result<T, CmsError>>,
     {
         let budget = self.max_retry_after;
+        let call_budget = self.call_budget;
+        let started = tokio::time::Instant::now();
         let mut waited = Duration::ZERO;
         round
             .retry(self.backoff())
@@ -403,7 +418,7 @@ impl CmsClient {
             .adjust(move |e: &CmsError, next: Option<Duration>| {
                 let next = next?;
                 let wait = e.retry_after().map_or(next, |ra| ra.max(next));
-                if waited + wait > budget {
+                if waited + wait > budget || started.elapsed() + wait > call_budget {
                     return None;
                 }
                 waited += wait;

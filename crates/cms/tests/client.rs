@@ -206,6 +206,22 @@ async fn hang_without_ingest_is_a_retryable_timeout_when_rounds_run_out() {
 }
 
 #[tokio::test]
+async fn rounds_stop_at_the_call_budget() {
+    let cms = MisbehavingCms::start(vec![Behavior::Hang(Duration::from_secs(2)); 5], vec![])
+        .await
+        .expect("start");
+    let e = client(&cms)
+        .with_retries(10, Duration::from_millis(10))
+        .with_call_budget(Duration::from_millis(200))
+        .ingest("00353", 1, "run-a", ARTICLE)
+        .await
+        .expect_err("timed out");
+    assert!(e.is_retryable(), "{e}");
+    // One round (status, post that timed out at 300 ms), then the budget is spent.
+    assert_eq!(calls(&cms), [STATUS, POST]);
+}
+
+#[tokio::test]
 async fn bad_request_is_permanent_with_the_cms_answer() {
     let cms = MisbehavingCms::start(
         vec![Behavior::answer(
