@@ -198,3 +198,57 @@ impl From<LocalError> for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: std::ffi::c_int) -> LocalError {
+        LocalError::from(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            None,
+        ))
+        .context("poll_decision_task", "default")
+    }
+
+    #[test]
+    fn busy_is_retryable_and_keeps_context() {
+        let e: Error = sqlite(rusqlite::ffi::SQLITE_BUSY).into();
+        assert!(e.is_retryable());
+        match e {
+            Error::Backend {
+                service,
+                operation,
+                resource,
+                ..
+            } => {
+                assert_eq!(service, "sqlite");
+                assert_eq!(operation, "poll_decision_task");
+                assert_eq!(resource, "default");
+            }
+            other => panic!("unexpected {other}"),
+        }
+        assert!(!Error::from(sqlite(rusqlite::ffi::SQLITE_CORRUPT)).is_retryable());
+    }
+
+    #[test]
+    fn kinds_map_to_core_kinds() {
+        let e: Error = LocalError::UnknownTask { operation: "" }
+            .context("heartbeat", "t")
+            .into();
+        assert!(matches!(
+            e,
+            Error::UnknownTask {
+                operation: "heartbeat"
+            }
+        ));
+        let e: Error = LocalError::NotFound {
+            what: "queue",
+            name: "q".into(),
+        }
+        .into();
+        assert!(matches!(e, Error::NotFound { what: "queue", .. }));
+        let e: Error = LocalError::invalid("send", "delay", "20m", "must be at most 15m").into();
+        assert!(e.to_string().contains("must be at most 15m"), "{e}");
+    }
+}

@@ -1404,6 +1404,28 @@ impl LocalBackend {
         self.inner.options.domain.clone()
     }
 
+    /// Delete executions (and their histories) closed before `closed_before`:
+    /// SWF's retention period, which an operator runs from cron (`pressbot
+    /// cron` or a systemd timer). Returns how many executions were removed.
+    pub async fn purge_closed(&self, closed_before: Timestamp) -> Result<usize, LocalError> {
+        let domain = self.domain();
+        self.run("purge_closed", domain.clone(), move |c, _ctx| {
+            let tx = immediate(c)?;
+            tx.execute(
+                "DELETE FROM events WHERE exec IN
+                    (SELECT id FROM executions WHERE domain = ?1 AND closed IS NOT NULL AND closed < ?2)",
+                params![domain, closed_before.0],
+            )?;
+            let n = tx.execute(
+                "DELETE FROM executions WHERE domain = ?1 AND closed IS NOT NULL AND closed < ?2",
+                params![domain, closed_before.0],
+            )?;
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+    }
+
     /// Register one workflow type (idempotent). `register` does this for
     /// every definition; tools and tests may want a single type.
     pub async fn register_workflow_type(

@@ -889,3 +889,27 @@ async fn a_dropped_poll_leaves_no_task_claimed() {
         .count();
     assert_eq!(started, delivered + 1, "a claim was lost to a dropped poll");
 }
+
+#[tokio::test]
+async fn purge_removes_only_old_closed_executions() {
+    let (_dir, b) = setup().await;
+    let old = start(&b, "old").await;
+    b.terminate(&WorkflowId::from("old"), None, "done")
+        .await
+        .expect("terminate");
+    let open_run = start(&b, "open").await;
+    let removed = b
+        .purge_closed(pressbot_core::time::Timestamp::now().plus(Duration::from_secs(1)))
+        .await
+        .expect("purge");
+    assert_eq!(removed, 1);
+    let e = b.history(&exec("old", &old)).await.expect_err("purged");
+    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+    assert_eq!(
+        b.history(&exec("open", &open_run))
+            .await
+            .expect("kept")
+            .len(),
+        2
+    );
+}
