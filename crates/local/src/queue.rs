@@ -121,13 +121,22 @@ fn try_receive(
     let q = queue_row(&tx, queue)?;
     let mut out = Vec::new();
     let mut moved = 0usize;
+    let mut delivered: Vec<i64> = Vec::new();
     loop {
         let want = max - out.len();
         let batch: Vec<MessageRow> = {
-            let mut stmt = tx.prepare_cached(
+            // With a zero visibility timeout a delivered message stays
+            // visible: never hand out the same one twice in one batch.
+            let exclude = if delivered.is_empty() {
+                String::new()
+            } else {
+                let ids: Vec<String> = delivered.iter().map(i64::to_string).collect();
+                format!(" AND id NOT IN ({})", ids.join(","))
+            };
+            let mut stmt = tx.prepare(&format!(
                 "SELECT id, message_id, body, attributes, sent, receive_count FROM messages
-                 WHERE queue = ?1 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3",
-            )?;
+                 WHERE queue = ?1 AND visible_at <= ?2{exclude} ORDER BY visible_at, id LIMIT ?3"
+            ))?;
             let rows = stmt.query_map(params![queue, now.0, want as i64], |r| {
                 Ok((
                     r.get(0)?,
@@ -156,6 +165,7 @@ fn try_receive(
                     continue;
                 }
             }
+            delivered.push(row_id);
             let receipt = format!("{message_id}#{}", uuid::Uuid::new_v4().simple());
             tx.execute(
                 "UPDATE messages SET receive_count = receive_count + 1, receipt = ?2, visible_at = ?3
