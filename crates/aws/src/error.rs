@@ -191,7 +191,9 @@ const THROTTLING_CODES: &[&str] = &[
 pub(crate) fn is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
     match err {
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
-        SdkError::DispatchFailure(f) => !f.is_user(),
+        // I/O and timeouts only: "other" is where missing credentials and
+        // bad endpoints land, which no retry fixes.
+        SdkError::DispatchFailure(f) => f.is_io() || f.is_timeout(),
         SdkError::ServiceError(s) => {
             let status = s.raw().status().as_u16();
             status >= 500
@@ -234,6 +236,17 @@ where
                 .map(str::to_owned)
                 .unwrap_or_else(|| error_chain(&err));
             (code, format!("{msg} (HTTP {status})"))
+        }
+        SdkError::DispatchFailure(_) => {
+            let chain = error_chain(&err);
+            let hint = if chain.contains("credential") {
+                " (the standard chain found no credentials: set AWS_ACCESS_KEY_ID and \
+                 AWS_SECRET_ACCESS_KEY, or aws.profile / AWS_PROFILE, or run with an \
+                 instance or task role)"
+            } else {
+                ""
+            };
+            (None, format!("{chain}{hint}"))
         }
         _ => (None, error_chain(&err)),
     };
