@@ -10,7 +10,7 @@
 use crate::error::AwsError;
 use aws_sdk_swf::types as sdk;
 use pressbot_core::history::{
-    ActivityTimeoutType, ActivityTimeouts, Decision, EventKind, HistoryEvent,
+    limits, truncate, ActivityTimeoutType, ActivityTimeouts, Decision, EventKind, HistoryEvent,
 };
 use pressbot_core::ids::TypeRef;
 use pressbot_core::time::Timestamp;
@@ -333,7 +333,14 @@ pub(crate) fn event_from_sdk(
     })
 }
 
-/// Map one core decision to SWF's.
+/// Cut an optional string to SWF's limit: an over-long field makes SWF
+/// reject the whole response, leaving the decision task to time out again
+/// and again.
+fn cut(s: &Option<String>, max: usize) -> Option<String> {
+    s.as_deref().map(|s| truncate(s, max))
+}
+
+/// Map one core decision to SWF's, cutting strings to SWF's limits.
 pub(crate) fn decision_to_sdk(d: &Decision) -> Result<sdk::Decision, AwsError> {
     use sdk::DecisionType as T;
     let bad = |e: aws_sdk_swf::error::BuildError| {
@@ -354,8 +361,8 @@ pub(crate) fn decision_to_sdk(d: &Decision) -> Result<sdk::Decision, AwsError> {
                 sdk::ScheduleActivityTaskDecisionAttributes::builder()
                     .activity_id(activity_id)
                     .activity_type(activity_type(t))
-                    .set_input(input.clone())
-                    .set_control(control.clone())
+                    .set_input(cut(input, limits::INPUT))
+                    .set_control(cut(control, limits::INPUT))
                     .task_list(task_list(tl))
                     .schedule_to_start_timeout(timeout_to_swf(timeouts.schedule_to_start))
                     .start_to_close_timeout(timeout_to_swf(timeouts.start_to_close))
@@ -390,22 +397,22 @@ pub(crate) fn decision_to_sdk(d: &Decision) -> Result<sdk::Decision, AwsError> {
             .decision_type(T::CompleteWorkflowExecution)
             .complete_workflow_execution_decision_attributes(
                 sdk::CompleteWorkflowExecutionDecisionAttributes::builder()
-                    .set_result(result.clone())
+                    .set_result(cut(result, limits::RESULT))
                     .build(),
             ),
         Decision::FailWorkflowExecution { reason, details } => b
             .decision_type(T::FailWorkflowExecution)
             .fail_workflow_execution_decision_attributes(
                 sdk::FailWorkflowExecutionDecisionAttributes::builder()
-                    .set_reason(reason.clone())
-                    .set_details(details.clone())
+                    .set_reason(cut(reason, limits::REASON))
+                    .set_details(cut(details, limits::DETAILS))
                     .build(),
             ),
         Decision::CancelWorkflowExecution { details } => b
             .decision_type(T::CancelWorkflowExecution)
             .cancel_workflow_execution_decision_attributes(
                 sdk::CancelWorkflowExecutionDecisionAttributes::builder()
-                    .set_details(details.clone())
+                    .set_details(cut(details, limits::DETAILS))
                     .build(),
             ),
     };
@@ -945,5 +952,16 @@ pub(crate) mod tests {
         let s = decision_to_sdk(&decisions[4]).unwrap();
         let a = s.fail_workflow_execution_decision_attributes().unwrap();
         assert_eq!((a.reason(), a.details()), (Some("r"), Some("d")));
+        let long = Decision::FailWorkflowExecution {
+            reason: Some("é".repeat(300)),
+            details: None,
+        };
+        let s = decision_to_sdk(&long).unwrap();
+        let reason = s
+            .fail_workflow_execution_decision_attributes()
+            .unwrap()
+            .reason()
+            .unwrap();
+        assert!(reason.len() <= limits::REASON, "{}", reason.len());
     }
 }

@@ -23,6 +23,8 @@ use pressbot_core::time::Timestamp;
 use pressbot_core::Result;
 
 const UNKNOWN_RESOURCE: &str = "UnknownResourceFault";
+/// SWF's limit on a poller's identity.
+const MAX_IDENTITY: usize = 256;
 
 /// What an `UnknownResourceFault` means depends on what the call named.
 #[derive(Clone, Copy)]
@@ -244,7 +246,7 @@ impl AwsBackend {
                 swf.poll_for_decision_task()
                     .domain(domain)
                     .task_list(task_list(task_list_name))
-                    .identity(identity)
+                    .identity(truncate(identity, MAX_IDENTITY))
                     .maximum_page_size(page_size)
                     .send()
             })
@@ -261,7 +263,7 @@ impl AwsBackend {
                     swf.poll_for_decision_task()
                         .domain(domain)
                         .task_list(task_list(task_list_name))
-                        .identity(identity)
+                        .identity(truncate(identity, MAX_IDENTITY))
                         .maximum_page_size(page_size)
                         .next_page_token(&token)
                         .send()
@@ -517,7 +519,7 @@ impl WorkflowService for AwsBackend {
                 swf.poll_for_activity_task()
                     .domain(domain)
                     .task_list(task_list(task_list_name))
-                    .identity(identity)
+                    .identity(truncate(identity, MAX_IDENTITY))
                     .send()
             })
             .await
