@@ -913,3 +913,66 @@ async fn purge_removes_only_old_closed_executions() {
         2
     );
 }
+
+#[tokio::test]
+async fn list_filters_and_start_validation() {
+    let (_dir, b) = setup().await;
+    let before = pressbot_core::time::Timestamp::now();
+    start(&b, "a").await;
+    start(&b, "b").await;
+    b.terminate(&WorkflowId::from("b"), None, "x")
+        .await
+        .expect("terminate");
+    let list = |filter: ExecutionFilter| {
+        let b = b.clone();
+        async move {
+            b.list_executions(&filter)
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|i| i.execution.workflow_id.0)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        list(ExecutionFilter {
+            open: true,
+            workflow_name: Some("Flow".into()),
+            started_after: Some(before),
+            ..Default::default()
+        })
+        .await,
+        ["a"]
+    );
+    assert!(list(ExecutionFilter {
+        open: true,
+        workflow_name: Some("Other".into()),
+        ..Default::default()
+    })
+    .await
+    .is_empty());
+    assert_eq!(
+        list(ExecutionFilter {
+            open: false,
+            close_status: Some(CloseStatus::Terminated),
+            ..Default::default()
+        })
+        .await,
+        ["b"]
+    );
+    assert!(list(ExecutionFilter {
+        open: false,
+        close_status: Some(CloseStatus::Completed),
+        ..Default::default()
+    })
+    .await
+    .is_empty());
+
+    let mut r = request("");
+    let e = b.start_workflow(r.clone()).await.expect_err("empty id");
+    assert!(e.to_string().contains("workflow id"), "{e}");
+    r.workflow_id = WorkflowId::from("ok");
+    r.execution_start_to_close = Duration::ZERO;
+    let e = b.start_workflow(r).await.expect_err("zero timeout");
+    assert!(e.to_string().contains("execution_start_to_close"), "{e}");
+}
