@@ -101,6 +101,8 @@ impl AwsError {
 impl From<AwsError> for pressbot_core::Error {
     fn from(e: AwsError) -> Self {
         use pressbot_core::Error as E;
+        // Variants without a core twin keep their whole text as the message.
+        let text = e.to_string();
         match e {
             AwsError::Call {
                 service,
@@ -119,35 +121,26 @@ impl From<AwsError> for pressbot_core::Error {
                     _ => message,
                 },
             },
-            e @ AwsError::MissingResource { .. } => {
-                let AwsError::MissingResource {
-                    service,
-                    operation,
-                    ref name,
-                    ..
-                } = e
-                else {
-                    unreachable!()
-                };
-                E::Backend {
-                    service,
-                    operation,
-                    resource: name.clone(),
-                    retryable: false,
-                    message: e.to_string(),
-                }
-            }
+            AwsError::MissingResource {
+                service,
+                operation,
+                name,
+                ..
+            } => E::Backend {
+                service,
+                operation,
+                resource: name,
+                retryable: false,
+                message: text,
+            },
             AwsError::NotFound { what, name } => E::NotFound { what, name },
             AwsError::UnknownTask { operation } => E::UnknownTask { operation },
-            e @ AwsError::Mapping { .. } => E::Backend {
+            AwsError::Mapping { operation, .. } => E::Backend {
                 service: "swf",
-                operation: match e {
-                    AwsError::Mapping { operation, .. } => operation,
-                    _ => unreachable!(),
-                },
+                operation,
                 resource: String::new(),
                 retryable: false,
-                message: e.to_string(),
+                message: text,
             },
             AwsError::Request {
                 service,
