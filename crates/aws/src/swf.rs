@@ -23,6 +23,8 @@ use pressbot_core::time::Timestamp;
 use pressbot_core::Result;
 
 const UNKNOWN_RESOURCE: &str = "UnknownResourceFault";
+/// How long a decision task's page token lives (SWF says 60 s; a margin for the last call).
+const PAGE_TOKEN_LIFE: std::time::Duration = std::time::Duration::from_secs(55);
 /// SWF's limit on a poller's identity.
 const MAX_IDENTITY: usize = 256;
 
@@ -255,9 +257,26 @@ impl AwsBackend {
         if first.task_token().is_empty() {
             return Ok(None);
         }
+        let got_first = std::time::Instant::now();
         let mut sdk_events = first.events().to_vec();
         let mut next = first.next_page_token().map(str::to_owned);
         while let Some(token) = next.take().filter(|t| !t.is_empty()) {
+            if got_first.elapsed() > PAGE_TOKEN_LIFE {
+                // The token is dead: SWF will time the decision task out and
+                // schedule it again, so the caller just polls again.
+                return Err(AwsError::Call {
+                    service: "swf",
+                    operation: OP,
+                    resource,
+                    code: None,
+                    retryable: true,
+                    message: format!(
+                        "history pages took longer than the page token's {}s life ({} events so far)",
+                        PAGE_TOKEN_LIFE.as_secs(),
+                        sdk_events.len()
+                    ),
+                });
+            }
             let page = self
                 .call("swf", OP, &resource, || {
                     swf.poll_for_decision_task()
