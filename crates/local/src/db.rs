@@ -199,7 +199,7 @@ pub(crate) fn immediate(conn: &mut Connection) -> rusqlite::Result<Transaction<'
 /// Per-call context handed to the blocking closure.
 #[derive(Debug)]
 pub(crate) struct Ctx {
-    pub now: Timestamp,
+    now: std::cell::Cell<Timestamp>,
     abandoned: Arc<AtomicBool>,
     notify: Arc<Notify>,
 }
@@ -207,10 +207,24 @@ pub(crate) struct Ctx {
 impl Ctx {
     pub(crate) fn new(abandoned: Arc<AtomicBool>, notify: Arc<Notify>) -> Self {
         Ctx {
-            now: Timestamp::now(),
+            now: std::cell::Cell::new(Timestamp::now()),
             abandoned,
             notify,
         }
+    }
+
+    /// The time of this call: taken when it started, and again once a
+    /// write transaction holds the lock (waiting for another process must
+    /// not date events in the past).
+    pub(crate) fn now(&self) -> Timestamp {
+        self.now.get()
+    }
+
+    /// `BEGIN IMMEDIATE`, then refresh `now`.
+    pub(crate) fn begin<'c>(&self, conn: &'c mut Connection) -> rusqlite::Result<Transaction<'c>> {
+        let tx = immediate(conn)?;
+        self.now.set(self.now.get().max(Timestamp::now()));
+        Ok(tx)
     }
 
     /// Whether the caller's future was dropped: a poll must then roll back

@@ -19,7 +19,7 @@
 //! metadata row and, if the bucket has a notification, enqueues the S3
 //! event: an object is never visible without its event.
 
-use crate::db::{immediate, next_counter, Ctx};
+use crate::db::{next_counter, Ctx};
 use crate::queue::{enqueue, queue_row};
 use crate::{LocalBackend, LocalError};
 use async_trait::async_trait;
@@ -187,8 +187,8 @@ fn store(
     temp: &Path,
     new: NewObject<'_>,
 ) -> Result<ObjectMeta, LocalError> {
-    let now = ctx.now;
-    let tx = immediate(conn)?;
+    let tx = ctx.begin(conn)?;
+    let now = ctx.now();
     let notify_queue = bucket_row(&tx, new.bucket)?;
     if let Some(q) = &notify_queue {
         queue_row(&tx, q)?;
@@ -463,8 +463,8 @@ impl ObjectStore for LocalBackend {
             self.inner.data_dir.clone(),
         );
         Ok(self
-            .run("delete", format!("{bucket}/{key}"), move |c, _ctx| {
-                let tx = immediate(c)?;
+            .run("delete", format!("{bucket}/{key}"), move |c, ctx| {
+                let tx = ctx.begin(c)?;
                 bucket_row(&tx, &b)?;
                 let n = tx.execute(
                     "DELETE FROM objects WHERE bucket = ?1 AND key = ?2",
@@ -518,7 +518,7 @@ impl ObjectStore for LocalBackend {
                     .map_err(|e| LocalError::io("create bucket directory", &dir, e))?;
                 c.execute(
                     "INSERT OR IGNORE INTO buckets (name, notify_queue, created) VALUES (?1, NULL, ?2)",
-                    params![b, ctx.now.0],
+                    params![b, ctx.now().0],
                 )?;
                 Ok(())
             })
@@ -529,8 +529,8 @@ impl ObjectStore for LocalBackend {
         validate_bucket("set_notification", bucket)?;
         let (b, q) = (bucket.to_owned(), queue.to_owned());
         Ok(self
-            .run("set_notification", bucket.to_owned(), move |c, _ctx| {
-                let tx = immediate(c)?;
+            .run("set_notification", bucket.to_owned(), move |c, ctx| {
+                let tx = ctx.begin(c)?;
                 bucket_row(&tx, &b)?;
                 queue_row(&tx, &q)?;
                 tx.execute(

@@ -11,7 +11,7 @@
 //! `Error::NotFound { what: "in-flight message", .. }` (SQS answers
 //! `MessageNotInflight` / `ReceiptHandleIsInvalid`).
 
-use crate::db::{immediate, ms, Ctx};
+use crate::db::{ms, Ctx};
 use crate::{LocalBackend, LocalError};
 use async_trait::async_trait;
 use pressbot_core::backend::{
@@ -107,7 +107,7 @@ fn try_receive(
     max: usize,
     visibility: Duration,
 ) -> Result<Option<Vec<ReceivedMessage>>, LocalError> {
-    let now = ctx.now;
+    let now = ctx.now();
     queue_row(conn, queue)?;
     let ready: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM messages WHERE queue = ?1 AND visible_at <= ?2)",
@@ -117,7 +117,8 @@ fn try_receive(
     if !ready {
         return Ok(None);
     }
-    let tx = immediate(conn)?;
+    let tx = ctx.begin(conn)?;
+    let now = ctx.now();
     let q = queue_row(&tx, queue)?;
     let mut out = Vec::new();
     let mut moved = 0usize;
@@ -212,13 +213,13 @@ fn release_messages(
     ctx: &Ctx,
     messages: Vec<ReceivedMessage>,
 ) -> Result<(), LocalError> {
-    let tx = immediate(conn)?;
+    let tx = ctx.begin(conn)?;
     for m in &messages {
         tx.execute(
             "UPDATE messages SET visible_at = ?2, receipt = NULL,
                 receive_count = MAX(receive_count - 1, 0)
              WHERE receipt = ?1",
-            params![m.receipt, ctx.now.0],
+            params![m.receipt, ctx.now().0],
         )?;
     }
     tx.commit()?;
@@ -303,8 +304,8 @@ impl QueueService for LocalBackend {
         let name = queue.to_owned();
         Ok(self
             .run("send", queue.to_owned(), move |c, ctx| {
-                let tx = immediate(c)?;
-                let id = enqueue(&tx, &name, ctx.now, &message)?;
+                let tx = ctx.begin(c)?;
+                let id = enqueue(&tx, &name, ctx.now(), &message)?;
                 tx.commit()?;
                 ctx.wake();
                 Ok(id)
@@ -351,7 +352,7 @@ impl QueueService for LocalBackend {
                 let n = c.execute(
                     "UPDATE messages SET visible_at = ?3
                      WHERE queue = ?1 AND receipt = ?2 AND visible_at > ?4",
-                    params![name, receipt, ctx.now.0 + ms(visibility), ctx.now.0],
+                    params![name, receipt, ctx.now().0 + ms(visibility), ctx.now().0],
                 )?;
                 if n == 0 {
                     return Err(LocalError::NotFound {
@@ -371,7 +372,7 @@ impl QueueService for LocalBackend {
         let name = queue.to_owned();
         Ok(self
             .run("depth", queue.to_owned(), move |c, ctx| {
-                depth(c, &name, ctx.now)
+                depth(c, &name, ctx.now())
             })
             .await?)
     }
@@ -391,16 +392,16 @@ impl QueueService for LocalBackend {
         Ok(self
             .run("create_queue", queue.to_owned(), move |c, ctx| {
                 let dlq = dead_letter_queue_name(&name);
-                let tx = immediate(c)?;
+                let tx = ctx.begin(c)?;
                 tx.execute(
                     "INSERT OR IGNORE INTO queues (name, max_receives, dead_letter, created)
                      VALUES (?1, NULL, NULL, ?2)",
-                    params![dlq, ctx.now.0],
+                    params![dlq, ctx.now().0],
                 )?;
                 tx.execute(
                     "INSERT OR IGNORE INTO queues (name, max_receives, dead_letter, created)
                      VALUES (?1, ?2, ?3, ?4)",
-                    params![name, max_receives, dlq, ctx.now.0],
+                    params![name, max_receives, dlq, ctx.now().0],
                 )?;
                 tx.commit()?;
                 Ok(())

@@ -13,7 +13,7 @@
 //! - a task token lives in its task row only: once the task closed or timed
 //!   out the row is gone and the token is unknown (`Error::UnknownTask`).
 
-use crate::db::{immediate, ms, Ctx};
+use crate::db::{ms, Ctx};
 use crate::{LocalBackend, LocalError};
 use async_trait::async_trait;
 use pressbot_core::backend::{
@@ -489,11 +489,11 @@ fn sweep_tx(tx: &Transaction<'_>, now: Timestamp) -> Result<usize, LocalError> {
 
 /// Sweep in its own transaction, only if something is due.
 pub(crate) fn sweep_if_due(conn: &mut Connection, ctx: &Ctx) -> Result<usize, LocalError> {
-    if !sweep_due(conn, ctx.now)? {
+    if !sweep_due(conn, ctx.now())? {
         return Ok(0);
     }
-    let tx = immediate(conn)?;
-    let n = sweep_tx(&tx, ctx.now)?;
+    let tx = ctx.begin(conn)?;
+    let n = sweep_tx(&tx, ctx.now())?;
     tx.commit()?;
     if n > 0 {
         ctx.wake();
@@ -528,7 +528,7 @@ fn try_claim_decision(
     task_list: &str,
     identity: &str,
 ) -> Result<Option<DecisionTask>, LocalError> {
-    let now = ctx.now;
+    let now = ctx.now();
     let ready: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM decision_tasks
                         WHERE domain = ?1 AND task_list = ?2 AND started_event_id IS NULL)",
@@ -538,7 +538,8 @@ fn try_claim_decision(
     if !ready && !sweep_due(conn, now)? {
         return Ok(None);
     }
-    let tx = immediate(conn)?;
+    let tx = ctx.begin(conn)?;
+    let now = ctx.now();
     let swept = sweep_tx(&tx, now)?;
     let claimed = claim_decision(&tx, now, domain, task_list, identity)?;
     if ctx.abandoned() {
@@ -612,8 +613,8 @@ fn complete_decision(
     decisions: Vec<Decision>,
     execution_context: Option<String>,
 ) -> Result<(), LocalError> {
-    let now = ctx.now;
-    let tx = immediate(conn)?;
+    let tx = ctx.begin(conn)?;
+    let now = ctx.now();
     let swept = sweep_tx(&tx, now)?;
     let row: Option<(i64, i64, i64, i64)> = tx
         .query_row(
@@ -891,7 +892,7 @@ fn try_claim_activity(
     task_list: &str,
     identity: &str,
 ) -> Result<Option<ActivityTask>, LocalError> {
-    let now = ctx.now;
+    let now = ctx.now();
     let ready: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM activity_tasks
                         WHERE domain = ?1 AND task_list = ?2 AND started_event_id IS NULL)",
@@ -901,7 +902,8 @@ fn try_claim_activity(
     if !ready && !sweep_due(conn, now)? {
         return Ok(None);
     }
-    let tx = immediate(conn)?;
+    let tx = ctx.begin(conn)?;
+    let now = ctx.now();
     let swept = sweep_tx(&tx, now)?;
     let claimed = claim_activity(&tx, now, domain, task_list, identity)?;
     if ctx.abandoned() {
@@ -983,8 +985,8 @@ fn finish_activity(
     operation: &'static str,
     finish: Finish,
 ) -> Result<(), LocalError> {
-    let now = ctx.now;
-    let tx = immediate(conn)?;
+    let tx = ctx.begin(conn)?;
+    let now = ctx.now();
     let swept = sweep_tx(&tx, now)?;
     let row: Option<(i64, i64, i64, i64)> = tx
         .query_row(
@@ -1028,8 +1030,8 @@ fn heartbeat(
     token: &str,
     details: Option<String>,
 ) -> Result<HeartbeatOutcome, LocalError> {
-    let now = ctx.now;
-    let tx = immediate(conn)?;
+    let tx = ctx.begin(conn)?;
+    let now = ctx.now();
     let swept = sweep_tx(&tx, now)?;
     let row: Option<(i64, bool)> = tx
         .query_row(
@@ -1063,8 +1065,8 @@ fn start(
     domain: &str,
     request: StartRequest,
 ) -> Result<StartOutcome, LocalError> {
-    let now = ctx.now;
-    let tx = immediate(conn)?;
+    let tx = ctx.begin(conn)?;
+    let now = ctx.now();
     let swept = sweep_tx(&tx, now)?;
     let t = &request.workflow_type;
     let registered: bool = tx.query_row(
@@ -1186,20 +1188,20 @@ fn request_cancel(
     workflow_id: &str,
     run_id: Option<&str>,
 ) -> Result<(), LocalError> {
-    let tx = immediate(conn)?;
-    sweep_tx(&tx, ctx.now)?;
+    let tx = ctx.begin(conn)?;
+    sweep_tx(&tx, ctx.now())?;
     let exec = open_exec_or_not_found(&tx, domain, workflow_id, run_id)?;
     append(
         &tx,
         exec.id,
-        ctx.now,
+        ctx.now(),
         &EventKind::WorkflowExecutionCancelRequested { cause: None },
     )?;
     tx.execute(
         "UPDATE executions SET cancel_requested = 1 WHERE id = ?1",
         [exec.id],
     )?;
-    request_decision(&tx, exec.id, ctx.now)?;
+    request_decision(&tx, exec.id, ctx.now())?;
     commit(tx, ctx, true)?;
     tracing::info!(workflow_id = %exec.workflow_id, run_id = %exec.run_id, "cancel requested");
     Ok(())
@@ -1213,18 +1215,18 @@ fn terminate(
     run_id: Option<&str>,
     reason: &str,
 ) -> Result<(), LocalError> {
-    let tx = immediate(conn)?;
-    sweep_tx(&tx, ctx.now)?;
+    let tx = ctx.begin(conn)?;
+    sweep_tx(&tx, ctx.now())?;
     let exec = open_exec_or_not_found(&tx, domain, workflow_id, run_id)?;
     append(
         &tx,
         exec.id,
-        ctx.now,
+        ctx.now(),
         &EventKind::WorkflowExecutionTerminated {
             reason: Some(reason.to_owned()),
         },
     )?;
-    close_execution(&tx, exec.id, ctx.now, CloseStatus::Terminated)?;
+    close_execution(&tx, exec.id, ctx.now(), CloseStatus::Terminated)?;
     commit(tx, ctx, true)?;
     tracing::info!(workflow_id = %exec.workflow_id, run_id = %exec.run_id, reason, "terminated");
     Ok(())
@@ -1237,10 +1239,10 @@ fn register_types(
     workflows: &[(TypeRef, String)],
     activities: &[(TypeRef, String)],
 ) -> Result<(), LocalError> {
-    let tx = immediate(conn)?;
+    let tx = ctx.begin(conn)?;
     tx.execute(
         "INSERT OR IGNORE INTO domains (name, registered) VALUES (?1, ?2)",
-        params![domain, ctx.now.0],
+        params![domain, ctx.now().0],
     )?;
     for (table, types) in [
         ("workflow_types", workflows),
@@ -1252,7 +1254,7 @@ fn register_types(
                     "INSERT OR IGNORE INTO {table} (domain, name, version, task_list, registered)
                      VALUES (?1, ?2, ?3, ?4, ?5)"
                 ),
-                params![domain, t.name, t.version, task_list, ctx.now.0],
+                params![domain, t.name, t.version, task_list, ctx.now().0],
             )?;
         }
     }
@@ -1344,7 +1346,7 @@ fn release_decision(
     ctx: &Ctx,
     task: DecisionTask,
 ) -> Result<(), LocalError> {
-    let tx = immediate(conn)?;
+    let tx = ctx.begin(conn)?;
     let row: Option<(i64, i64)> = tx
         .query_row(
             "SELECT id, exec FROM decision_tasks WHERE token = ?1",
@@ -1372,7 +1374,7 @@ fn release_activity(
     ctx: &Ctx,
     task: ActivityTask,
 ) -> Result<(), LocalError> {
-    let tx = immediate(conn)?;
+    let tx = ctx.begin(conn)?;
     let row: Option<(i64, i64)> = tx
         .query_row(
             "SELECT id, exec FROM activity_tasks WHERE token = ?1",
@@ -1409,8 +1411,8 @@ impl LocalBackend {
     /// cron` or a systemd timer). Returns how many executions were removed.
     pub async fn purge_closed(&self, closed_before: Timestamp) -> Result<usize, LocalError> {
         let domain = self.domain();
-        self.run("purge_closed", domain.clone(), move |c, _ctx| {
-            let tx = immediate(c)?;
+        self.run("purge_closed", domain.clone(), move |c, ctx| {
+            let tx = ctx.begin(c)?;
             tx.execute(
                 "DELETE FROM events WHERE exec IN
                     (SELECT id FROM executions WHERE domain = ?1 AND closed IS NOT NULL AND closed < ?2)",
