@@ -81,6 +81,143 @@ pub fn check_entry_name(package: &str, raw: &str) -> Result<String> {
     Ok(clean.join("/"))
 }
 
+/// A package opened for a safe unzip: the central directory has been read
+/// and every entry's name, type and the entry count checked, but nothing
+/// decompressed yet. [`SafeZip::for_each_file`] then decompresses under
+/// the size and ratio limits.
+#[derive(Debug)]
+pub struct SafeZip<'a> {
+    package: String,
+    archive: zip::ZipArchive<std::io::Cursor<&'a [u8]>>,
+    limits: ZipLimits,
+    /// (index in the archive, checked name, raw name) of every file entry.
+    files: Vec<(usize, String, String)>,
+}
+
+impl<'a> SafeZip<'a> {
+    /// Read the central directory and check every entry's metadata.
+    pub fn open(package: &str, zip_bytes: &'a [u8], limits: &ZipLimits) -> Result<Self> {
+        let corrupt = |entry: Option<String>, message: String| Error::CorruptZip {
+            package: package.to_owned(),
+            entry,
+            message,
+        };
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes))
+            .map_err(|e| corrupt(None, e.to_string()))?;
+        let entries = archive.len() as u64;
+        if entries > limits.max_entries {
+            return Err(Error::ZipLimit {
+                package: package.to_owned(),
+                entry: None,
+                limit: "entry count",
+                value: entries,
+                max: limits.max_entries,
+            });
+        }
+        let unsafe_entry = |entry: &str, reason: &'static str| Error::UnsafeEntry {
+            package: package.to_owned(),
+            entry: entry.to_owned(),
+            reason,
+        };
+        let mut files = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for i in 0..archive.len() {
+            let raw_name = archive.name_for_index(i).unwrap_or("").to_owned();
+            // by_index (not _raw) so unsupported methods and encryption fail here.
+            let entry = archive
+                .by_index(i)
+                .map_err(|e| corrupt(Some(raw_name.clone()), e.to_string()))?;
+            let name = check_entry_name(package, entry.name())?;
+            if entry.is_symlink() {
+                return Err(unsafe_entry(&raw_name, "symbolic link"));
+            }
+            if let Some(mode) = entry.unix_mode() {
+                let kind = mode & 0o170000;
+                if kind != 0 && kind != 0o100000 && kind != 0o040000 {
+                    return Err(unsafe_entry(&raw_name, "not a regular file"));
+                }
+            }
+            if entry.is_dir() {
+                continue;
+            }
+            if !seen.insert(name.clone()) {
+                return Err(unsafe_entry(&raw_name, "duplicate name"));
+            }
+            files.push((i, name, raw_name));
+        }
+        Ok(SafeZip {
+            package: package.to_owned(),
+            archive,
+            limits: *limits,
+            files,
+        })
+    }
+
+    /// The (checked) names of the file entries, in archive order.
+    pub fn names(&self) -> Vec<String> {
+        self.files.iter().map(|(_, n, _)| n.clone()).collect()
+    }
+
+    /// Decompress every file in order and hand it to `f`. Sizes are
+    /// counted on the bytes actually produced; the limits apply to the whole
+    /// pass. Each call is a fresh pass, so a caller can validate the whole
+    /// package first (discarding data) and only then store it.
+    pub fn for_each_file(&mut self, mut f: impl FnMut(PackageFile) -> Result<()>) -> Result<()> {
+        let mut total: u64 = 0;
+        let mut buf = vec![0u8; 64 * 1024];
+        for (index, name, raw_name) in self.files.clone() {
+            let package = self.package.as_str();
+            let limits = self.limits;
+            let corrupt = |message: String| Error::CorruptZip {
+                package: package.to_owned(),
+                entry: Some(raw_name.clone()),
+                message,
+            };
+            let mut entry = self
+                .archive
+                .by_index(index)
+                .map_err(|e| corrupt(e.to_string()))?;
+            let compressed = entry.compressed_size().max(1);
+            let mut data = Vec::with_capacity(entry.size().min(1 << 24) as usize);
+            loop {
+                let n = entry.read(&mut buf).map_err(|e| corrupt(e.to_string()))?;
+                if n == 0 {
+                    break;
+                }
+                total += n as u64;
+                data.extend_from_slice(&buf[..n]);
+                if total > limits.max_unzipped_bytes {
+                    return Err(Error::ZipLimit {
+                        package: package.to_owned(),
+                        entry: Some(raw_name),
+                        limit: "total uncompressed size",
+                        value: total,
+                        max: limits.max_unzipped_bytes,
+                    });
+                }
+                let produced = data.len() as u64;
+                if produced > RATIO_GRACE_BYTES
+                    && produced / compressed > limits.max_compression_ratio
+                {
+                    return Err(Error::ZipLimit {
+                        package: package.to_owned(),
+                        entry: Some(raw_name),
+                        limit: "compression ratio",
+                        value: produced / compressed,
+                        max: limits.max_compression_ratio,
+                    });
+                }
+            }
+            drop(entry);
+            f(PackageFile {
+                name: name.clone(),
+                data,
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// Unzip a package in memory under the limits. Directory entries are
 /// skipped; every other entry must be a regular file with a safe name.
 pub fn unzip_safely(
@@ -88,94 +225,12 @@ pub fn unzip_safely(
     zip_bytes: &[u8],
     limits: &ZipLimits,
 ) -> Result<Vec<PackageFile>> {
-    let corrupt = |entry: Option<String>, message: String| Error::CorruptZip {
-        package: package.to_owned(),
-        entry,
-        message,
-    };
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes))
-        .map_err(|e| corrupt(None, e.to_string()))?;
-    let entries = archive.len() as u64;
-    if entries > limits.max_entries {
-        return Err(Error::ZipLimit {
-            package: package.to_owned(),
-            entry: None,
-            limit: "entry count",
-            value: entries,
-            max: limits.max_entries,
-        });
-    }
-    let mut total: u64 = 0;
+    let mut zip = SafeZip::open(package, zip_bytes, limits)?;
     let mut files = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for i in 0..archive.len() {
-        let raw_name = archive.name_for_index(i).unwrap_or("").to_owned();
-        let mut entry = archive
-            .by_index(i)
-            .map_err(|e| corrupt(Some(raw_name.clone()), e.to_string()))?;
-        let name = check_entry_name(package, entry.name())?;
-        if entry.is_symlink() {
-            return Err(Error::UnsafeEntry {
-                package: package.to_owned(),
-                entry: raw_name,
-                reason: "symbolic link",
-            });
-        }
-        if let Some(mode) = entry.unix_mode() {
-            let kind = mode & 0o170000;
-            if kind != 0 && kind != 0o100000 && kind != 0o040000 {
-                return Err(Error::UnsafeEntry {
-                    package: package.to_owned(),
-                    entry: raw_name,
-                    reason: "not a regular file",
-                });
-            }
-        }
-        if entry.is_dir() {
-            continue;
-        }
-        if !seen.insert(name.clone()) {
-            return Err(Error::UnsafeEntry {
-                package: package.to_owned(),
-                entry: raw_name,
-                reason: "duplicate name",
-            });
-        }
-        let compressed = entry.compressed_size().max(1);
-        let mut data = Vec::with_capacity(entry.size().min(1 << 24) as usize);
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = entry
-                .read(&mut buf)
-                .map_err(|e| corrupt(Some(raw_name.clone()), e.to_string()))?;
-            if n == 0 {
-                break;
-            }
-            total += n as u64;
-            data.extend_from_slice(&buf[..n]);
-            if total > limits.max_unzipped_bytes {
-                return Err(Error::ZipLimit {
-                    package: package.to_owned(),
-                    entry: Some(raw_name),
-                    limit: "total uncompressed size",
-                    value: total,
-                    max: limits.max_unzipped_bytes,
-                });
-            }
-            let produced = data.len() as u64;
-            if produced > RATIO_GRACE_BYTES && produced / compressed > limits.max_compression_ratio
-            {
-                return Err(Error::ZipLimit {
-                    package: package.to_owned(),
-                    entry: Some(raw_name),
-                    limit: "compression ratio",
-                    value: produced / compressed,
-                    max: limits.max_compression_ratio,
-                });
-            }
-        }
-        files.push(PackageFile { name, data });
-    }
+    zip.for_each_file(|f| {
+        files.push(f);
+        Ok(())
+    })?;
     Ok(files)
 }
 
@@ -294,36 +349,72 @@ impl ExpandArticle {
         let package = a::file_part(&file_name).to_owned();
         let zip = a::get(&self.env, &bucket_name, &file_name).await?;
         let limits = ZipLimits::from(&self.env.settings.activities);
-        let pkg = package.clone();
-        let files = a::blocking("unzip", move || unzip_safely(&pkg, &zip, &limits)).await?;
-        let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
-        let layout = classify(&package, &names)?;
-
         let expanded = a::bucket(&self.env, "expanded")?;
         let folder = a::expanded_folder(&article_id, version, &run);
-        let total = files.len();
-        for (i, f) in files.into_iter().enumerate() {
-            if ctx.cancel.is_cancelled() {
-                return Err(Error::Cancelled {
-                    operation: format!("expanding {package}"),
-                });
+
+        // The CPU side runs on a blocking thread: a first pass decompresses
+        // everything and discards it (so a hostile package is refused before
+        // anything is stored), a second pass hands files over one at a time
+        // through a one-slot channel, so memory holds the zip and about two
+        // files rather than the whole unzipped package.
+        let (layout_tx, layout_rx) = tokio::sync::oneshot::channel();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<PackageFile>(1);
+        let pkg = package.clone();
+        let cpu = tokio::task::spawn_blocking(move || -> Result<usize> {
+            let mut safe = SafeZip::open(&pkg, &zip, &limits)?;
+            let names = safe.names();
+            let layout = classify(&pkg, &names)?;
+            safe.for_each_file(|_| Ok(()))?;
+            let _ = layout_tx.send(layout);
+            safe.for_each_file(|f| {
+                tx.blocking_send(f).map_err(|_| Error::Cancelled {
+                    operation: format!("expanding {pkg}"),
+                })
+            })?;
+            Ok(names.len())
+        });
+
+        let mut stored = 0usize;
+        let upload: Result<()> = async {
+            while let Some(f) = rx.recv().await {
+                if ctx.cancel.is_cancelled() {
+                    return Err(Error::Cancelled {
+                        operation: format!("expanding {package}"),
+                    });
+                }
+                let key = format!("{folder}/{}", f.name);
+                let options = pressbot_core::backend::PutOptions {
+                    content_type: Some(a::content_type(&f.name).to_owned()),
+                    cache_control: None,
+                };
+                a::put(
+                    &self.env,
+                    &expanded,
+                    &key,
+                    bytes::Bytes::from(f.data),
+                    options,
+                )
+                .await?;
+                stored += 1;
+                ctx.progress
+                    .report(format!("expanded {stored} files of {package}"));
             }
-            let key = format!("{folder}/{}", f.name);
-            let options = pressbot_core::backend::PutOptions {
-                content_type: Some(a::content_type(&f.name).to_owned()),
-                cache_control: None,
-            };
-            a::put(
-                &self.env,
-                &expanded,
-                &key,
-                bytes::Bytes::from(f.data),
-                options,
-            )
-            .await?;
-            ctx.progress
-                .report(format!("expanded {} of {total} files", i + 1));
+            Ok(())
         }
+        .await;
+        drop(rx);
+        let cpu = cpu.await.map_err(|e| Error::Task {
+            operation: format!("unzip {package}"),
+            message: e.to_string(),
+        })?;
+        // An upload error is the cause when both failed (the unzip then only
+        // saw the channel close).
+        upload?;
+        let total = cpu?;
+        let layout = layout_rx.await.map_err(|_| Error::Task {
+            operation: format!("unzip {package}"),
+            message: "no layout".into(),
+        })?;
         tracing::info!(package = %package, folder = %folder, files = total, "package expanded");
         let k = |n: &String| format!("{folder}/{n}");
         Ok(serde_json::json!({

@@ -450,3 +450,29 @@ fn every_registered_activity_is_a_known_name() {
         assert!(w.registry.get(name).is_some(), "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_zip_bomb_is_refused_before_anything_is_stored() {
+    use std::io::Write;
+    let w = world();
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    z.start_file("elife-00004-v1.xml", opts).unwrap();
+    z.write_all(b"<article/>").unwrap();
+    z.start_file("elife-00004-fig1-v1.tif", opts).unwrap();
+    z.write_all(&vec![0u8; 8 << 20]).unwrap();
+    let name = "elife-00004-vor-v1.zip";
+    w.store
+        .insert(&w.incoming, name, z.finish().unwrap().into_inner());
+    let e = w
+        .activity("ExpandArticle")
+        .run(&ctx(start(&w.incoming, name)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, FailureKind::Permanent);
+    assert!(e.message.contains("compression ratio"), "{}", e.message);
+    assert!(
+        w.store.keys(&w.expanded).is_empty(),
+        "the XML before the bomb was not stored either"
+    );
+}
