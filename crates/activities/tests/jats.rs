@@ -396,3 +396,10 @@ fn print_00007() {
     let a = convert_fixture("elife-00007-v1.xml");
     println!("{}", serde_json::to_string_pretty(&a).unwrap());
 }
+
+#[test]
+fn a_byte_order_mark_is_fine() {
+    let xml = format!("\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>{MINIMAL}");
+    let a = convert(xml.as_bytes(), "bom.xml", &opts()).unwrap();
+    assert_eq!(a.doi, "10.7554/eLife.99999");
+}
