@@ -16,7 +16,8 @@
 //! `PublishToCms` → `published`, `publication_status`, `already_published`.
 //!
 //! Step params: `PostToCms` with `silent = true` sends a silent correction;
-//! `PublishToCms` with `mode = "preview"` (or context `publish = false`)
+//! `PublishToCms` with `mode = "preview"` (or context `mode = "preview"` or
+//! `publish = false`)
 //! publishes nothing and sets the dashboard property `publication-status`
 //! to `ready to publish` instead.
 
@@ -185,9 +186,12 @@ impl PublishToCms {
     }
 }
 
-/// Preview mode: step params `mode = "preview"`, or context `publish = false`.
+/// Preview mode: step params `mode = "preview"`, workflow input
+/// `"mode": "preview"` (how an operator or the dashboard asks for a
+/// preview), or context `publish = false`.
 pub fn is_preview(ctx: &ActivityContext) -> bool {
     ctx.input.params.get("mode").and_then(Value::as_str) == Some("preview")
+        || ctx.input.context.get("mode").and_then(Value::as_str) == Some("preview")
         || flag(ctx.input.context.get("publish")) == Some(false)
 }
 
