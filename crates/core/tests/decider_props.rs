@@ -112,6 +112,8 @@ struct Model {
     last_failure: BTreeMap<String, FailureKind>,
     fired: BTreeSet<String>,
     cancel_requested: bool,
+    /// SWF refused a ScheduleActivityTask or StartTimer decision.
+    service_rejected: bool,
 }
 
 impl Model {
@@ -185,6 +187,12 @@ impl Model {
                     Some(Decision::CancelWorkflowExecution { .. })
                 ),
                 "cancel requested but got {decisions:?}"
+            );
+        }
+        if self.service_rejected && !self.cancel_requested {
+            prop_assert!(
+                matches!(decisions.last(), Some(Decision::FailWorkflowExecution { .. })),
+                "SWF refused a decision but the workflow goes on: {decisions:?}"
             );
         }
         let open_timers = h.open_timers();
@@ -284,9 +292,17 @@ impl Model {
                     prop_assert_eq!(r, Value::Object(self.context()));
                 }
                 Decision::FailWorkflowExecution { reason, .. } => {
-                    prop_assert!(self.failed_for_good(), "failed without cause: {reason:?}");
+                    prop_assert!(
+                        self.failed_for_good() || self.service_rejected,
+                        "failed without cause: {reason:?}"
+                    );
                     let reason = reason.as_deref().unwrap_or("");
-                    prop_assert!(reason.contains(" failed on attempt "), "{reason}");
+                    prop_assert!(
+                        reason.contains(" failed on attempt ")
+                            || reason.contains(" could not be scheduled ")
+                            || reason.contains(" could not be started: "),
+                        "{reason}"
+                    );
                 }
                 Decision::CancelWorkflowExecution { .. } => {
                     prop_assert!(self.cancel_requested);
@@ -322,6 +338,7 @@ fn simulate(
     tape: Vec<u8>,
     cancel_at: Option<u8>,
     reject_first_close: bool,
+    reject_at: Option<u8>,
 ) -> Result<Closed, TestCaseError> {
     let def = definition(shape);
     let wf = WorkflowId::from("Prop-1");
@@ -342,6 +359,7 @@ fn simulate(
         last_failure: BTreeMap::new(),
         fired: BTreeSet::new(),
         cancel_requested: false,
+        service_rejected: false,
     };
     let mut tape = Tape { bytes: tape, at: 0 };
     let mut rejected = !reject_first_close;
@@ -377,8 +395,44 @@ fn simulate(
                 _ => Closed::Canceled,
             });
         }
-        h.respond(&out.decisions);
-        model.apply_schedules(&out.decisions);
+        let refusable = |d: &Decision| {
+            matches!(
+                d,
+                Decision::ScheduleActivityTask { .. } | Decision::StartTimer { .. }
+            )
+        };
+        if reject_at == Some(round as u8) && out.decisions.iter().any(refusable) {
+            // SWF refuses the first schedule or timer of this response.
+            h.decision_completed();
+            let mut refused = false;
+            let mut accepted = Vec::new();
+            for d in &out.decisions {
+                match d {
+                    Decision::ScheduleActivityTask { activity_id, .. } if !refused => {
+                        refused = true;
+                        let (s, a) = activity_id.rsplit_once('#').expect("id");
+                        h.schedule_failed(
+                            s,
+                            a.parse().expect("attempt"),
+                            "OPEN_ACTIVITIES_LIMIT_EXCEEDED",
+                        );
+                    }
+                    Decision::StartTimer { timer_id, .. } if !refused => {
+                        refused = true;
+                        h.start_timer_failed(timer_id, "TIMER_CREATION_RATE_EXCEEDED");
+                    }
+                    other => {
+                        h.apply(other);
+                        accepted.push(other.clone());
+                    }
+                }
+            }
+            model.service_rejected = true;
+            model.apply_schedules(&accepted);
+        } else {
+            h.respond(&out.decisions);
+            model.apply_schedules(&out.decisions);
+        }
 
         // The world acts: one or more pending things happen before the next
         // decision task.
@@ -389,7 +443,7 @@ fn simulate(
             .chain(h.open_timers().into_iter().map(|t| (false, t)))
             .collect();
         prop_assert!(
-            !pending.is_empty() || model.cancel_requested,
+            !pending.is_empty() || model.cancel_requested || model.service_rejected,
             "stuck in round {round}: no decisions and nothing pending\n{:?}",
             h.events()
         );
@@ -478,8 +532,9 @@ proptest! {
         tape in prop::collection::vec(any::<u8>(), 0..80),
         cancel_at in prop::option::weighted(0.1, 0u8..12),
         reject_first_close in prop::bool::weighted(0.2),
+        reject_at in prop::option::weighted(0.1, 0u8..12),
     ) {
-        let closed = simulate(&shape, start_on, tape, cancel_at, reject_first_close)?;
+        let closed = simulate(&shape, start_on, tape, cancel_at, reject_first_close, reject_at)?;
         if cancel_at.is_none() {
             prop_assert_ne!(closed, Closed::Canceled);
         }
@@ -488,7 +543,7 @@ proptest! {
     /// With every attempt succeeding, the workflow always completes.
     #[test]
     fn all_success_always_completes(shape in shape(), start_on in any::<bool>()) {
-        prop_assert_eq!(simulate(&shape, start_on, Vec::new(), None, false)?, Closed::Completed);
+        prop_assert_eq!(simulate(&shape, start_on, Vec::new(), None, false, None)?, Closed::Completed);
     }
 
     /// Deciding a prefix of any history twice gives the same decisions, and
