@@ -90,8 +90,14 @@ impl Loaded {
     }
 }
 
-/// Connect the backend the settings name.
+/// Connect the backend the settings name. With `PRESSBOT_FAULTS` set (chaos
+/// tests only) the backend is wrapped in `pressbot_faults::FaultyBackend`.
 pub async fn connect(settings: &Settings) -> Result<Backend> {
+    let backend = connect_backend(settings).await?;
+    pressbot_faults::wrap_from_env(backend).map_err(|e| Error::Other(e.to_string()))
+}
+
+async fn connect_backend(settings: &Settings) -> Result<Backend> {
     match settings.backend {
         BackendKind::Local => {
             let local = pressbot_local::LocalBackend::open(
