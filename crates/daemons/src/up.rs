@@ -41,8 +41,35 @@ impl UpReport {
             .iter()
             .map(|r| vec![r.workflow_id.clone(), r.article.clone(), r.result.clone(), human(r.duration)])
             .collect();
-        table(&["WORKFLOW ID", "ARTICLE", "RESULT", "DURATION"], &rows)
+        let mut out = table(&["WORKFLOW ID", "ARTICLE", "RESULT", "DURATION"], &rows);
+        if let Some(dir) = &self.cms_dir {
+            out.push_str(&published_in_cms(dir));
+        }
+        out
     }
+}
+
+/// What the embedded CMS has published, one line per version with the path
+/// of its JSON, so the user of `up --until-idle` sees where the article went.
+fn published_in_cms(dir: &std::path::Path) -> String {
+    let index = match pressbot_cms::embedded::load_index(dir) {
+        Ok(i) => i,
+        Err(e) => return format!("\nThe embedded CMS index under {} could not be read: {e}\n", dir.display()),
+    };
+    let published: Vec<String> = index
+        .articles
+        .iter()
+        .flat_map(|(id, versions)| versions.iter().map(move |(v, r)| (id, v, r)))
+        .filter(|(_, _, r)| r.status == "published")
+        .map(|(id, v, r)| {
+            format!(
+                "  {id} v{v}  {}  {}",
+                r.title.as_deref().unwrap_or("(no title)"),
+                dir.join("articles").join(id).join(format!("v{v}.json")).display()
+            )
+        })
+        .collect();
+    format!("\n\nPublished in the embedded CMS: {} article version(s)\n{}", published.len(), published.join("\n"))
 }
 
 /// Run every role until a signal or, with `until_idle`, until idle.
