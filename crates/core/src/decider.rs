@@ -128,12 +128,15 @@ pub fn decide(
         }
     };
 
-    let group_of: HashMap<&str, usize> = def
-        .groups
-        .iter()
-        .enumerate()
-        .flat_map(|(g, steps)| steps.iter().map(move |s| (s.id.as_str(), g)))
-        .collect();
+    // Step id → (group, step), built once: looking steps up by scanning the
+    // definition for every attempt made deciding quadratic in long workflows.
+    let mut step_of: HashMap<&str, (usize, &Step)> =
+        HashMap::with_capacity(def.groups.iter().map(Vec::len).sum());
+    for (g, steps) in def.groups.iter().enumerate() {
+        for s in steps {
+            step_of.entry(s.id.as_str()).or_insert((g, s));
+        }
+    }
 
     // Fatal conditions, earliest in history first; also the context and the
     // context as each group was entered (for `when`).
@@ -143,10 +146,16 @@ pub fn decide(
             fatal = Some((event_id, reason, details));
         }
     };
-    let mut group_entry: Vec<Value> = Vec::with_capacity(def.groups.len());
     let mut completed_in_group: Vec<Vec<(i64, Map<String, Value>)>> =
         vec![Vec::new(); def.groups.len()];
 
+    // Highest attempt per step, so "is there a later attempt" stays O(1)
+    // on long histories.
+    let mut last_attempt: HashMap<&str, u32> = HashMap::new();
+    for (s, n) in h.attempts.iter().filter_map(|a| a.step.as_ref()) {
+        let e = last_attempt.entry(s.as_str()).or_insert(0);
+        *e = (*e).max(*n);
+    }
     for a in &h.attempts {
         let Some((step_id, attempt)) = &a.step else {
             note_fatal(
@@ -166,7 +175,7 @@ pub fn decide(
             );
             continue;
         };
-        let Some(step) = def.step(step_id) else {
+        let Some(&(group, step)) = step_of.get(step_id.as_str()) else {
             note_fatal(
                 a.scheduled_id,
                 format!(
@@ -190,11 +199,7 @@ pub fn decide(
         let of = step.retry.max_attempts;
         match outcome {
             Outcome::Completed(result) => match parse_result(result.as_deref()) {
-                Ok(obj) => {
-                    if let Some(g) = group_of.get(step_id.as_str()) {
-                        completed_in_group[*g].push((*close_id, obj));
-                    }
-                }
+                Ok(obj) => completed_in_group[group].push((*close_id, obj)),
                 Err(problem) => note_fatal(
                     *close_id,
                     format!(
@@ -213,7 +218,9 @@ pub fn decide(
                 note_fatal(*close_id, text.clone(), text);
             }
             other => {
-                let later = h.attempts_of(step_id).any(|b| b.attempt() > *attempt);
+                let later = last_attempt
+                    .get(step_id.as_str())
+                    .is_some_and(|m| m > attempt);
                 if *attempt >= of && !later {
                     let text = format!(
                         "{step_id} failed on attempt {attempt} of {of}: {}",
@@ -263,26 +270,21 @@ pub fn decide(
 
     // Merge completions in history order: into the running context, and
     // group by group for the context each group was entered with.
+    for v in &mut completed_in_group {
+        v.sort_by_key(|(id, _)| *id);
+    }
     let mut all_completions: Vec<(i64, usize, &Map<String, Value>)> = completed_in_group
         .iter()
         .enumerate()
         .flat_map(|(g, v)| v.iter().map(move |(id, m)| (*id, g, m)))
         .collect();
     all_completions.sort_by_key(|(id, _, _)| *id);
-    let start_context = context.clone();
+    // The context each group was entered with: the start input plus the
+    // completions of earlier groups, group by group (each group's in history
+    // order). Built incrementally while walking the groups below.
+    let mut group_entry = Value::Object(context.clone());
     for (_, _, m) in &all_completions {
         merge(&mut context, m);
-    }
-    {
-        let mut entry = start_context;
-        for g in 0..def.groups.len() {
-            group_entry.push(Value::Object(entry.clone()));
-            for (_, cg, m) in &all_completions {
-                if *cg == g {
-                    merge(&mut entry, m);
-                }
-            }
-        }
     }
     let context_value = Value::Object(context);
 
@@ -300,12 +302,19 @@ pub fn decide(
     let mut decisions = Vec::new();
     let mut waiting = Vec::new();
     for (g, group) in def.groups.iter().enumerate() {
+        if g > 0 {
+            if let Value::Object(entry) = &mut group_entry {
+                for (_, m) in &completed_in_group[g - 1] {
+                    merge(entry, m);
+                }
+            }
+        }
         let mut group_done = true;
         for step in group {
             let attempts: Vec<&AttemptRec> = h.attempts_of(&step.id).collect();
             if attempts.is_empty() {
                 if let Some(cond) = &step.when {
-                    if !cond.matches(&group_entry[g]) {
+                    if !cond.matches(&group_entry) {
                         continue; // skipped
                     }
                 }
@@ -398,15 +407,18 @@ pub fn control_json(step: &str, attempt: u32) -> String {
 
 /// Step and attempt of an activity: from its control, else from its id.
 pub fn parse_step_ref(control: Option<&str>, activity_id: &str) -> Option<(String, u32)> {
+    /// The control's shape, read without building a `Value` tree: this runs
+    /// for every attempt on every decision, so it is the decider's hot path.
+    #[derive(serde::Deserialize)]
+    struct Control<'a> {
+        #[serde(borrow)]
+        step: std::borrow::Cow<'a, str>,
+        attempt: u64,
+    }
     if let Some(c) = control {
-        if let Ok(v) = serde_json::from_str::<Value>(c) {
-            let step = v.get("step").and_then(Value::as_str);
-            let attempt = v
-                .get("attempt")
-                .and_then(Value::as_u64)
-                .and_then(|n| u32::try_from(n).ok());
-            if let (Some(s), Some(n)) = (step, attempt) {
-                return Some((s.to_owned(), n));
+        if let Ok(v) = serde_json::from_str::<Control<'_>>(c) {
+            if let Ok(n) = u32::try_from(v.attempt) {
+                return Some((v.step.into_owned(), n));
             }
         }
     }
@@ -691,6 +703,8 @@ struct Parsed {
     /// `Some(cause)` once a cancel was requested.
     cancel_requested: Option<Option<String>>,
     close: Option<(Timestamp, EventKind)>,
+    /// Step id → indices into `attempts`, in history order.
+    by_step: HashMap<String, Vec<usize>>,
 }
 
 impl Parsed {
@@ -718,13 +732,20 @@ impl Parsed {
                 } => {
                     by_sched.insert(e.id, p.attempts.len());
                     by_activity_id.insert(activity_id, p.attempts.len());
+                    let step = parse_step_ref(control.as_deref(), activity_id);
+                    if let Some((s, _)) = &step {
+                        p.by_step
+                            .entry(s.clone())
+                            .or_default()
+                            .push(p.attempts.len());
+                    }
                     p.attempts.push(AttemptRec {
                         scheduled_id: e.id,
                         scheduled_at: e.timestamp,
                         activity_id: activity_id.clone(),
                         activity_type: activity_type.clone(),
                         control: control.clone(),
-                        step: parse_step_ref(control.as_deref(), activity_id),
+                        step,
                         started_at: None,
                         cancel_requested: false,
                         outcome: None,
@@ -855,10 +876,16 @@ impl Parsed {
         }
     }
 
-    fn attempts_of<'a>(&'a self, step: &'a str) -> impl Iterator<Item = &'a AttemptRec> + 'a {
-        self.attempts
+    /// The attempts of one step, in history order. Indexed at parse time:
+    /// filtering every attempt for every step made deciding quadratic in
+    /// long histories.
+    fn attempts_of<'a>(&'a self, step: &str) -> impl Iterator<Item = &'a AttemptRec> + 'a {
+        self.by_step
+            .get(step)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
             .iter()
-            .filter(move |a| a.step.as_ref().is_some_and(|(s, _)| s == step))
+            .map(|&i| &self.attempts[i])
     }
 
     fn timer(&self, timer_id: &str) -> Option<&TimerRec> {
