@@ -1078,7 +1078,10 @@ fn start(
         commit(tx, ctx, swept > 0)?;
         return Err(LocalError::NotFound {
             what: "workflow type",
-            name: format!("{t} in domain {domain} (run `register` first)"),
+            name: format!(
+                "{t} in domain {domain}, starting workflow {} (run `register` first)",
+                request.workflow_id
+            ),
         });
     }
     if find_exec(&tx, domain, request.workflow_id.as_str(), None)?.is_some() {
