@@ -34,9 +34,11 @@ pub async fn retry(
                 info.execution.run_id
             )))
         }
-        Some(CloseStatus::Completed) => return Err(crate::Error::Other(format!(
+        Some(CloseStatus::Completed) => {
+            return Err(crate::Error::Other(format!(
             "{workflow_id} completed; to run it again anyway use `pressbot start` with its input"
-        ))),
+        )))
+        }
         Some(_) => {}
     }
     let events = backend.workflows.history(&info.execution).await?;
@@ -127,10 +129,15 @@ pub async fn redrive(
         ));
         return Ok(moved);
     }
-    loop {
+    // Only what is there now: a message that fails again while we work
+    // comes back to the dead-letter queue and must not be moved in a loop.
+    let depth = backend.queues.depth(&dlq).await?;
+    let limit = (depth.visible + depth.delayed) as usize;
+    while moved.len() < limit {
+        let want = (limit - moved.len()).min(10);
         let batch = backend
             .queues
-            .receive(&dlq, 10, Duration::from_secs(1), Duration::from_secs(60))
+            .receive(&dlq, want, Duration::from_secs(1), Duration::from_secs(60))
             .await?;
         if batch.is_empty() {
             break;
