@@ -440,30 +440,46 @@ async fn hostile_packages_fail_alone_and_a_good_one_is_published() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn busy_deploying_and_cut_cms_ingests_and_publishes_exactly_once() {
-    // 429 with Retry-After, then 503 with Retry-After, then an ingest the
-    // CMS completes but answers only after the client's 2 s cut.
-    let cms = MisbehavingCms::start(
-        vec![Behavior::busy(1), Behavior::deploying(1), Behavior::SucceedThenHang(Duration::from_secs(4))],
-        vec![],
-    )
-    .await
-    .expect("misbehaving CMS");
+    // The ingest POST: 429 with Retry-After, then 503 with Retry-After, then
+    // the proxy cuts the request while the CMS goes on ingesting for 4 s
+    // (the next attempts must ask, and wait, never re-post). The publish
+    // POST: done, but answered only after the client's 2 s cut.
+    let cut = Behavior::CutWhileIngesting { ingesting_for: Duration::from_secs(4) };
+    let late = Behavior::SucceedThenHang(Duration::from_secs(4));
+    let cms = MisbehavingCms::start(vec![Behavior::busy(1), Behavior::deploying(1), cut.clone(), late.clone()], vec![])
+        .await
+        .expect("misbehaving CMS");
     let mut h = harness(&cms.base_url());
     h.pressbot_ok(&["create-resources"]);
     h.spawn_all();
     h.pressbot_ok(&["put", repo_root().join(SAMPLE).to_str().expect("path")]);
     let done = wait_closed(&h, 1, Duration::from_secs(90)).await;
     let backend = h.backend();
+    let requests = cms.requests();
     assert_eq!(done[0].close_status, Some(CloseStatus::Completed), "{}\n{}", failure_of(&backend, &done[0]).await, h.logs());
-    assert_eq!(cms.ingests("00353", 1), 1, "ingested exactly once: {:#?}", cms.requests());
-    assert_eq!(cms.publishes("00353", 1), 1, "published exactly once: {:#?}", cms.requests());
-    let behaviours: Vec<Behavior> = cms.requests().into_iter().filter(|r| r.method == "POST").map(|r| r.behavior).collect();
-    assert!(behaviours.contains(&Behavior::busy(1)) && behaviours.contains(&Behavior::deploying(1)), "{behaviours:?}");
-    for r in cms.requests() {
+    assert_eq!(cms.ingests("00353", 1), 1, "ingested exactly once: {requests:#?}");
+    assert_eq!(cms.publishes("00353", 1), 1, "published exactly once: {requests:#?}");
+    let posts: Vec<(String, Behavior)> =
+        requests.iter().filter(|r| r.method == "POST").map(|r| (r.path.clone(), r.behavior.clone())).collect();
+    let ingest_path = "/articles/00353/versions/1";
+    assert_eq!(
+        posts,
+        vec![
+            (ingest_path.to_owned(), Behavior::busy(1)),
+            (ingest_path.to_owned(), Behavior::deploying(1)),
+            (ingest_path.to_owned(), cut),
+            (format!("{ingest_path}/publish"), late),
+        ],
+        "one ingest POST per answer, never a re-post after the cut, one publish POST"
+    );
+    for r in &requests {
         assert!(r.header("idempotency-key").is_some_and(|k| k.starts_with("pressbot-00353-v1-")), "{r:?}");
     }
     let ctx = result_of(&backend, &done[0]).await;
     assert_eq!(ctx["published"], json!(true), "{ctx}");
+    // The cut ingest was waited for through the workflow's retry timers.
+    let history = h.pressbot_ok(&["history", done[0].execution.workflow_id.as_str()]);
+    assert!(history.lines().any(|l| l.starts_with("PostToCms") && l.contains(" 2 ")), "{history}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
