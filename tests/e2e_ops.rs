@@ -429,7 +429,11 @@ async fn notifies_ready_watchdog_and_stopping() {
     // the daemon knows its pid in advance.
     let mut command = std::process::Command::new("sh");
     command
-        .args(["-c", "WATCHDOG_PID=$$ exec \"$0\"", bin("decider").to_str().expect("path")])
+        .args([
+            "-c",
+            "WATCHDOG_PID=$$ exec \"$0\"",
+            bin("decider").to_str().expect("path"),
+        ])
         .current_dir(h.path())
         .stderr(std::fs::File::create(h.path().join("logs/decider-notify.log")).expect("log"));
     for (k, v) in &h.env {
@@ -888,4 +892,75 @@ async fn cms_secret_never_appears_in_logs() {
         .await
         .unwrap_or_default();
     assert!(events.iter().all(|m| !m.body.contains(SECRET)));
+}
+
+// ---------------------------------------------------------------------------
+// pressbot feed
+
+#[tokio::test(flavor = "multi_thread")]
+async fn feed_sends_the_same_starter_message_as_an_upload() {
+    use pressbot_core::messages::{parse_s3_notification, S3Notification, StarterMessage};
+    use pressbot_daemons::starter::workflow_id_for;
+    let h = Harness::new();
+    h.pressbot_ok(&["create-resources"]);
+    let sample = repo_root().join("tests/fixtures/articles/elife-00353-vor-v1-20121213000000.zip");
+    h.pressbot_ok(&["put", sample.to_str().expect("path")]);
+    let note = h.path().join("notes.txt");
+    std::fs::write(&note, "not an article").expect("write");
+    h.pressbot_ok(&["put", note.to_str().expect("path")]);
+
+    let dry = h.pressbot_ok(&["feed", "incoming", "--dry-run"]);
+    assert!(
+        dry.contains("would feed elife-00353-vor-v1-20121213000000.zip -> IngestArticleZip"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("skipped notes.txt: no new-file rule matches"),
+        "{dry}"
+    );
+    let filtered = h.pressbot_ok(&["feed", "incoming", "--filter", "^nothing", "--dry-run"]);
+    assert!(filtered.contains("2 filtered out"), "{filtered}");
+    let bad = h.pressbot(&["feed", "incoming", "--filter", "("]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--filter"));
+
+    let fed = h.pressbot_ok(&["feed", "incoming", "--prefix", "elife-", "--rate", "0"]);
+    assert!(fed.contains("1 fed"), "{fed}");
+    let backend = h.backend();
+    let starter = backend
+        .queues
+        .receive(
+            "pressbot-dev-workflow-starter-queue",
+            10,
+            Duration::from_millis(200),
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("receive");
+    assert_eq!(starter.len(), 1, "{starter:?}");
+    let fed_message = StarterMessage::parse(&starter[0].body).expect("starter message");
+    // The upload's own S3 event, as the queue-worker would turn it into a starter message.
+    let events = backend
+        .queues
+        .receive(
+            "pressbot-dev-incoming-queue",
+            10,
+            Duration::from_millis(200),
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("receive");
+    let upload = events
+        .iter()
+        .find_map(|m| match parse_s3_notification(&m.body).ok()? {
+            S3Notification::Records(r) => r.into_iter().find(|r| r.key.ends_with(".zip")),
+            _ => None,
+        })
+        .expect("the upload's event");
+    let uploaded = StarterMessage::for_s3_record("IngestArticleZip", &upload);
+    assert_eq!(
+        workflow_id_for(&fed_message),
+        workflow_id_for(&uploaded),
+        "a fed object gets the workflow id of its upload, so it does not run twice"
+    );
 }

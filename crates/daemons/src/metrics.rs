@@ -165,3 +165,46 @@ pub fn liveness() -> Liveness {
         oldest_poll,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn liveness_needs_every_loop_and_no_stuck_poll() {
+        let l = |alive, peak, oldest: Option<u64>| Liveness {
+            alive,
+            peak,
+            oldest_poll: oldest.map(|s| ("decider", Duration::from_secs(s))),
+        };
+        let stall = Duration::from_secs(300);
+        assert!(l(2, 2, Some(10)).healthy(stall).is_ok());
+        assert!(l(0, 0, None)
+            .healthy(stall)
+            .expect_err("none started")
+            .contains("no poll loop"));
+        assert!(l(1, 2, None)
+            .healthy(stall)
+            .expect_err("one died")
+            .contains("1 of 2"));
+        assert!(l(2, 2, Some(301))
+            .healthy(stall)
+            .expect_err("stuck")
+            .contains("in flight"));
+    }
+
+    #[test]
+    fn guards_count_loops_and_polls() {
+        let before = liveness();
+        let a = loop_alive("test");
+        let p = polling("test");
+        let during = liveness();
+        assert_eq!(during.alive, before.alive + 1);
+        assert!(during.peak > before.peak || during.peak >= during.alive);
+        assert!(during.oldest_poll.is_some());
+        drop(p);
+        drop(a);
+        assert_eq!(liveness().alive, before.alive);
+    }
+}
