@@ -1,0 +1,468 @@
+//! Chaos: article packages through the four daemons (separate OS processes)
+//! while a random daemon is SIGKILLed and restarted every few seconds, the
+//! backend misbehaves (`PRESSBOT_FAULTS`: throttling, 5xx, dropped
+//! connections before and after the call took effect, slow and lost polls)
+//! and the CMS answers 429, 503, 500 and cuts connections while ingesting.
+//!
+//! At the end: every article ingested exactly once and published once (by
+//! the CMS's own count), no workflow open, every queue empty except the
+//! dead-letter queues, which hold exactly the deliberately bad messages,
+//! and no daemon panicked.
+//!
+//! The CI variant runs 12 packages; `PRESSBOT_CHAOS_LONG=1` runs 50 (and
+//! more with `PRESSBOT_CHAOS_PACKAGES=N`). `PRESSBOT_CHAOS_SEED` replays a
+//! run's kill schedule and faults. `PRESSBOT_CHAOS_REPORT=path` writes the
+//! figures (faults by kind, kills, delivered, lost, duplicated) as JSON.
+
+mod support;
+
+use pressbot_cms::testing::{Behavior, MisbehavingCms};
+use pressbot_core::backend::{
+    dead_letter_queue_name, Backend, CloseStatus, OutgoingMessage, PutOptions,
+};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+use support::{closed, open, repo_root, Harness, ROLES};
+
+const SAMPLE: &str = "tests/fixtures/articles/elife-00353-vor-v1-20121213000000.zip";
+const INCOMING: &str = "pressbot-dev-incoming";
+const INCOMING_QUEUE: &str = "pressbot-dev-incoming-queue";
+const STARTER_QUEUE: &str = "pressbot-dev-workflow-starter-queue";
+const BAD_S3_EVENT: &str = r#"{"Records": [{"s3": 42}]}"#;
+const BAD_STARTER: &str = r#"{"workflow_name": "NoSuchWorkflow", "workflow_data": {}}"#;
+
+/// A distinct, valid package: the sample with its article id replaced in
+/// every file name and in the XML (article id, DOI, file references).
+pub fn package_for(article_id: &str) -> (String, Vec<u8>) {
+    assert_eq!(article_id.len(), 5, "eLife ids have five digits");
+    let bytes = std::fs::read(repo_root().join(SAMPLE)).expect("sample package");
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("sample is a zip");
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).expect("entry");
+        let name = f.name().replace("00353", article_id);
+        let mut body = Vec::new();
+        f.read_to_end(&mut body).expect("read entry");
+        if name.ends_with(".xml") {
+            body = String::from_utf8(body)
+                .expect("utf-8 xml")
+                .replace("00353", article_id)
+                .into_bytes();
+        }
+        // Stored, not deflated: building packages must not eat the CPU the
+        // daemons need (the TIFF and PDF hardly compress anyway).
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        out.start_file(name, options).expect("start entry");
+        out.write_all(&body).expect("write entry");
+    }
+    let zip = out.finish().expect("finish zip").into_inner();
+    (format!("elife-{article_id}-vor-v1-20121213000000.zip"), zip)
+}
+
+/// The repository's IngestArticleZip with chaos-friendly timings: a killed
+/// worker is noticed by its heartbeat after seconds, retries come after
+/// seconds and are many. The steps themselves are left exactly as they are.
+fn fast_ingest_workflow() -> String {
+    let text = std::fs::read_to_string(repo_root().join("workflows/IngestArticleZip.toml"))
+        .expect("workflow");
+    let mut doc: toml::Table = text.parse().expect("workflow toml");
+    doc.insert("execution_start_to_close".into(), "20m".into());
+    doc.insert("decision_task_start_to_close".into(), "10s".into());
+    let mut retry = toml::Table::new();
+    retry.insert("max_attempts".into(), 40.into());
+    retry.insert("initial".into(), "1s".into());
+    retry.insert("backoff".into(), 1.5.into());
+    retry.insert("max".into(), "3s".into());
+    let mut defaults = toml::Table::new();
+    defaults.insert("start_to_close".into(), "90s".into());
+    defaults.insert("schedule_to_start".into(), "15m".into());
+    defaults.insert("heartbeat".into(), "6s".into());
+    defaults.insert("retry".into(), retry.into());
+    doc.insert("defaults".into(), defaults.into());
+    fn strip(t: &mut toml::Table) {
+        for k in ["retry", "heartbeat", "start_to_close", "schedule_to_start"] {
+            t.remove(k);
+        }
+    }
+    if let Some(toml::Value::Array(steps)) = doc.get_mut("step") {
+        for step in steps.iter_mut() {
+            if let toml::Value::Table(t) = step {
+                strip(t);
+                if let Some(toml::Value::Array(par)) = t.get_mut("parallel") {
+                    for p in par.iter_mut() {
+                        if let toml::Value::Table(pt) = p {
+                            strip(pt);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    toml::to_string(&doc).expect("serialise workflow")
+}
+
+/// What the CMS does to the POSTs (ingest and publish), in order: a mix of
+/// busy, deploying, broken and cut requests among normal ones.
+fn cms_script(rng: &mut fastrand::Rng, n: usize) -> Vec<Behavior> {
+    (0..n * 3)
+        .map(|_| match rng.u32(0..100) {
+            0..=9 => Behavior::busy(1),
+            10..=16 => Behavior::deploying(1),
+            17..=20 => Behavior::answer(500, r#"{"error":"internal"}"#),
+            21..=23 => Behavior::Reset,
+            24..=27 => Behavior::CutWhileIngesting {
+                ingesting_for: Duration::from_millis(1500),
+            },
+            28..=29 => Behavior::SucceedThenAnswer { status: 502 },
+            _ => Behavior::Normal,
+        })
+        .collect()
+}
+
+/// The figures of one run.
+#[derive(Debug, Default, serde::Serialize)]
+struct Figures {
+    backend: String,
+    seed: u64,
+    packages: usize,
+    delivered: usize,
+    lost: usize,
+    duplicated: usize,
+    kills: BTreeMap<String, u32>,
+    faults: BTreeMap<String, u64>,
+    cms_requests: usize,
+    cms_faults_scripted: usize,
+    dead_lettered: usize,
+    seconds: f64,
+}
+
+/// Daemons of the chaos run: spawned with the fault spec, killed at random.
+struct Fleet {
+    children: Vec<(String, Child)>,
+    spawned: usize,
+    faults: String,
+}
+
+impl Fleet {
+    fn spawn(&mut self, h: &Harness, role: &str) {
+        self.spawned += 1;
+        let log = h
+            .path()
+            .join("logs")
+            .join(format!("{role}-{}.log", self.spawned));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = h
+            .command(role)
+            .env(pressbot_faults::ENV_VAR, &self.faults)
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("spawn role");
+        self.children.push((role.to_owned(), child));
+    }
+
+    fn kill(&mut self, role: &str) {
+        for (r, c) in self.children.iter_mut() {
+            if r == role {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+        self.children.retain(|(r, _)| r != role);
+    }
+
+    /// No daemon exited on its own (a crash that is not our SIGKILL).
+    fn check_alive(&mut self, h: &Harness) {
+        for (r, c) in self.children.iter_mut() {
+            if let Ok(Some(status)) = c.try_wait() {
+                panic!("{r} exited on its own with {status}\n{}", h.logs());
+            }
+        }
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for (_, c) in self.children.iter_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+async fn depth(b: &Backend, q: &str) -> u64 {
+    match b.queues.depth(q).await {
+        Ok(d) => d.visible + d.in_flight + d.delayed,
+        Err(_) => u64::MAX,
+    }
+}
+
+/// Count `injected fault` log lines by their `fault` field.
+fn count_faults(logs: &str) -> BTreeMap<String, u64> {
+    let mut by_kind = BTreeMap::new();
+    for line in logs.lines().filter(|l| l.contains("injected fault")) {
+        let kind = serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .and_then(|v| {
+                v.get("fault")
+                    .or_else(|| v.pointer("/fields/fault"))
+                    .and_then(|f| f.as_str())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| "unparsed".into());
+        *by_kind.entry(kind).or_insert(0) += 1;
+    }
+    by_kind
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+async fn chaos_run(packages: usize, budget: Duration) {
+    let started = Instant::now();
+    let seed = env_u64("PRESSBOT_CHAOS_SEED").unwrap_or_else(|| fastrand::u64(..));
+    eprintln!("chaos seed {seed} (replay with PRESSBOT_CHAOS_SEED={seed})");
+    let mut rng = fastrand::Rng::with_seed(seed);
+
+    let script = cms_script(&mut rng, packages);
+    let scripted_faults = script.iter().filter(|b| **b != Behavior::Normal).count();
+    let cms = MisbehavingCms::start(script, vec![])
+        .await
+        .expect("start CMS");
+
+    let mut h = Harness::new();
+    h.add_workflow("IngestArticleZip.toml", &fast_ingest_workflow());
+    for (k, v) in [
+        ("PRESSBOT__CMS__EMBEDDED", "false"),
+        ("PRESSBOT__CMS__BASE_URL", cms.base_url().as_str()),
+        ("PRESSBOT__CMS__REQUEST_TIMEOUT", "5s"),
+        ("PRESSBOT__CMS__CONNECT_TIMEOUT", "2s"),
+        ("PRESSBOT__CMS__MAX_RETRY_AFTER", "2s"),
+        ("PRESSBOT__QUEUE_WORKER__VISIBILITY", "6s"),
+        ("PRESSBOT__STARTER__VISIBILITY", "6s"),
+        // Kills and lost receives add receives; a good message must not
+        // reach the dead-letter queue because of them.
+        ("PRESSBOT__QUEUES__MAX_RECEIVES", "12"),
+        ("PRESSBOT__WORKER__DRAIN", "2s"),
+    ] {
+        h.set(k, v);
+    }
+    h.pressbot_ok(&["create-resources"]);
+
+    let faults = format!(
+        "seed={seed},throttle=0.02,server_error=0.02,dropped=0.02,after=0.02,slow_poll=0.05,slow_poll_ms=1500,lost_poll=0.01"
+    );
+    let mut fleet = Fleet {
+        children: Vec::new(),
+        spawned: 0,
+        faults,
+    };
+    for r in ROLES {
+        fleet.spawn(&h, r);
+    }
+
+    let backend = h.backend();
+    // Deliberately bad messages, one per queue: they must end in the DLQs.
+    backend
+        .queues
+        .send(INCOMING_QUEUE, OutgoingMessage::new(BAD_S3_EVENT))
+        .await
+        .expect("send bad S3 event");
+    backend
+        .queues
+        .send(STARTER_QUEUE, OutgoingMessage::new(BAD_STARTER))
+        .await
+        .expect("send bad starter message");
+
+    let ids: Vec<String> = (0..packages).map(|i| format!("{}", 90001 + i)).collect();
+    for id in &ids {
+        let (name, body) = package_for(id);
+        backend
+            .objects
+            .put(INCOMING, &name, body.into(), PutOptions::default())
+            .await
+            .expect("put package");
+    }
+
+    // Kill a random daemon every 2-5 s and restart it at once, until done.
+    let mut kills: BTreeMap<String, u32> = BTreeMap::new();
+    let mut next_kill = Instant::now() + Duration::from_millis(rng.u64(2000..5000));
+    let deadline = started + budget;
+    let done = loop {
+        fleet.check_alive(&h);
+        if Instant::now() >= next_kill {
+            let role = ROLES[rng.usize(..ROLES.len())];
+            fleet.kill(role);
+            fleet.spawn(&h, role);
+            *kills.entry(role.to_owned()).or_insert(0) += 1;
+            next_kill = Instant::now() + Duration::from_millis(rng.u64(2000..5000));
+        }
+        let published = ids.iter().filter(|id| cms.publishes(id, 1) > 0).count();
+        if published == ids.len()
+            && open(&backend).await.is_empty()
+            && depth(&backend, INCOMING_QUEUE).await == 0
+            && depth(&backend, STARTER_QUEUE).await == 0
+        {
+            break true;
+        }
+        if Instant::now() > deadline {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    // Let anything that would duplicate an ingest have its chance.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    fleet.check_alive(&h);
+
+    let logs = h.logs();
+    let mut figures = Figures {
+        backend: "local".into(),
+        seed,
+        packages,
+        kills,
+        faults: count_faults(&logs),
+        cms_requests: cms.requests().len(),
+        cms_faults_scripted: scripted_faults,
+        seconds: started.elapsed().as_secs_f64(),
+        ..Default::default()
+    };
+    let mut problems = Vec::new();
+    for id in &ids {
+        let (ingests, publishes) = (cms.ingests(id, 1), cms.publishes(id, 1));
+        match (ingests, publishes) {
+            (1, 1) => figures.delivered += 1,
+            (0, _) | (_, 0) => {
+                figures.lost += 1;
+                problems.push(format!("{id}: ingested {ingests}, published {publishes}"));
+            }
+            _ => {
+                figures.duplicated += 1;
+                problems.push(format!("{id}: ingested {ingests}, published {publishes}"));
+            }
+        }
+    }
+    let still_open = open(&backend).await;
+    if !still_open.is_empty() {
+        problems.push(format!("open workflows: {still_open:?}"));
+    }
+    let not_completed: Vec<_> = closed(&backend)
+        .await
+        .into_iter()
+        .filter(|e| e.close_status != Some(CloseStatus::Completed))
+        .collect();
+    if !not_completed.is_empty() {
+        problems.push(format!(
+            "workflows that did not complete: {not_completed:?}"
+        ));
+    }
+    for (q, bad) in [(INCOMING_QUEUE, BAD_S3_EVENT), (STARTER_QUEUE, BAD_STARTER)] {
+        let d = depth(&backend, q).await;
+        if d != 0 {
+            problems.push(format!("{q} still holds {d} messages"));
+        }
+        let dlq = dead_letter_queue_name(q);
+        let dead = backend
+            .queues
+            .receive(
+                &dlq,
+                10,
+                Duration::from_millis(200),
+                Duration::from_secs(60),
+            )
+            .await
+            .expect("receive dlq");
+        figures.dead_lettered += dead.len();
+        // At least once: a daemon killed between moving a message to the
+        // DLQ and deleting it moves it again, so copies are fine; anything
+        // else in a DLQ is a good message lost.
+        if dead.is_empty() || dead.iter().any(|m| m.body != bad) {
+            problems.push(format!(
+                "{dlq} should hold only the bad message, holds {}: {:?}",
+                dead.len(),
+                dead.iter().map(|m| &m.body).collect::<Vec<_>>()
+            ));
+        }
+        if !logs.lines().any(|l| l.contains("moved to the dead-letter queue") && l.contains(&dlq)) {
+            problems.push(format!("no log line gives the reason a message went to {dlq}"));
+        }
+        for m in &dead {
+            if !m.attributes.contains_key("pressbot-dead-letter-reason") {
+                problems.push(format!("{dlq}: message without its reason: {m:?}"));
+            }
+        }
+    }
+    if logs.contains("panicked") {
+        problems.push("a daemon panicked (see the logs)".into());
+    }
+    eprintln!(
+        "chaos figures: {}",
+        serde_json::to_string_pretty(&figures).expect("json")
+    );
+    if let Ok(path) = std::env::var("PRESSBOT_CHAOS_REPORT") {
+        std::fs::write(&path, serde_json::to_string_pretty(&figures).expect("json"))
+            .expect("write report");
+    }
+    let total_kills: u32 = figures.kills.values().sum();
+    assert!(
+        problems.is_empty() && done,
+        "chaos run failed (seed {seed}, finished: {done}, {total_kills} kills, {:.0}s):\n{}\n\n{}",
+        figures.seconds,
+        problems.join("\n"),
+        tail_of_logs(&logs)
+    );
+    assert!(
+        total_kills > 0,
+        "the harness killed nothing: the run proved little"
+    );
+    assert!(
+        figures.faults.values().sum::<u64>() > 0,
+        "no backend fault was injected"
+    );
+}
+
+/// The last lines of the logs that matter: errors and warnings.
+fn tail_of_logs(logs: &str) -> String {
+    let interesting: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.starts_with("==>") || l.contains("ERROR") || l.contains("panicked"))
+        .collect();
+    interesting[interesting.len().saturating_sub(80)..].join("\n")
+}
+
+/// CI variant: 12 packages, bounded.
+#[tokio::test(flavor = "multi_thread")]
+async fn chaos_local_ci() {
+    if std::env::var("PRESSBOT_CHAOS_LONG").is_ok() {
+        return;
+    }
+    chaos_run(12, Duration::from_secs(180)).await;
+}
+
+/// Long variant: `PRESSBOT_CHAOS_LONG=1` (50 packages, or
+/// `PRESSBOT_CHAOS_PACKAGES`).
+#[tokio::test(flavor = "multi_thread")]
+async fn chaos_local_long() {
+    if std::env::var("PRESSBOT_CHAOS_LONG").is_err() {
+        return;
+    }
+    let n = env_u64("PRESSBOT_CHAOS_PACKAGES").unwrap_or(50) as usize;
+    chaos_run(n, Duration::from_secs(60 + 20 * n as u64)).await;
+}
+
+#[test]
+fn generated_packages_are_distinct_articles() {
+    let (name, zip) = package_for("90001");
+    assert_eq!(name, "elife-90001-vor-v1-20121213000000.zip");
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("zip");
+    let mut xml = String::new();
+    z.by_name("elife-90001-v1.xml")
+        .expect("renamed xml")
+        .read_to_string(&mut xml)
+        .expect("read");
+    assert!(xml.contains("10.7554/eLife.90001"), "DOI rewritten");
+    assert!(!xml.contains("00353"));
+}
