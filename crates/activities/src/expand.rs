@@ -36,6 +36,17 @@ impl From<&ActivitySettings> for ZipLimits {
     }
 }
 
+/// The total entry count of the end-of-central-directory record, when it
+/// is there and not deferred to ZIP64 (0xFFFF).
+fn central_directory_records(zip: &[u8]) -> Option<u64> {
+    const EOCD: &[u8] = b"PK\x05\x06";
+    let search_from = zip.len().saturating_sub(22 + 65_535);
+    let at = zip[search_from..].windows(4).rposition(|w| w == EOCD)? + search_from;
+    let total = zip.get(at + 10..at + 12)?;
+    let total = u16::from_le_bytes([total[0], total[1]]);
+    (total != 0xFFFF).then_some(u64::from(total))
+}
+
 /// One file of a package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageFile {
@@ -105,6 +116,18 @@ impl<'a> SafeZip<'a> {
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes))
             .map_err(|e| corrupt(None, e.to_string()))?;
         let entries = archive.len() as u64;
+        // The zip crate indexes entries by name, so two entries with the
+        // very same name collapse into one: another unzip tool would see
+        // the other one. Count the central directory's own records.
+        if let Some(declared) = central_directory_records(zip_bytes) {
+            if declared != entries {
+                return Err(Error::UnsafeEntry {
+                    package: package.to_owned(),
+                    entry: format!("{declared} central directory records, {entries} distinct names"),
+                    reason: "duplicate name",
+                });
+            }
+        }
         if entries > limits.max_entries {
             return Err(Error::ZipLimit {
                 package: package.to_owned(),
