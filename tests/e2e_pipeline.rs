@@ -307,6 +307,26 @@ fn package_of(info: &ExecutionInfo) -> String {
     id[start..end].to_owned()
 }
 
+/// Take every dashboard message off the event-monitor queue; return the
+/// `publication-status` property values, in arrival order.
+async fn publication_statuses(backend: &Backend) -> Vec<String> {
+    let queue = "pressbot-dev-event-monitor-queue";
+    let mut values = Vec::new();
+    loop {
+        let batch = backend.queues.receive(queue, 10, Duration::from_millis(200), Duration::from_secs(30)).await.expect("receive");
+        if batch.is_empty() {
+            return values;
+        }
+        for m in batch {
+            let v: Value = serde_json::from_str(&m.body).expect("dashboard message is JSON");
+            if v["message_type"] == "property" && v["name"] == "publication-status" {
+                values.push(v["value"].as_str().unwrap_or_default().to_owned());
+            }
+            backend.queues.delete(queue, &m.receipt).await.expect("delete");
+        }
+    }
+}
+
 async fn start_embedded_cms(dir: &Path) -> (String, CancellationToken) {
     let stop = CancellationToken::new();
     let cms = pressbot_cms::embedded::EmbeddedCms::serve(dir, "127.0.0.1:0".parse().unwrap(), stop.clone())
@@ -515,6 +535,7 @@ async fn preview_then_approval_publishes_and_a_silent_correction_makes_no_new_ve
     let index = pressbot_cms::embedded::load_index(cms_dir.path()).expect("index");
     let v1 = index.version("00353", 1).expect("v1 ingested");
     assert_eq!((v1.status.as_str(), v1.publishes), ("ingested", 0));
+    assert_eq!(publication_statuses(&backend).await, vec!["ready to publish"], "the dashboard is told");
 
     // Approval: publishes the previewed version.
     let run = ctx["run"].as_str().expect("run").to_owned();
@@ -527,6 +548,19 @@ async fn preview_then_approval_publishes_and_a_silent_correction_makes_no_new_ve
     let index = pressbot_cms::embedded::load_index(cms_dir.path()).expect("index");
     let v1 = index.version("00353", 1).expect("v1");
     assert_eq!((v1.status.as_str(), v1.ingests, v1.publishes), ("published", 1, 1));
+    assert_eq!(publication_statuses(&backend).await, vec!["published"]);
+
+    // Approving a version the CMS never received fails at once, saying so.
+    send(json!({"workflow_name": "ApproveArticlePublication", "workflow_data": {
+        "article_id": "99999", "version": 1, "run": "nope"}}))
+    .await;
+    let done = wait_closed(&h, 3, Duration::from_secs(60)).await;
+    let bad = done
+        .iter()
+        .find(|i| i.workflow_type.name == "ApproveArticlePublication" && i.close_status != Some(CloseStatus::Completed))
+        .expect("the approval of an unknown version failed");
+    let why = failure_of(&backend, bad).await;
+    assert!(why.contains("PublishToCms failed on attempt 1") && why.contains("404"), "{why}");
 
     // Silent correction: the same version, a corrected title.
     let corrected: Vec<(String, Vec<u8>)> = unzip(&sample)
@@ -542,7 +576,7 @@ async fn preview_then_approval_publishes_and_a_silent_correction_makes_no_new_ve
         .collect();
     // The name carries no version: VersionLookup takes the highest published one.
     put(&h, dir.path(), "elife-00353-vor-r1.zip", &zip_of(&corrected), "silent_corrections");
-    let done = wait_closed(&h, 3, Duration::from_secs(60)).await;
+    let done = wait_closed(&h, 4, Duration::from_secs(60)).await;
     let silent = done.iter().find(|i| i.workflow_type.name == "SilentCorrectionsIngest").expect("silent correction ran");
     assert_eq!(silent.close_status, Some(CloseStatus::Completed), "{}\n{}", failure_of(&backend, silent).await, h.logs());
     let ctx = result_of(&backend, silent).await;
@@ -556,5 +590,6 @@ async fn preview_then_approval_publishes_and_a_silent_correction_makes_no_new_ve
     assert_eq!((v1.status.as_str(), v1.ingests, v1.publishes, v1.silent_corrections), ("published", 1, 1, 1));
     let article: Value = serde_json::from_slice(&std::fs::read(cms_dir.path().join("articles/00353/v1.json")).expect("json")).expect("json");
     assert_eq!(article["title"], json!("A good life (corrected)"));
+    assert!(publication_statuses(&backend).await.is_empty(), "a silent correction sends no publication event");
     stop.cancel();
 }
