@@ -152,25 +152,44 @@ fn expected_from_jats(xml: &str) -> Expected {
     let meta_start = xml.find("<article-meta").expect("article-meta");
     let meta_end = xml.find("</article-meta>").expect("/article-meta");
     let meta = &xml[meta_start..meta_end];
-    let doi = first(r#"<article-id pub-id-type="doi">([^<]+)<"#, meta).expect("doi")[1].trim().to_owned();
-    let title = strip_tags(&first(r"(?s)<article-title>(.*?)</article-title>", meta).expect("title")[1]);
-    let contrib = Regex::new(r#"(?s)<contrib\b[^>]*contrib-type="author"[^>]*>(.*?)</contrib>"#).unwrap();
+    let doi = first(r#"<article-id pub-id-type="doi">([^<]+)<"#, meta).expect("doi")[1]
+        .trim()
+        .to_owned();
+    let title =
+        strip_tags(&first(r"(?s)<article-title>(.*?)</article-title>", meta).expect("title")[1]);
+    let contrib =
+        Regex::new(r#"(?s)<contrib\b[^>]*contrib-type="author"[^>]*>(.*?)</contrib>"#).unwrap();
     let surname = Regex::new(r"<surname>([^<]*)</surname>").unwrap();
     let surnames = contrib
         .captures_iter(meta)
-        .map(|c| surname.captures(&c[1]).map(|s| s[1].trim().to_owned()).unwrap_or_default())
+        .map(|c| {
+            surname
+                .captures(&c[1])
+                .map(|s| s[1].trim().to_owned())
+                .unwrap_or_default()
+        })
         .collect();
     let abs = &first(r"(?s)<abstract>(.*?)</abstract>", meta).expect("abstract")[1];
     let abs = strip_tags(&first(r"(?s)<p>(.*?)</p>", abs).expect("abstract p")[1]);
     let abstract_start: String = abs.chars().take(40).collect();
-    let date = &first(r#"(?s)<pub-date[^>]*date-type="(?:pub|publication)"[^>]*>(.*?)</pub-date>"#, meta).expect("pub-date")[1];
+    let date = &first(
+        r#"(?s)<pub-date[^>]*date-type="(?:pub|publication)"[^>]*>(.*?)</pub-date>"#,
+        meta,
+    )
+    .expect("pub-date")[1];
     let num = |tag: &str| -> u32 {
-        first(&format!("<{tag}>([0-9]+)</{tag}>"), date).expect("date part")[1].parse().unwrap()
+        first(&format!("<{tag}>([0-9]+)</{tag}>"), date).expect("date part")[1]
+            .parse()
+            .unwrap()
     };
     let published = format!("{:04}-{:02}-{:02}", num("year"), num("month"), num("day"));
-    let volume = first(r"<volume>([0-9]+)</volume>", meta).expect("volume")[1].parse().unwrap();
-    let elocation_id = first(r"<elocation-id>([^<]+)</elocation-id>", meta).expect("elocation")[1].to_owned();
-    let license_url = first(r#"<license\b[^>]*xlink:href="([^"]+)""#, meta).expect("license")[1].to_owned();
+    let volume = first(r"<volume>([0-9]+)</volume>", meta).expect("volume")[1]
+        .parse()
+        .unwrap();
+    let elocation_id =
+        first(r"<elocation-id>([^<]+)</elocation-id>", meta).expect("elocation")[1].to_owned();
+    let license_url =
+        first(r#"<license\b[^>]*xlink:href="([^"]+)""#, meta).expect("license")[1].to_owned();
     // Figures of the article itself: not those of sub-articles (decision letters).
     let subs = Regex::new(r"(?s)<sub-article\b.*?</sub-article>").unwrap();
     let body = subs.replace_all(xml, "");
@@ -199,30 +218,63 @@ async fn check_article(article: &Value, xml: &str, version: u32, backend: &Backe
     let what = &e.doi;
     assert_eq!(article["doi"], json!(e.doi), "{what}: doi");
     assert_eq!(article["version"], json!(version), "{what}: version");
-    assert_eq!(strip_tags(article["title"].as_str().expect("title")), e.title, "{what}: title");
+    assert_eq!(
+        strip_tags(article["title"].as_str().expect("title")),
+        e.title,
+        "{what}: title"
+    );
     let authors = article["authors"].as_array().expect("authors");
     assert_eq!(authors.len(), e.surnames.len(), "{what}: author count");
-    let got: Vec<String> = authors.iter().map(|a| a["surname"].as_str().unwrap_or_default().to_owned()).collect();
+    let got: Vec<String> = authors
+        .iter()
+        .map(|a| a["surname"].as_str().unwrap_or_default().to_owned())
+        .collect();
     assert_eq!(got, e.surnames, "{what}: author surnames in order");
     for a in authors {
         let name = a["name"].as_str().expect("author name");
-        assert!(name.ends_with(a["surname"].as_str().unwrap_or_default()), "{what}: author name {name}");
+        assert!(
+            name.ends_with(a["surname"].as_str().unwrap_or_default()),
+            "{what}: author name {name}"
+        );
     }
     let abs = strip_tags(article["abstract"].as_str().expect("abstract"));
-    assert!(abs.starts_with(&e.abstract_start), "{what}: abstract {abs:?} should start with {:?}", e.abstract_start);
-    assert_eq!(article["published"], json!(e.published), "{what}: publication date");
+    assert!(
+        abs.starts_with(&e.abstract_start),
+        "{what}: abstract {abs:?} should start with {:?}",
+        e.abstract_start
+    );
+    assert_eq!(
+        article["published"],
+        json!(e.published),
+        "{what}: publication date"
+    );
     assert_eq!(article["volume"], json!(e.volume), "{what}: volume");
-    assert_eq!(article["elocation_id"], json!(e.elocation_id), "{what}: elocation id");
-    assert_eq!(article["license"]["url"], json!(e.license_url), "{what}: license");
+    assert_eq!(
+        article["elocation_id"],
+        json!(e.elocation_id),
+        "{what}: elocation id"
+    );
+    assert_eq!(
+        article["license"]["url"],
+        json!(e.license_url),
+        "{what}: license"
+    );
     let figures = article["figures"].as_array().expect("figures");
-    let graphics: Vec<&str> = figures.iter().map(|f| f["graphic"].as_str().unwrap_or_default()).collect();
+    let graphics: Vec<&str> = figures
+        .iter()
+        .map(|f| f["graphic"].as_str().unwrap_or_default())
+        .collect();
     assert_eq!(graphics, e.figure_graphics, "{what}: figures");
     // Every web image the JSON points at was deposited in the CDN bucket.
     for f in figures {
         for s in f["sources"].as_array().expect("sources") {
             let url = s["url"].as_str().expect("url");
             let key = &url[url.find("/articles/").expect("cdn path") + 1..];
-            let there = backend.objects.head("pressbot-dev-cdn", key).await.expect("head cdn");
+            let there = backend
+                .objects
+                .head("pressbot-dev-cdn", key)
+                .await
+                .expect("head cdn");
             assert!(there.is_some(), "{what}: {key} is not in the CDN bucket");
         }
     }
@@ -239,10 +291,17 @@ fn harness(cms_base_url: &str) -> Harness {
     h.set("PRESSBOT__CMS__REQUEST_TIMEOUT", "2s");
     h.set("PRESSBOT__CMS__CONNECT_TIMEOUT", "1s");
     h.set("PRESSBOT__CMS__MAX_RETRY_AFTER", "5s");
-    for file in ["IngestArticleZip.toml", "SilentCorrectionsIngest.toml", "ApproveArticlePublication.toml"] {
-        let text = std::fs::read_to_string(repo_root().join("workflows").join(file)).expect("read workflow");
-        let fast = Regex::new(r#"initial = "[0-9]+s""#).unwrap().replace_all(&text, r#"initial = "1s""#);
-        let fast = Regex::new(r#"max = "[0-9]+m""#).unwrap().replace_all(&fast, r#"max = "2s""#);
+    let initial = Regex::new(r#"initial = "[0-9]+s""#).unwrap();
+    let max = Regex::new(r#"max = "[0-9]+m""#).unwrap();
+    for file in [
+        "IngestArticleZip.toml",
+        "SilentCorrectionsIngest.toml",
+        "ApproveArticlePublication.toml",
+    ] {
+        let text = std::fs::read_to_string(repo_root().join("workflows").join(file))
+            .expect("read workflow");
+        let fast = initial.replace_all(&text, r#"initial = "1s""#);
+        let fast = max.replace_all(&fast, r#"max = "2s""#);
         h.add_workflow(file, &fast);
     }
     h
@@ -260,19 +319,27 @@ fn put(h: &Harness, dir: &Path, name: &str, bytes: &[u8], bucket: &str) {
 async fn wait_closed(h: &Harness, n: usize, timeout: Duration) -> Vec<ExecutionInfo> {
     let backend = h.backend();
     let logs = h.path().join("logs");
-    wait_for(&format!("{n} workflows to close (logs in {})", logs.display()), timeout, || {
-        let b = backend.clone();
-        async move {
-            let done = closed(&b).await;
-            (done.len() >= n && open(&b).await.is_empty()).then_some(done)
-        }
-    })
+    wait_for(
+        &format!("{n} workflows to close (logs in {})", logs.display()),
+        timeout,
+        || {
+            let b = backend.clone();
+            async move {
+                let done = closed(&b).await;
+                (done.len() >= n && open(&b).await.is_empty()).then_some(done)
+            }
+        },
+    )
     .await
 }
 
 /// The failure reason and details of a closed execution.
 async fn failure_of(backend: &Backend, info: &ExecutionInfo) -> String {
-    let events = backend.workflows.history(&info.execution).await.expect("history");
+    let events = backend
+        .workflows
+        .history(&info.execution)
+        .await
+        .expect("history");
     events
         .iter()
         .find_map(|e| match &e.kind {
@@ -288,7 +355,11 @@ async fn failure_of(backend: &Backend, info: &ExecutionInfo) -> String {
 
 /// The workflow's final context (its completion result).
 async fn result_of(backend: &Backend, info: &ExecutionInfo) -> Value {
-    let events = backend.workflows.history(&info.execution).await.expect("history");
+    let events = backend
+        .workflows
+        .history(&info.execution)
+        .await
+        .expect("history");
     events
         .iter()
         .find_map(|e| match &e.kind {
@@ -313,7 +384,16 @@ async fn publication_statuses(backend: &Backend) -> Vec<String> {
     let queue = "pressbot-dev-event-monitor-queue";
     let mut values = Vec::new();
     loop {
-        let batch = backend.queues.receive(queue, 10, Duration::from_millis(200), Duration::from_secs(30)).await.expect("receive");
+        let batch = backend
+            .queues
+            .receive(
+                queue,
+                10,
+                Duration::from_millis(200),
+                Duration::from_secs(30),
+            )
+            .await
+            .expect("receive");
         if batch.is_empty() {
             return values;
         }
@@ -322,16 +402,24 @@ async fn publication_statuses(backend: &Backend) -> Vec<String> {
             if v["message_type"] == "property" && v["name"] == "publication-status" {
                 values.push(v["value"].as_str().unwrap_or_default().to_owned());
             }
-            backend.queues.delete(queue, &m.receipt).await.expect("delete");
+            backend
+                .queues
+                .delete(queue, &m.receipt)
+                .await
+                .expect("delete");
         }
     }
 }
 
 async fn start_embedded_cms(dir: &Path) -> (String, CancellationToken) {
     let stop = CancellationToken::new();
-    let cms = pressbot_cms::embedded::EmbeddedCms::serve(dir, "127.0.0.1:0".parse().unwrap(), stop.clone())
-        .await
-        .expect("embedded CMS");
+    let cms = pressbot_cms::embedded::EmbeddedCms::serve(
+        dir,
+        "127.0.0.1:0".parse().unwrap(),
+        stop.clone(),
+    )
+    .await
+    .expect("embedded CMS");
     let url = cms.base_url();
     tokio::spawn(async move {
         let _ = cms.join().await;
@@ -356,7 +444,10 @@ async fn every_fixture_package_reaches_the_cms_as_its_jats_says() {
         .into_iter()
         .find(|(n, _)| n.ends_with(".xml"))
         .expect("sample xml");
-    sources.insert("00353".into(), (String::from_utf8(sample_xml.1).expect("utf-8"), 1));
+    sources.insert(
+        "00353".into(),
+        (String::from_utf8(sample_xml.1).expect("utf-8"), 1),
+    );
     for (i, (file, id, version)) in JATS.iter().enumerate() {
         let (name, bytes) = package_from_jats(file, id, *version, i == 2);
         put(&h, packages.path(), &name, &bytes, "incoming");
@@ -376,15 +467,27 @@ async fn every_fixture_package_reaches_the_cms_as_its_jats_says() {
         );
         let ctx = result_of(&backend, info).await;
         assert_eq!(ctx["published"], json!(true), "{ctx}");
-        assert!(ctx["archive_key"].as_str().is_some_and(|k| k.ends_with(&package_of(info))), "{ctx}");
+        assert!(
+            ctx["archive_key"]
+                .as_str()
+                .is_some_and(|k| k.ends_with(&package_of(info))),
+            "{ctx}"
+        );
     }
     let index = pressbot_cms::embedded::load_index(cms_dir.path()).expect("cms index");
     for (id, (xml, version)) in &sources {
-        let record = index.version(id, *version).unwrap_or_else(|| panic!("{id} v{version} not in the CMS: {index:?}"));
+        let record = index
+            .version(id, *version)
+            .unwrap_or_else(|| panic!("{id} v{version} not in the CMS: {index:?}"));
         assert_eq!(record.status, "published", "{id}");
         assert_eq!((record.ingests, record.publishes), (1, 1), "{id}");
-        let path = cms_dir.path().join("articles").join(id).join(format!("v{version}.json"));
-        let article: Value = serde_json::from_slice(&std::fs::read(&path).expect("article json")).expect("json");
+        let path = cms_dir
+            .path()
+            .join("articles")
+            .join(id)
+            .join(format!("v{version}.json"));
+        let article: Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("article json")).expect("json");
         check_article(&article, xml, *version, &backend).await;
     }
     stop.cancel();
@@ -399,25 +502,76 @@ struct Hostile {
 
 fn hostile_packages() -> Vec<Hostile> {
     let xml = std::fs::read_to_string(jats_path("elife-18753-v1.xml")).expect("xml");
-    let fig = || ("elife-18753-fig1-v1.tif".to_owned(), image_bytes(image::ImageFormat::Tiff, 1));
-    let good_zip = |xml: &str| zip_of(&[("elife-18753-v1.xml".into(), xml.as_bytes().to_vec()), fig()]);
+    let fig = || {
+        (
+            "elife-18753-fig1-v1.tif".to_owned(),
+            image_bytes(image::ImageFormat::Tiff, 1),
+        )
+    };
+    let good_zip = |xml: &str| {
+        zip_of(&[
+            ("elife-18753-v1.xml".into(), xml.as_bytes().to_vec()),
+            fig(),
+        ])
+    };
     let mut corrupt = good_zip(&xml);
     corrupt.truncate(corrupt.len() / 2);
-    let slip = zip_of(&[("elife-18753-v1.xml".into(), xml.as_bytes().to_vec()), ("../../evil.sh".into(), b"#!/bin/sh\n".to_vec())]);
-    let absolute = zip_of(&[("elife-18753-v1.xml".into(), xml.as_bytes().to_vec()), ("/etc/evil.conf".into(), b"x".to_vec())]);
+    let slip = zip_of(&[
+        ("elife-18753-v1.xml".into(), xml.as_bytes().to_vec()),
+        ("../../evil.sh".into(), b"#!/bin/sh\n".to_vec()),
+    ]);
+    let absolute = zip_of(&[
+        ("elife-18753-v1.xml".into(), xml.as_bytes().to_vec()),
+        ("/etc/evil.conf".into(), b"x".to_vec()),
+    ]);
     // 32 MB of zeros deflate to ~32 KB: a ratio far above the limit (200).
-    let bomb = zip_of(&[("elife-18753-v1.xml".into(), xml.as_bytes().to_vec()), ("elife-18753-supp1-v1.bin".into(), vec![0u8; 32 << 20])]);
+    let bomb = zip_of(&[
+        ("elife-18753-v1.xml".into(), xml.as_bytes().to_vec()),
+        ("elife-18753-supp1-v1.bin".into(), vec![0u8; 32 << 20]),
+    ]);
     let no_xml = zip_of(&[fig(), ("elife-18753-v1.pdf".into(), tiny_pdf("no xml"))]);
     let malformed = good_zip(&xml.replacen("</article-meta>", "</article-mta>", 1));
-    let no_doi = good_zip(&Regex::new(r#"<article-id pub-id-type="doi">[^<]*</article-id>"#).unwrap().replace_all(&xml, ""));
+    let no_doi = good_zip(
+        &Regex::new(r#"<article-id pub-id-type="doi">[^<]*</article-id>"#)
+            .unwrap()
+            .replace_all(&xml, ""),
+    );
     vec![
-        Hostile { name: "elife-90001-vor-v1-20240101000000.zip", bytes: corrupt, reason: "corrupt zip" },
-        Hostile { name: "elife-90002-vor-v1-20240101000000.zip", bytes: slip, reason: "path traversal" },
-        Hostile { name: "elife-90003-vor-v1-20240101000000.zip", bytes: absolute, reason: "absolute path" },
-        Hostile { name: "elife-90004-vor-v1-20240101000000.zip", bytes: bomb, reason: "compression ratio limit exceeded" },
-        Hostile { name: "elife-90005-vor-v1-20240101000000.zip", bytes: no_xml, reason: "no JATS XML" },
-        Hostile { name: "elife-90006-vor-v1-20240101000000.zip", bytes: malformed, reason: "malformed XML" },
-        Hostile { name: "elife-90007-vor-v1-20240101000000.zip", bytes: no_doi, reason: "article-id[@pub-id-type=doi]" },
+        Hostile {
+            name: "elife-90001-vor-v1-20240101000000.zip",
+            bytes: corrupt,
+            reason: "corrupt zip",
+        },
+        Hostile {
+            name: "elife-90002-vor-v1-20240101000000.zip",
+            bytes: slip,
+            reason: "path traversal",
+        },
+        Hostile {
+            name: "elife-90003-vor-v1-20240101000000.zip",
+            bytes: absolute,
+            reason: "absolute path",
+        },
+        Hostile {
+            name: "elife-90004-vor-v1-20240101000000.zip",
+            bytes: bomb,
+            reason: "compression ratio limit exceeded",
+        },
+        Hostile {
+            name: "elife-90005-vor-v1-20240101000000.zip",
+            bytes: no_xml,
+            reason: "no JATS XML",
+        },
+        Hostile {
+            name: "elife-90006-vor-v1-20240101000000.zip",
+            bytes: malformed,
+            reason: "malformed XML",
+        },
+        Hostile {
+            name: "elife-90007-vor-v1-20240101000000.zip",
+            bytes: no_doi,
+            reason: "article-id[@pub-id-type=doi]",
+        },
     ]
 }
 
@@ -439,22 +593,51 @@ async fn hostile_packages_fail_alone_and_a_good_one_is_published() {
     for info in &done {
         let package = package_of(info);
         if package == SAMPLE_NAME {
-            assert_eq!(info.close_status, Some(CloseStatus::Completed), "{}", failure_of(&backend, info).await);
+            assert_eq!(
+                info.close_status,
+                Some(CloseStatus::Completed),
+                "{}",
+                failure_of(&backend, info).await
+            );
             continue;
         }
-        let p = hostile.iter().find(|p| p.name == package).unwrap_or_else(|| panic!("unexpected workflow {package}"));
-        assert_eq!(info.close_status, Some(CloseStatus::Failed), "{package} should fail");
+        let p = hostile
+            .iter()
+            .find(|p| p.name == package)
+            .unwrap_or_else(|| panic!("unexpected workflow {package}"));
+        assert_eq!(
+            info.close_status,
+            Some(CloseStatus::Failed),
+            "{package} should fail"
+        );
         let why = failure_of(&backend, info).await;
         eprintln!("{package}: {why}");
-        assert!(why.contains(p.reason), "{package}: reason should say {:?}: {why}", p.reason);
-        assert!(why.contains("attempt 1 of") && why.contains("permanent"), "{package}: should fail at once, not by exhausting retries: {why}");
+        assert!(
+            why.contains(p.reason),
+            "{package}: reason should say {:?}: {why}",
+            p.reason
+        );
+        assert!(
+            why.contains("attempt 1 of") && why.contains("permanent"),
+            "{package}: should fail at once, not by exhausting retries: {why}"
+        );
         // The operator's view says the same.
         let history = h.pressbot_ok(&["history", info.execution.workflow_id.as_str()]);
-        assert!(history.contains(p.reason), "{package}: `pressbot history` should show the reason:\n{history}");
+        assert!(
+            history.contains(p.reason),
+            "{package}: `pressbot history` should show the reason:\n{history}"
+        );
     }
     let index = pressbot_cms::embedded::load_index(cms_dir.path()).expect("cms index");
-    assert_eq!(index.version("00353", 1).map(|r| r.status.as_str()), Some("published"));
-    assert_eq!(index.articles.len(), 1, "only the good package reached the CMS: {index:?}");
+    assert_eq!(
+        index.version("00353", 1).map(|r| r.status.as_str()),
+        Some("published")
+    );
+    assert_eq!(
+        index.articles.len(),
+        1,
+        "only the good package reached the CMS: {index:?}"
+    );
     stop.cancel();
 }
 
@@ -464,11 +647,21 @@ async fn busy_deploying_and_cut_cms_ingests_and_publishes_exactly_once() {
     // the proxy cuts the request while the CMS goes on ingesting for 4 s
     // (the next attempts must ask, and wait, never re-post). The publish
     // POST: done, but answered only after the client's 2 s cut.
-    let cut = Behavior::CutWhileIngesting { ingesting_for: Duration::from_secs(4) };
+    let cut = Behavior::CutWhileIngesting {
+        ingesting_for: Duration::from_secs(4),
+    };
     let late = Behavior::SucceedThenHang(Duration::from_secs(4));
-    let cms = MisbehavingCms::start(vec![Behavior::busy(1), Behavior::deploying(1), cut.clone(), late.clone()], vec![])
-        .await
-        .expect("misbehaving CMS");
+    let cms = MisbehavingCms::start(
+        vec![
+            Behavior::busy(1),
+            Behavior::deploying(1),
+            cut.clone(),
+            late.clone(),
+        ],
+        vec![],
+    )
+    .await
+    .expect("misbehaving CMS");
     let mut h = harness(&cms.base_url());
     h.pressbot_ok(&["create-resources"]);
     h.spawn_all();
@@ -476,11 +669,28 @@ async fn busy_deploying_and_cut_cms_ingests_and_publishes_exactly_once() {
     let done = wait_closed(&h, 1, Duration::from_secs(90)).await;
     let backend = h.backend();
     let requests = cms.requests();
-    assert_eq!(done[0].close_status, Some(CloseStatus::Completed), "{}\n{}", failure_of(&backend, &done[0]).await, h.logs());
-    assert_eq!(cms.ingests("00353", 1), 1, "ingested exactly once: {requests:#?}");
-    assert_eq!(cms.publishes("00353", 1), 1, "published exactly once: {requests:#?}");
-    let posts: Vec<(String, Behavior)> =
-        requests.iter().filter(|r| r.method == "POST").map(|r| (r.path.clone(), r.behavior.clone())).collect();
+    assert_eq!(
+        done[0].close_status,
+        Some(CloseStatus::Completed),
+        "{}\n{}",
+        failure_of(&backend, &done[0]).await,
+        h.logs()
+    );
+    assert_eq!(
+        cms.ingests("00353", 1),
+        1,
+        "ingested exactly once: {requests:#?}"
+    );
+    assert_eq!(
+        cms.publishes("00353", 1),
+        1,
+        "published exactly once: {requests:#?}"
+    );
+    let posts: Vec<(String, Behavior)> = requests
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| (r.path.clone(), r.behavior.clone()))
+        .collect();
     let ingest_path = "/articles/00353/versions/1";
     assert_eq!(
         posts,
@@ -493,13 +703,22 @@ async fn busy_deploying_and_cut_cms_ingests_and_publishes_exactly_once() {
         "one ingest POST per answer, never a re-post after the cut, one publish POST"
     );
     for r in &requests {
-        assert!(r.header("idempotency-key").is_some_and(|k| k.starts_with("pressbot-00353-v1-")), "{r:?}");
+        assert!(
+            r.header("idempotency-key")
+                .is_some_and(|k| k.starts_with("pressbot-00353-v1-")),
+            "{r:?}"
+        );
     }
     let ctx = result_of(&backend, &done[0]).await;
     assert_eq!(ctx["published"], json!(true), "{ctx}");
     // The cut ingest was waited for through the workflow's retry timers.
     let history = h.pressbot_ok(&["history", done[0].execution.workflow_id.as_str()]);
-    assert!(history.lines().any(|l| l.starts_with("PostToCms") && l.contains(" 2 ")), "{history}");
+    assert!(
+        history
+            .lines()
+            .any(|l| l.starts_with("PostToCms") && l.contains(" 2 ")),
+        "{history}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -515,59 +734,109 @@ async fn preview_then_approval_publishes_and_a_silent_correction_makes_no_new_ve
     let sample = std::fs::read(repo_root().join(SAMPLE)).expect("sample");
     let staging = "pressbot-dev-staging";
     let dir = tempfile::tempdir().expect("packages dir");
-    backend.objects.create_bucket(staging).await.expect("staging bucket");
+    backend
+        .objects
+        .create_bucket(staging)
+        .await
+        .expect("staging bucket");
     put(&h, dir.path(), SAMPLE_NAME, &sample, staging);
     let send = |body: Value| {
         let b = backend.clone();
         async move {
-            b.queues.send(STARTER_QUEUE, OutgoingMessage::new(body.to_string())).await.expect("send starter message");
+            b.queues
+                .send(STARTER_QUEUE, OutgoingMessage::new(body.to_string()))
+                .await
+                .expect("send starter message");
         }
     };
-    send(json!({"workflow_name": "IngestArticleZip", "workflow_data": {
-        "bucket_name": staging, "file_name": SAMPLE_NAME, "mode": "preview"}}))
+    send(
+        json!({"workflow_name": "IngestArticleZip", "workflow_data": {
+        "bucket_name": staging, "file_name": SAMPLE_NAME, "mode": "preview"}}),
+    )
     .await;
     let done = wait_closed(&h, 1, Duration::from_secs(60)).await;
-    assert_eq!(done[0].close_status, Some(CloseStatus::Completed), "{}", failure_of(&backend, &done[0]).await);
+    assert_eq!(
+        done[0].close_status,
+        Some(CloseStatus::Completed),
+        "{}",
+        failure_of(&backend, &done[0]).await
+    );
     let ctx = result_of(&backend, &done[0]).await;
     assert_eq!(ctx["published"], json!(false), "{ctx}");
-    assert_eq!(ctx["publication_status"], json!("ready to publish"), "{ctx}");
-    assert!(ctx.get("archive_key").is_none(), "a preview is not archived: {ctx}");
+    assert_eq!(
+        ctx["publication_status"],
+        json!("ready to publish"),
+        "{ctx}"
+    );
+    assert!(
+        ctx.get("archive_key").is_none(),
+        "a preview is not archived: {ctx}"
+    );
     let index = pressbot_cms::embedded::load_index(cms_dir.path()).expect("index");
     let v1 = index.version("00353", 1).expect("v1 ingested");
     assert_eq!((v1.status.as_str(), v1.publishes), ("ingested", 0));
-    assert_eq!(publication_statuses(&backend).await, vec!["ready to publish"], "the dashboard is told");
+    assert_eq!(
+        publication_statuses(&backend).await,
+        vec!["ready to publish"],
+        "the dashboard is told"
+    );
 
     // Approval: publishes the previewed version.
     let run = ctx["run"].as_str().expect("run").to_owned();
-    send(json!({"workflow_name": "ApproveArticlePublication", "workflow_data": {
-        "article_id": "00353", "version": 1, "run": run}}))
+    send(
+        json!({"workflow_name": "ApproveArticlePublication", "workflow_data": {
+        "article_id": "00353", "version": 1, "run": run}}),
+    )
     .await;
     let done = wait_closed(&h, 2, Duration::from_secs(60)).await;
-    let approve = done.iter().find(|i| i.workflow_type.name == "ApproveArticlePublication").expect("approval ran");
-    assert_eq!(approve.close_status, Some(CloseStatus::Completed), "{}", failure_of(&backend, approve).await);
+    let approve = done
+        .iter()
+        .find(|i| i.workflow_type.name == "ApproveArticlePublication")
+        .expect("approval ran");
+    assert_eq!(
+        approve.close_status,
+        Some(CloseStatus::Completed),
+        "{}",
+        failure_of(&backend, approve).await
+    );
     let index = pressbot_cms::embedded::load_index(cms_dir.path()).expect("index");
     let v1 = index.version("00353", 1).expect("v1");
-    assert_eq!((v1.status.as_str(), v1.ingests, v1.publishes), ("published", 1, 1));
+    assert_eq!(
+        (v1.status.as_str(), v1.ingests, v1.publishes),
+        ("published", 1, 1)
+    );
     assert_eq!(publication_statuses(&backend).await, vec!["published"]);
 
     // Approving a version the CMS never received fails at once, saying so.
-    send(json!({"workflow_name": "ApproveArticlePublication", "workflow_data": {
-        "article_id": "99999", "version": 1, "run": "nope"}}))
+    send(
+        json!({"workflow_name": "ApproveArticlePublication", "workflow_data": {
+        "article_id": "99999", "version": 1, "run": "nope"}}),
+    )
     .await;
     let done = wait_closed(&h, 3, Duration::from_secs(60)).await;
     let bad = done
         .iter()
-        .find(|i| i.workflow_type.name == "ApproveArticlePublication" && i.close_status != Some(CloseStatus::Completed))
+        .find(|i| {
+            i.workflow_type.name == "ApproveArticlePublication"
+                && i.close_status != Some(CloseStatus::Completed)
+        })
         .expect("the approval of an unknown version failed");
     let why = failure_of(&backend, bad).await;
-    assert!(why.contains("PublishToCms failed on attempt 1") && why.contains("404"), "{why}");
+    assert!(
+        why.contains("PublishToCms failed on attempt 1") && why.contains("404"),
+        "{why}"
+    );
 
     // Silent correction: the same version, a corrected title.
     let corrected: Vec<(String, Vec<u8>)> = unzip(&sample)
         .into_iter()
         .map(|(n, d)| {
             if n.ends_with(".xml") {
-                let x = String::from_utf8(d).expect("utf-8").replacen("A good life", "A good life (corrected)", 1);
+                let x = String::from_utf8(d).expect("utf-8").replacen(
+                    "A good life",
+                    "A good life (corrected)",
+                    1,
+                );
                 (n, x.into_bytes())
             } else {
                 (n, d)
@@ -575,21 +844,57 @@ async fn preview_then_approval_publishes_and_a_silent_correction_makes_no_new_ve
         })
         .collect();
     // The name carries no version: VersionLookup takes the highest published one.
-    put(&h, dir.path(), "elife-00353-vor-r1.zip", &zip_of(&corrected), "silent_corrections");
+    put(
+        &h,
+        dir.path(),
+        "elife-00353-vor-r1.zip",
+        &zip_of(&corrected),
+        "silent_corrections",
+    );
     let done = wait_closed(&h, 4, Duration::from_secs(60)).await;
-    let silent = done.iter().find(|i| i.workflow_type.name == "SilentCorrectionsIngest").expect("silent correction ran");
-    assert_eq!(silent.close_status, Some(CloseStatus::Completed), "{}\n{}", failure_of(&backend, silent).await, h.logs());
+    let silent = done
+        .iter()
+        .find(|i| i.workflow_type.name == "SilentCorrectionsIngest")
+        .expect("silent correction ran");
+    assert_eq!(
+        silent.close_status,
+        Some(CloseStatus::Completed),
+        "{}\n{}",
+        failure_of(&backend, silent).await,
+        h.logs()
+    );
     let ctx = result_of(&backend, silent).await;
-    assert_eq!((ctx["version"].clone(), ctx["version_source"].clone()), (json!(1), json!("published")), "{ctx}");
+    assert_eq!(
+        (ctx["version"].clone(), ctx["version_source"].clone()),
+        (json!(1), json!("published")),
+        "{ctx}"
+    );
     assert_eq!(ctx["cms_silent_correction"], json!(true), "{ctx}");
-    assert!(ctx.get("published").is_none(), "a silent correction publishes nothing: {ctx}");
+    assert!(
+        ctx.get("published").is_none(),
+        "a silent correction publishes nothing: {ctx}"
+    );
     let index = pressbot_cms::embedded::load_index(cms_dir.path()).expect("index");
     let versions: Vec<u32> = index.articles["00353"].keys().copied().collect();
     assert_eq!(versions, vec![1], "no new version");
     let v1 = index.version("00353", 1).expect("v1");
-    assert_eq!((v1.status.as_str(), v1.ingests, v1.publishes, v1.silent_corrections), ("published", 1, 1, 1));
-    let article: Value = serde_json::from_slice(&std::fs::read(cms_dir.path().join("articles/00353/v1.json")).expect("json")).expect("json");
+    assert_eq!(
+        (
+            v1.status.as_str(),
+            v1.ingests,
+            v1.publishes,
+            v1.silent_corrections
+        ),
+        ("published", 1, 1, 1)
+    );
+    let article: Value = serde_json::from_slice(
+        &std::fs::read(cms_dir.path().join("articles/00353/v1.json")).expect("json"),
+    )
+    .expect("json");
     assert_eq!(article["title"], json!("A good life (corrected)"));
-    assert!(publication_statuses(&backend).await.is_empty(), "a silent correction sends no publication event");
+    assert!(
+        publication_statuses(&backend).await.is_empty(),
+        "a silent correction sends no publication event"
+    );
     stop.cancel();
 }

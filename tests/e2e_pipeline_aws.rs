@@ -21,7 +21,10 @@ const PREFIX: &str = "pbaws";
 async fn list(backend: &Backend, open: bool) -> Vec<ExecutionInfo> {
     backend
         .workflows
-        .list_executions(&ExecutionFilter { open, ..Default::default() })
+        .list_executions(&ExecutionFilter {
+            open,
+            ..Default::default()
+        })
         .await
         .unwrap_or_default()
 }
@@ -31,9 +34,13 @@ async fn aws_backend_on_moto_publishes_a_package_put_with_put_object() {
     let moto = MotoServer::start();
     let cms_dir = tempfile::tempdir().expect("cms dir");
     let stop = CancellationToken::new();
-    let cms = pressbot_cms::embedded::EmbeddedCms::serve(cms_dir.path(), "127.0.0.1:0".parse().unwrap(), stop.clone())
-        .await
-        .expect("embedded CMS");
+    let cms = pressbot_cms::embedded::EmbeddedCms::serve(
+        cms_dir.path(),
+        "127.0.0.1:0".parse().unwrap(),
+        stop.clone(),
+    )
+    .await
+    .expect("embedded CMS");
     let cms_url = cms.base_url();
     tokio::spawn(async move {
         let _ = cms.join().await;
@@ -56,8 +63,11 @@ async fn aws_backend_on_moto_publishes_a_package_put_with_put_object() {
         h.set(k, v);
     }
     // Short retry waits, in case moto answers a call with an error.
-    let text = std::fs::read_to_string(repo_root().join("workflows/IngestArticleZip.toml")).expect("workflow");
-    let fast = regex::Regex::new(r#"initial = "[0-9]+s""#).unwrap().replace_all(&text, r#"initial = "1s""#);
+    let text = std::fs::read_to_string(repo_root().join("workflows/IngestArticleZip.toml"))
+        .expect("workflow");
+    let fast = regex::Regex::new(r#"initial = "[0-9]+s""#)
+        .unwrap()
+        .replace_all(&text, r#"initial = "1s""#);
     h.add_workflow("IngestArticleZip.toml", &fast);
 
     h.pressbot_ok(&["create-resources"]);
@@ -70,12 +80,20 @@ async fn aws_backend_on_moto_publishes_a_package_put_with_put_object() {
     let body = std::fs::read(repo_root().join(SAMPLE)).expect("sample");
     backend
         .objects
-        .put(&format!("{PREFIX}-incoming"), SAMPLE_NAME, body.into(), PutOptions::default())
+        .put(
+            &format!("{PREFIX}-incoming"),
+            SAMPLE_NAME,
+            body.into(),
+            PutOptions::default(),
+        )
         .await
         .expect("S3 PutObject");
 
     let done = wait_for(
-        &format!("the workflow to close (logs in {})", h.path().join("logs").display()),
+        &format!(
+            "the workflow to close (logs in {})",
+            h.path().join("logs").display()
+        ),
         Duration::from_secs(150),
         || {
             let b = backend.clone();
@@ -87,23 +105,48 @@ async fn aws_backend_on_moto_publishes_a_package_put_with_put_object() {
     )
     .await;
     assert_eq!(done.len(), 1, "{done:?}");
-    let events = backend.workflows.history(&done[0].execution).await.expect("history");
+    let events = backend
+        .workflows
+        .history(&done[0].execution)
+        .await
+        .expect("history");
     let failure = events.iter().find_map(|e| match &e.kind {
-        EventKind::WorkflowExecutionFailed { reason, details } => Some(format!("{reason:?} {details:?}")),
+        EventKind::WorkflowExecutionFailed { reason, details } => {
+            Some(format!("{reason:?} {details:?}"))
+        }
         _ => None,
     });
-    assert_eq!(done[0].close_status, Some(CloseStatus::Completed), "{failure:?}\n{}", h.logs());
+    assert_eq!(
+        done[0].close_status,
+        Some(CloseStatus::Completed),
+        "{failure:?}\n{}",
+        h.logs()
+    );
     assert_eq!(done[0].workflow_type.name, "IngestArticleZip");
 
     let index = pressbot_cms::embedded::load_index(cms_dir.path()).expect("cms index");
     let v1 = index.version("00353", 1).expect("00353 v1 in the CMS");
-    assert_eq!((v1.status.as_str(), v1.ingests, v1.publishes), ("published", 1, 1));
+    assert_eq!(
+        (v1.status.as_str(), v1.ingests, v1.publishes),
+        ("published", 1, 1)
+    );
     assert_eq!(v1.doi.as_deref(), Some("10.7554/eLife.00353"));
-    let cdn = backend.objects.list(&format!("{PREFIX}-cdn"), "articles/00353/").await.expect("list cdn");
+    let cdn = backend
+        .objects
+        .list(&format!("{PREFIX}-cdn"), "articles/00353/")
+        .await
+        .expect("list cdn");
     let keys: Vec<&str> = cdn.iter().map(|o| o.key.as_str()).collect();
     assert!(keys.iter().any(|k| k.ends_with("-v1.pdf")), "{keys:?}");
     assert!(keys.iter().any(|k| k.ends_with(".jpg")), "{keys:?}");
-    let archived = backend.objects.list(&format!("{PREFIX}-archive"), "00353/").await.expect("list archive");
-    assert!(archived.iter().any(|o| o.key.ends_with(SAMPLE_NAME)), "{archived:?}");
+    let archived = backend
+        .objects
+        .list(&format!("{PREFIX}-archive"), "00353/")
+        .await
+        .expect("list archive");
+    assert!(
+        archived.iter().any(|o| o.key.ends_with(SAMPLE_NAME)),
+        "{archived:?}"
+    );
     stop.cancel();
 }
