@@ -366,26 +366,35 @@ async fn endpoints_and_metrics_over_http() {
     .await;
 }
 
+/// On the AWS backend (moto): healthy while moto answers, 503 naming the
+/// workflow service and the queue once it is gone, while the process (and
+/// `/__lbheartbeat__`) stays up and counts its failed polls.
 #[tokio::test(flavor = "multi_thread")]
 async fn heartbeat_is_503_naming_the_unreachable_service() {
-    let mut h = Harness::new();
+    let moto = pressbot_aws::testing::MotoServer::start();
+    let mut h = Harness::aws(&moto.endpoint());
+    h.pressbot_ok(&["create-resources"]);
     let port = free_port();
-    let closed_port = free_port();
-    h.set("PRESSBOT__BACKEND", "aws");
-    h.set(
-        "PRESSBOT__AWS__ENDPOINT_URL",
-        &format!("http://127.0.0.1:{closed_port}"),
-    );
-    h.set("PRESSBOT__AWS__FORCE_PATH_STYLE", "true");
-    h.set("AWS_ACCESS_KEY_ID", "test");
-    h.set("AWS_SECRET_ACCESS_KEY", "test");
-    h.set("AWS_EC2_METADATA_DISABLED", "true");
     h.set("PRESSBOT__HTTP__LISTEN", &format!("127.0.0.1:{port}"));
     h.spawn("workflow-starter");
-    let (code, _) = wait_http(&format!("http://127.0.0.1:{port}/__lbheartbeat__")).await;
-    assert_eq!(code, 200, "the process answers even with its services down");
-    let (code, body) = wait_http(&format!("http://127.0.0.1:{port}/__heartbeat__")).await;
-    assert_eq!(code, 503, "{body}");
+    let heartbeat = format!("http://127.0.0.1:{port}/__heartbeat__");
+    let (code, body) = wait_http(&heartbeat).await;
+    assert_eq!(code, 200, "{body}\n{}", h.logs());
+    let queue = h.queue("workflow-starter-queue");
+
+    drop(moto);
+    let body = wait_for(
+        "/__heartbeat__ to turn 503",
+        Duration::from_secs(60),
+        || {
+            let url = heartbeat.clone();
+            async move {
+                let (code, body) = get(&url).await?;
+                (code == 503).then_some(body)
+            }
+        },
+    )
+    .await;
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
     let failing: Vec<&str> = v["failing"]
         .as_array()
@@ -395,11 +404,13 @@ async fn heartbeat_is_503_naming_the_unreachable_service() {
         .collect();
     assert!(failing.contains(&"workflows"), "{body}");
     assert!(
-        failing.contains(&"queue:pressbot-dev-workflow-starter-queue"),
+        failing.contains(&format!("queue:{queue}").as_str()),
         "{body}"
     );
+    let (code, _) = wait_http(&format!("http://127.0.0.1:{port}/__lbheartbeat__")).await;
+    assert_eq!(code, 200, "the process answers even with its services down");
     let url = format!("http://127.0.0.1:{port}/metrics");
-    wait_for("a poll error in /metrics", Duration::from_secs(60), || {
+    wait_for("a poll error in /metrics", Duration::from_secs(90), || {
         let url = url.clone();
         async move {
             let (_, m) = get(&url).await?;
