@@ -183,8 +183,12 @@ impl Harness {
         out
     }
 
-    /// The same data dir opened in this process, to inspect state.
+    /// The same data dir opened in this process, to inspect state (on the
+    /// AWS backend: the same moto, domain and names as the daemons).
     pub fn backend(&self) -> Backend {
+        if self.is_aws() {
+            return self.aws_backend();
+        }
         pressbot_local::LocalBackend::open(
             &self.data_dir(),
             pressbot_local::LocalOptions {
@@ -245,4 +249,83 @@ pub async fn open(backend: &Backend) -> Vec<ExecutionInfo> {
         })
         .await
         .unwrap_or_default()
+}
+
+/// Running the same installation on the AWS backend against moto_server
+/// (see `tests/e2e_aws.rs`): everything a test reaches through the harness
+/// (`pressbot`, the daemons, `backend()`) then talks to moto.
+impl Harness {
+    /// A fresh installation like [`Harness::new`], on the AWS backend at
+    /// `endpoint` (moto): path-style S3, test credentials, and a prefix of
+    /// its own, so tests can share one moto without seeing each other's
+    /// domain, buckets or queues.
+    pub fn aws(endpoint: &str) -> Self {
+        let mut h = Self::new();
+        let prefix = format!("e{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        for (k, v) in [
+            ("PRESSBOT__BACKEND", "aws"),
+            ("PRESSBOT__AWS__ENDPOINT_URL", endpoint),
+            ("PRESSBOT__AWS__FORCE_PATH_STYLE", "true"),
+            ("PRESSBOT__AWS__REGION", "us-east-1"),
+            ("PRESSBOT__SWF__RETENTION_DAYS", "1"),
+            ("PRESSBOT__PREFIX", prefix.as_str()),
+            // moto accepts any credentials; the SDK needs some to sign, and
+            // must never reach for a real profile or instance role.
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_SESSION_TOKEN", "testing"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ] {
+            h.set(k, v);
+        }
+        h
+    }
+
+    /// Whether this installation runs on the AWS backend (moto).
+    pub fn is_aws(&self) -> bool {
+        self.env_value("PRESSBOT__BACKEND") == Some("aws")
+    }
+
+    fn env_value(&self, key: &str) -> Option<&str> {
+        self.env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// The prefix of every bucket, queue and the SWF domain.
+    pub fn prefix(&self) -> String {
+        self.env_value("PRESSBOT__PREFIX").unwrap_or("pressbot-dev").to_owned()
+    }
+
+    /// A bucket's full name from its unprefixed name (`"expanded"`).
+    pub fn bucket(&self, name: &str) -> String {
+        format!("{}-{name}", self.prefix())
+    }
+
+    /// A queue's full name from its unprefixed name (`"incoming-queue"`).
+    pub fn queue(&self, name: &str) -> String {
+        format!("{}-{name}", self.prefix())
+    }
+
+    /// The SWF domain the daemons use (`swf.domain` of default.toml, prefixed).
+    pub fn domain(&self) -> String {
+        format!("{}-publishing", self.prefix())
+    }
+
+    /// A backend on the same moto and domain as the daemons. Sync like
+    /// [`Harness::backend`], so it blocks in place (multi-thread runtime).
+    fn aws_backend(&self) -> Backend {
+        let endpoint = self.env_value("PRESSBOT__AWS__ENDPOINT_URL").expect("an AWS harness has an endpoint");
+        let mut settings = pressbot_aws::testing::test_settings(endpoint, &self.prefix());
+        settings.swf.domain = "publishing".into();
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(async {
+                pressbot_aws::AwsBackend::connect_with_credentials(&settings, pressbot_aws::testing::test_credentials())
+                    .await
+                    .expect("connect to moto")
+                    .backend()
+            })
+        })
+    }
 }

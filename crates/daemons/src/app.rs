@@ -97,6 +97,22 @@ pub async fn connect(settings: &Settings) -> Result<Backend> {
     pressbot_faults::wrap_from_env(backend).map_err(|e| Error::Other(e.to_string()))
 }
 
+/// [`connect`] for a daemon: on AWS it first checks that the SWF domain and
+/// every queue exist, so a daemon started before `pressbot create-resources`
+/// stops at once and says so, instead of polling a domain that is not there.
+/// (Not in [`connect`] itself: `pressbot create-resources` connects too.)
+pub async fn connect_verified(settings: &Settings) -> Result<Backend> {
+    if settings.backend == BackendKind::Aws {
+        pressbot_aws::AwsBackend::connect(settings)
+            .await
+            .map_err(|e| Error::Aws(e.to_string()))?
+            .verify(&settings.all_queues())
+            .await
+            .map_err(|e| Error::Aws(e.to_string()))?;
+    }
+    connect(settings).await
+}
+
 async fn connect_backend(settings: &Settings) -> Result<Backend> {
     match settings.backend {
         BackendKind::Local => {

@@ -79,7 +79,7 @@ pub enum Role {
 pub async fn main_for(role: Role, args: crate::app::CommonArgs) -> crate::Result<()> {
     let loaded = Loaded::load(&args)?;
     crate::logging::init(&loaded.settings.log);
-    let backend = crate::app::connect(&loaded.settings).await?;
+    let backend = crate::app::connect_verified(&loaded.settings).await?;
     let shutdown = crate::shutdown::install();
     crate::metrics::install();
     let http = crate::http::start_for(role, &loaded.settings, &backend, shutdown.clone()).await?;
