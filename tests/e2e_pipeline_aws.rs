@@ -148,5 +148,54 @@ async fn aws_backend_on_moto_publishes_a_package_put_with_put_object() {
         archived.iter().any(|o| o.key.ends_with(SAMPLE_NAME)),
         "{archived:?}"
     );
+
+    // A silent correction, put into the silent-corrections bucket: S3's
+    // notification of that bucket starts SilentCorrectionsIngest, which
+    // replaces v1's content without a new version or a publication.
+    let body = std::fs::read(repo_root().join(SAMPLE)).expect("sample");
+    backend
+        .objects
+        .put(
+            &format!("{PREFIX}-silent-corrections"),
+            SAMPLE_NAME,
+            body.into(),
+            PutOptions::default(),
+        )
+        .await
+        .expect("S3 PutObject");
+    let done = wait_for(
+        "the silent correction to close",
+        Duration::from_secs(150),
+        || {
+            let b = backend.clone();
+            async move {
+                let closed = list(&b, false).await;
+                (closed.len() >= 2 && list(&b, true).await.is_empty()).then_some(closed)
+            }
+        },
+    )
+    .await;
+    let silent = done
+        .iter()
+        .find(|i| i.workflow_type.name == "SilentCorrectionsIngest")
+        .unwrap_or_else(|| panic!("no SilentCorrectionsIngest: {done:?}"));
+    assert_eq!(
+        silent.close_status,
+        Some(CloseStatus::Completed),
+        "{}",
+        h.logs()
+    );
+    let index = pressbot_cms::embedded::load_index(cms_dir.path()).expect("cms index");
+    let v1 = index.version("00353", 1).expect("00353 v1 in the CMS");
+    assert_eq!(
+        (
+            v1.status.as_str(),
+            v1.ingests,
+            v1.publishes,
+            v1.silent_corrections
+        ),
+        ("published", 1, 1, 1)
+    );
+    assert_eq!(index.articles["00353"].len(), 1, "no new version");
     stop.cancel();
 }
