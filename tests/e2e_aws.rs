@@ -63,7 +63,8 @@ async fn daemon_without_resources_says_to_create_them() {
         std::thread::sleep(Duration::from_millis(100));
     };
     let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("read stderr");
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read stderr");
     assert!(!status.success(), "{stderr}");
     assert!(stderr.contains("pressbot create-resources"), "{stderr}");
 }

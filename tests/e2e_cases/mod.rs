@@ -50,16 +50,30 @@ pub async fn four_processes_ingest_a_package(mut h: Harness) {
         async move { closed(&b).await.into_iter().next() }
     })
     .await;
-    assert_eq!(done.close_status, Some(CloseStatus::Completed), "{}", h.logs());
+    assert_eq!(
+        done.close_status,
+        Some(CloseStatus::Completed),
+        "{}",
+        h.logs()
+    );
     assert_eq!(done.workflow_type.name, "IngestArticleZip");
     let files = backend
         .objects
-        .list(&h.bucket("expanded"), &format!("00353.1/{}/", done.execution.run_id))
+        .list(
+            &h.bucket("expanded"),
+            &format!("00353.1/{}/", done.execution.run_id),
+        )
         .await
         .expect("list expanded");
     let keys: Vec<_> = files.iter().map(|f| f.key.as_str()).collect();
-    assert!(keys.iter().any(|k| k.ends_with(".xml")), "expanded files: {keys:?}");
-    assert!(keys.iter().any(|k| k.ends_with(".pdf")), "expanded files: {keys:?}");
+    assert!(
+        keys.iter().any(|k| k.ends_with(".xml")),
+        "expanded files: {keys:?}"
+    );
+    assert!(
+        keys.iter().any(|k| k.ends_with(".pdf")),
+        "expanded files: {keys:?}"
+    );
 }
 
 /// A killed worker's activity times out (start-to-close, 4 s) and is retried.
@@ -133,8 +147,17 @@ pub async fn killed_worker_is_retried_after_timeout(mut h: Harness) {
         async move { closed(&b).await.into_iter().next() }
     })
     .await;
-    assert_eq!(done.close_status, Some(CloseStatus::Completed), "{}", h.logs());
-    let events = backend.workflows.history(&done.execution).await.expect("history");
+    assert_eq!(
+        done.close_status,
+        Some(CloseStatus::Completed),
+        "{}",
+        h.logs()
+    );
+    let events = backend
+        .workflows
+        .history(&done.execution)
+        .await
+        .expect("history");
     assert!(
         events.iter().any(|e| matches!(
             e.kind,
@@ -142,10 +165,17 @@ pub async fn killed_worker_is_retried_after_timeout(mut h: Harness) {
         )),
         "no {timeout:?} timeout in {events:#?}"
     );
-    assert!(events.iter().any(|e| matches!(e.kind, EventKind::TimerFired { .. })));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::TimerFired { .. })));
     let history = h.pressbot_ok(&["history", "slow-1"]);
     assert!(history.contains(timeout.as_str()), "{history}");
-    assert!(history.lines().any(|l| l.starts_with("PingWorker") && l.contains(" 2 ")), "{history}");
+    assert!(
+        history
+            .lines()
+            .any(|l| l.starts_with("PingWorker") && l.contains(" 2 ")),
+        "{history}"
+    );
 }
 
 /// The same S3 event delivered twice more (S3 delivers at least once)
@@ -183,22 +213,31 @@ pub async fn duplicate_s3_event_starts_one_workflow(mut h: Harness) {
             .expect("send duplicate");
     }
     let starter = h.queue("workflow-starter-queue");
-    wait_for("queues to drain and workflows to close", Duration::from_secs(90), || {
-        let b = backend.clone();
-        let queues = [queue.clone(), starter.clone()];
-        async move {
-            for q in &queues {
-                let d = b.queues.depth(q).await.ok()?;
-                if d.visible + d.in_flight + d.delayed > 0 {
-                    return None;
+    wait_for(
+        "queues to drain and workflows to close",
+        Duration::from_secs(90),
+        || {
+            let b = backend.clone();
+            let queues = [queue.clone(), starter.clone()];
+            async move {
+                for q in &queues {
+                    let d = b.queues.depth(q).await.ok()?;
+                    if d.visible + d.in_flight + d.delayed > 0 {
+                        return None;
+                    }
                 }
+                (open(&b).await.is_empty() && !closed(&b).await.is_empty()).then_some(())
             }
-            (open(&b).await.is_empty() && !closed(&b).await.is_empty()).then_some(())
-        }
-    })
+        },
+    )
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let all = closed(&backend).await;
-    assert_eq!(all.len(), 1, "one workflow for one object: {all:?}\n{}", h.logs());
+    assert_eq!(
+        all.len(),
+        1,
+        "one workflow for one object: {all:?}\n{}",
+        h.logs()
+    );
     assert!(open(&backend).await.is_empty());
 }
