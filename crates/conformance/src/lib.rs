@@ -507,7 +507,7 @@ pub async fn heartbeat(b: &Backend) {
         .complete_decision_task(
             &task.token,
             vec![
-                schedule("alive", timeouts(60, Some(1))),
+                schedule("alive", timeouts(60, Some(2))),
                 schedule("silent", timeouts(60, Some(1))),
             ],
             None,
@@ -525,8 +525,8 @@ pub async fn heartbeat(b: &Backend) {
         (alive.activity_id.as_str(), silent.activity_id.as_str()),
         ("alive", "silent")
     );
-    // Three times the heartbeat timeout, heartbeating every 300 ms.
-    let until = Instant::now() + Duration::from_secs(3);
+    // Twice its heartbeat timeout (2 s), heartbeating every 300 ms.
+    let until = Instant::now() + Duration::from_secs(4);
     while Instant::now() < until {
         let hb = b
             .workflows
@@ -805,7 +805,7 @@ pub async fn queue_visibility_and_redelivery(b: &Backend) {
     assert!(!id.is_empty());
     assert_eq!(b.queues.depth(&queue).await.expect("depth").visible, 1);
 
-    let first = receive_one(b, &queue, Duration::from_secs(1)).await;
+    let first = receive_one(b, &queue, Duration::from_secs(2)).await;
     assert_eq!(first.id, id);
     assert_eq!(first.body, msg.body);
     assert_eq!(
@@ -824,7 +824,7 @@ pub async fn queue_visibility_and_redelivery(b: &Backend) {
     assert!(hidden.is_empty(), "hidden while in flight: {hidden:?}");
 
     // The visibility timeout runs out: delivered again.
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    tokio::time::sleep(Duration::from_millis(2300)).await;
     let second = receive_one(b, &queue, Duration::from_secs(30)).await;
     assert_eq!(second.id, id);
     assert_eq!(second.receive_count, 2);
@@ -861,7 +861,7 @@ pub async fn delayed_message(b: &Backend) {
         .await
         .expect("create queue");
     let mut msg = OutgoingMessage::new("later");
-    msg.delay = Some(Duration::from_secs(2));
+    msg.delay = Some(Duration::from_secs(3));
     b.queues.send(&queue, msg).await.expect("send delayed");
     assert_eq!(b.queues.depth(&queue).await.expect("depth").delayed, 1);
     let now = b
@@ -870,7 +870,7 @@ pub async fn delayed_message(b: &Backend) {
         .await
         .expect("receive");
     assert!(now.is_empty(), "delayed message delivered early: {now:?}");
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    tokio::time::sleep(Duration::from_millis(3300)).await;
     let m = receive_one(b, &queue, Duration::from_secs(30)).await;
     assert_eq!(m.body, "later");
 }
