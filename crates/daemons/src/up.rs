@@ -54,7 +54,12 @@ impl UpReport {
 fn published_in_cms(dir: &std::path::Path) -> String {
     let index = match pressbot_cms::embedded::load_index(dir) {
         Ok(i) => i,
-        Err(e) => return format!("\nThe embedded CMS index under {} could not be read: {e}\n", dir.display()),
+        Err(e) => {
+            return format!(
+                "\nThe embedded CMS index under {} could not be read: {e}\n",
+                dir.display()
+            )
+        }
     };
     let published: Vec<String> = index
         .articles
@@ -65,11 +70,18 @@ fn published_in_cms(dir: &std::path::Path) -> String {
             format!(
                 "  {id} v{v}  {}  {}",
                 r.title.as_deref().unwrap_or("(no title)"),
-                dir.join("articles").join(id).join(format!("v{v}.json")).display()
+                dir.join("articles")
+                    .join(id)
+                    .join(format!("v{v}.json"))
+                    .display()
             )
         })
         .collect();
-    format!("\n\nPublished in the embedded CMS: {} article version(s)\n{}", published.len(), published.join("\n"))
+    format!(
+        "\n\nPublished in the embedded CMS: {} article version(s)\n{}",
+        published.len(),
+        published.join("\n")
+    )
 }
 
 /// Run every role until a signal or, with `until_idle`, until idle.
