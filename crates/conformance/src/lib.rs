@@ -1156,3 +1156,169 @@ macro_rules! conformance_tests {
         )*
     };
 }
+
+/// A decision task not answered within its start-to-close timeout times out
+/// and a new one is scheduled, with the timeout in its history.
+pub async fn decision_task_timeout(b: &Backend) {
+    register(b).await;
+    let mut req = request(&unique("wf-dtmo"));
+    req.decision_task_start_to_close = Duration::from_secs(1);
+    let execution = match b.workflows.start_workflow(req).await.expect("start") {
+        StartOutcome::Started { run_id } => run_id,
+        other => panic!("expected Started, got {other:?}"),
+    };
+    let stale = next_decision(b).await;
+    assert_eq!(stale.execution.run_id, execution);
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let task = decision_with(b, "DecisionTaskTimedOut").await;
+    assert!(
+        task.events.iter().any(|e| matches!(
+            e.kind,
+            EventKind::DecisionTaskTimedOut {
+                scheduled_event_id: 2,
+                started_event_id: 3
+            }
+        )),
+        "{:?}",
+        names(&task)
+    );
+    assert_ne!(task.token, stale.token, "a new task, a new token");
+    complete_workflow(b, &task).await;
+}
+
+/// Listing filters by open/closed, workflow id, workflow name, close status
+/// and start time, the same way on both backends.
+pub async fn list_filters(b: &Backend) {
+    register(b).await;
+    let before = pressbot_core::time::Timestamp::now();
+    let open_one = start(b, &unique("wf-open")).await;
+    let done = start(b, &unique("wf-done")).await;
+    b.workflows
+        .terminate(&done.workflow_id, Some(&done.run_id), "test")
+        .await
+        .expect("terminate");
+    let list = |filter: ExecutionFilter| async move {
+        b.workflows
+            .list_executions(&filter)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|e| e.execution)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        list(ExecutionFilter {
+            open: true,
+            ..Default::default()
+        })
+        .await,
+        [open_one.clone()]
+    );
+    assert_eq!(
+        list(ExecutionFilter {
+            open: false,
+            ..Default::default()
+        })
+        .await,
+        [done.clone()]
+    );
+    assert_eq!(
+        list(ExecutionFilter {
+            open: false,
+            close_status: Some(CloseStatus::Terminated),
+            ..Default::default()
+        })
+        .await,
+        [done.clone()]
+    );
+    assert!(list(ExecutionFilter {
+        open: false,
+        close_status: Some(CloseStatus::Completed),
+        ..Default::default()
+    })
+    .await
+    .is_empty());
+    assert_eq!(
+        list(ExecutionFilter {
+            open: true,
+            workflow_name: Some(WORKFLOW.into()),
+            ..Default::default()
+        })
+        .await,
+        [open_one.clone()]
+    );
+    assert!(list(ExecutionFilter {
+        open: true,
+        workflow_name: Some("Other".into()),
+        ..Default::default()
+    })
+    .await
+    .is_empty());
+    assert_eq!(
+        list(ExecutionFilter {
+            open: false,
+            workflow_id: Some(done.workflow_id.clone()),
+            ..Default::default()
+        })
+        .await,
+        [done.clone()]
+    );
+    assert_eq!(
+        list(ExecutionFilter {
+            open: true,
+            started_after: Some(before),
+            ..Default::default()
+        })
+        .await,
+        [open_one.clone()]
+    );
+    let info = b
+        .workflows
+        .describe_execution(&open_one)
+        .await
+        .expect("describe");
+    assert_eq!(info.workflow_type, workflow_type());
+    assert_eq!((info.close_status, info.closed), (None, None));
+    assert!(!info.cancel_requested);
+}
+
+/// One receive hands out up to `max` messages, never one twice; every sent
+/// message arrives.
+pub async fn receive_batch(b: &Backend) {
+    let queue = unique("batch");
+    b.queues
+        .create_queue(&queue, 5)
+        .await
+        .expect("create queue");
+    let mut sent = Vec::new();
+    for n in 0..5 {
+        sent.push(
+            b.queues
+                .send(&queue, OutgoingMessage::new(format!("m{n}")))
+                .await
+                .expect("send"),
+        );
+    }
+    let mut got = Vec::new();
+    let start = Instant::now();
+    while got.len() < sent.len() {
+        assert!(start.elapsed() < PATIENCE, "only {got:?} of {sent:?}");
+        let batch = b
+            .queues
+            .receive(&queue, 3, Duration::from_secs(1), Duration::from_secs(30))
+            .await
+            .expect("receive");
+        assert!(batch.len() <= 3, "more than max: {batch:?}");
+        got.extend(batch.into_iter().map(|m| m.id));
+    }
+    let mut unique_ids = got.clone();
+    unique_ids.sort();
+    unique_ids.dedup();
+    assert_eq!(
+        unique_ids.len(),
+        got.len(),
+        "a message handed out twice: {got:?}"
+    );
+    sent.sort();
+    assert_eq!(unique_ids, sent);
+}

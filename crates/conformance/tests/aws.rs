@@ -13,9 +13,12 @@ pressbot_conformance::conformance_tests!(pressbot_conformance::backends::aws;
     activity_start_to_close_timeout,
     #[ignore = "moto implements neither RequestCancelWorkflowExecution nor the RequestCancelActivityTask decision; see pressbot_aws::testing"]
     cancel_request_reaches_heartbeat,
+    decision_task_timeout,
+    list_filters,
     empty_polls,
     unknown_things_are_not_found,
     queue_visibility_and_redelivery,
+    receive_batch,
     delayed_message,
     dead_letter_after_max_receives,
     object_put_get_list_copy_delete,
