@@ -386,8 +386,13 @@ async fn chaos_run(packages: usize, budget: Duration) {
                 dead.iter().map(|m| &m.body).collect::<Vec<_>>()
             ));
         }
-        if !logs.lines().any(|l| l.contains("moved to the dead-letter queue") && l.contains(&dlq)) {
-            problems.push(format!("no log line gives the reason a message went to {dlq}"));
+        if !logs
+            .lines()
+            .any(|l| l.contains("moved to the dead-letter queue") && l.contains(&dlq))
+        {
+            problems.push(format!(
+                "no log line gives the reason a message went to {dlq}"
+            ));
         }
         for m in &dead {
             if !m.attributes.contains_key("pressbot-dead-letter-reason") {
@@ -465,4 +470,164 @@ fn generated_packages_are_distinct_articles() {
         .expect("read");
     assert!(xml.contains("10.7554/eLife.90001"), "DOI rewritten");
     assert!(!xml.contains("00353"));
+}
+
+/// Known secret values the daemons run with; none may appear in any log.
+const CMS_SECRET: &str = "cms-token-9f4c1e7a-never-log-me";
+const AWS_SECRET: &str = "aws-secret-3b8d2f60-never-log-me";
+
+/// Hostile messages and leaky peers, no chaos: a bad message on each queue
+/// ends in that queue's dead-letter queue with its reason (as a message
+/// attribute and in a log line) while the daemons go on serving good ones,
+/// and the secrets the daemons hold (the CMS bearer token through
+/// `cms.secret_env`, an AWS secret key) appear in no log line, even at
+/// TRACE and even when the CMS echoes the token back in its error bodies.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_messages_are_dead_lettered_and_no_secret_is_logged() {
+    let echo = |status: u16| Behavior::Answer {
+        status,
+        retry_after: Some("1".into()),
+        body: format!(r#"{{"error":"rejected","authorization":"Bearer {CMS_SECRET}"}}"#),
+    };
+    let cms = MisbehavingCms::start(vec![echo(500), echo(429), echo(503)], vec![echo(503)])
+        .await
+        .expect("start CMS");
+    let mut h = Harness::new();
+    h.add_workflow("IngestArticleZip.toml", &fast_ingest_workflow());
+    for (k, v) in [
+        ("PRESSBOT__CMS__EMBEDDED", "false"),
+        ("PRESSBOT__CMS__BASE_URL", cms.base_url().as_str()),
+        ("PRESSBOT__CMS__AUTH", "bearer"),
+        ("PRESSBOT__CMS__SECRET_ENV", "PRESSBOT_TEST_CMS_TOKEN"),
+        ("PRESSBOT_TEST_CMS_TOKEN", CMS_SECRET),
+        ("PRESSBOT__CMS__MAX_RETRY_AFTER", "2s"),
+        ("AWS_ACCESS_KEY_ID", "AKIDNEVERLOGGED"),
+        ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
+        (
+            "RUST_LOG",
+            "trace,hyper=trace,reqwest=trace,h2=info,rusqlite=info",
+        ),
+    ] {
+        h.set(k, v);
+    }
+    h.pressbot_ok(&["create-resources"]);
+    h.spawn_all();
+    let backend = h.backend();
+
+    let bad_incoming = [
+        "not json at all",
+        r#"{"Records": [{"s3": 42}]}"#,
+        r#"{"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "pressbot-dev-incoming"}, "object": {"size": 1}}}]}"#,
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+    ];
+    let bad_starter = [
+        "{",
+        r#"{"workflow_name": "NoSuchWorkflow", "workflow_data": {}}"#,
+        r#"{"workflow_name": 7, "workflow_data": {}}"#,
+        r#"{"workflow_name": "IngestArticleZip", "workflow_data": "not an object"}"#,
+    ];
+    for body in bad_incoming {
+        backend
+            .queues
+            .send(INCOMING_QUEUE, OutgoingMessage::new(body))
+            .await
+            .expect("send");
+    }
+    for body in bad_starter {
+        backend
+            .queues
+            .send(STARTER_QUEUE, OutgoingMessage::new(body))
+            .await
+            .expect("send");
+    }
+    // A good package after the bad messages: still served.
+    let (name, zip) = package_for("90100");
+    backend
+        .objects
+        .put(INCOMING, &name, zip.into(), PutOptions::default())
+        .await
+        .expect("put");
+
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let dead_in = depth(&backend, &dead_letter_queue_name(INCOMING_QUEUE)).await;
+        let dead_st = depth(&backend, &dead_letter_queue_name(STARTER_QUEUE)).await;
+        if cms.publishes("90100", 1) > 0
+            && open(&backend).await.is_empty()
+            && dead_in >= bad_incoming.len() as u64
+            && dead_st >= bad_starter.len() as u64
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out: published {}, ingested {}, open {}, dead-lettered {dead_in} + {dead_st}\n{}",
+            cms.publishes("90100", 1),
+            cms.ingests("90100", 1),
+            open(&backend).await.len(),
+            tail_of_logs(&h.logs())
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(cms.ingests("90100", 1), 1);
+    assert_eq!(cms.publishes("90100", 1), 1);
+    let authorized = cms
+        .requests()
+        .iter()
+        .filter(|r| r.header("authorization") == Some(&format!("Bearer {CMS_SECRET}")))
+        .count();
+    assert!(authorized > 0, "the daemons did use the secret");
+
+    for (q, bad) in [
+        (INCOMING_QUEUE, &bad_incoming[..]),
+        (STARTER_QUEUE, &bad_starter[..]),
+    ] {
+        let dlq = dead_letter_queue_name(q);
+        let dead = backend
+            .queues
+            .receive(
+                &dlq,
+                10,
+                Duration::from_millis(200),
+                Duration::from_secs(60),
+            )
+            .await
+            .expect("receive dlq");
+        let mut bodies: Vec<&str> = dead.iter().map(|m| m.body.as_str()).collect();
+        bodies.sort();
+        let mut expected = bad.to_vec();
+        expected.sort();
+        assert_eq!(bodies, expected, "{dlq} holds exactly the bad messages");
+        for m in &dead {
+            let reason = m
+                .attributes
+                .get("pressbot-dead-letter-reason")
+                .expect("reason attribute");
+            assert!(
+                reason.contains("malformed") || reason.contains("unknown workflow"),
+                "{reason}"
+            );
+        }
+        assert_eq!(depth(&backend, q).await, 0, "{q} drained");
+    }
+    let logs = h.logs();
+    let reasons = logs
+        .lines()
+        .filter(|l| l.contains("moved to the dead-letter queue"))
+        .count();
+    assert_eq!(
+        reasons,
+        bad_incoming.len() + bad_starter.len(),
+        "one reason logged per bad message"
+    );
+    assert!(logs.lines().count() > 200, "TRACE logs were written");
+    for secret in [CMS_SECRET, AWS_SECRET] {
+        let leaks: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains(secret))
+            .take(3)
+            .collect();
+        assert!(leaks.is_empty(), "secret in the logs: {leaks:#?}");
+    }
+    assert!(!logs.contains("panicked"));
 }
