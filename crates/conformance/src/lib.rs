@@ -1212,7 +1212,7 @@ pub async fn list_filters(b: &Backend) {
             ..Default::default()
         })
         .await,
-        [open_one.clone()]
+        vec![open_one.clone()]
     );
     assert_eq!(
         list(ExecutionFilter {
@@ -1220,7 +1220,7 @@ pub async fn list_filters(b: &Backend) {
             ..Default::default()
         })
         .await,
-        [done.clone()]
+        vec![done.clone()]
     );
     assert_eq!(
         list(ExecutionFilter {
@@ -1229,7 +1229,7 @@ pub async fn list_filters(b: &Backend) {
             ..Default::default()
         })
         .await,
-        [done.clone()]
+        vec![done.clone()]
     );
     assert!(list(ExecutionFilter {
         open: false,
@@ -1245,7 +1245,7 @@ pub async fn list_filters(b: &Backend) {
             ..Default::default()
         })
         .await,
-        [open_one.clone()]
+        vec![open_one.clone()]
     );
     assert!(list(ExecutionFilter {
         open: true,
@@ -1261,7 +1261,7 @@ pub async fn list_filters(b: &Backend) {
             ..Default::default()
         })
         .await,
-        [done.clone()]
+        vec![done.clone()]
     );
     assert_eq!(
         list(ExecutionFilter {
@@ -1270,7 +1270,7 @@ pub async fn list_filters(b: &Backend) {
             ..Default::default()
         })
         .await,
-        [open_one.clone()]
+        vec![open_one.clone()]
     );
     let info = b
         .workflows
