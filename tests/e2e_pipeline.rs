@@ -898,3 +898,49 @@ async fn preview_then_approval_publishes_and_a_silent_correction_makes_no_new_ve
     );
     stop.cancel();
 }
+
+/// The README's main command: `pressbot up --ingest <sample> --until-idle`
+/// ends with the sample published in the embedded CMS under the data dir,
+/// and says where.
+#[tokio::test(flavor = "multi_thread")]
+async fn pressbot_up_publishes_the_sample_in_the_embedded_cms() {
+    let mut h = Harness::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    h.set(
+        "PRESSBOT__CMS__EMBEDDED_LISTEN",
+        &format!("127.0.0.1:{port}"),
+    );
+    let sample = repo_root().join(SAMPLE);
+    let out = h.pressbot(&[
+        "up",
+        "--ingest",
+        sample.to_str().expect("path"),
+        "--until-idle",
+        "--timeout",
+        "2m",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = h.data_dir().join("cms/articles/00353/v1.json");
+    assert!(stdout.contains("COMPLETED"), "{stdout}");
+    assert!(
+        stdout.contains("Published in the embedded CMS: 1 article version(s)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&json.display().to_string()), "{stdout}");
+    let article: Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("article json")).expect("json");
+    assert_eq!(article["doi"], json!("10.7554/eLife.00353"));
+    let index = pressbot_cms::embedded::load_index(&h.data_dir().join("cms")).expect("index");
+    assert_eq!(
+        index.version("00353", 1).map(|r| r.status.as_str()),
+        Some("published")
+    );
+}
