@@ -95,7 +95,9 @@ pub async fn handle(backend: &Backend, definitions: &Definitions, task: Decision
     };
     let names: Vec<&str> = decisions.iter().map(|d| d.name()).collect();
     metrics::counter!("pressbot_decision_tasks_total").increment(1);
-    names.iter().for_each(|n| metrics::counter!("pressbot_decisions_total", "decision" => *n).increment(1));
+    names
+        .iter()
+        .for_each(|n| metrics::counter!("pressbot_decisions_total", "decision" => *n).increment(1));
     tracing::debug!(decisions = ?names, events = task.events.len(), "decided");
     if let Err(e) = backend
         .workflows

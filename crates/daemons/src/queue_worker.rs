@@ -126,7 +126,8 @@ pub fn extend_visibility(backend: Backend, queue: String, receipt: String, visib
 }
 
 pub async fn delete(backend: &Backend, queue: &str, m: &ReceivedMessage) {
-    metrics::counter!("pressbot_queue_messages_deleted_total", "queue" => queue.to_owned()).increment(1);
+    metrics::counter!("pressbot_queue_messages_deleted_total", "queue" => queue.to_owned())
+        .increment(1);
     if let Err(e) = backend.queues.delete(queue, &m.receipt).await {
         tracing::warn!(error = %e, "could not delete handled message; it may be handled again (harmless: starts are idempotent)");
     }
