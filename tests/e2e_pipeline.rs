@@ -944,3 +944,70 @@ async fn pressbot_up_publishes_the_sample_in_the_embedded_cms() {
         Some("published")
     );
 }
+
+/// A re-supplied package whose name carries no version (`-r1`) becomes the
+/// next version of a published article; the first stays as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resupplied_package_becomes_the_next_version() {
+    let cms_dir = tempfile::tempdir().expect("cms dir");
+    let (url, stop) = start_embedded_cms(cms_dir.path()).await;
+    let mut h = harness(&url);
+    h.pressbot_ok(&["create-resources"]);
+    h.spawn_all();
+    let sample = std::fs::read(repo_root().join(SAMPLE)).expect("sample");
+    let dir = tempfile::tempdir().expect("packages dir");
+    put(&h, dir.path(), SAMPLE_NAME, &sample, "incoming");
+    wait_closed(&h, 1, Duration::from_secs(60)).await;
+    // Upper-case extension: the new-file rule matches it too.
+    put(
+        &h,
+        dir.path(),
+        "elife-00353-vor-r1.ZIP",
+        &sample,
+        "incoming",
+    );
+    let done = wait_closed(&h, 2, Duration::from_secs(60)).await;
+    let backend = h.backend();
+    for info in &done {
+        assert_eq!(
+            info.close_status,
+            Some(CloseStatus::Completed),
+            "{}",
+            failure_of(&backend, info).await
+        );
+    }
+    let index = pressbot_cms::embedded::load_index(cms_dir.path()).expect("index");
+    for v in [1, 2] {
+        let r = index
+            .version("00353", v)
+            .unwrap_or_else(|| panic!("v{v}: {index:?}"));
+        assert_eq!(
+            (r.status.as_str(), r.ingests, r.publishes),
+            ("published", 1, 1)
+        );
+    }
+    let v2: Value = serde_json::from_slice(
+        &std::fs::read(cms_dir.path().join("articles/00353/v2.json")).expect("v2 json"),
+    )
+    .expect("json");
+    assert_eq!(v2["version"], json!(2));
+    assert!(
+        v2["pdf"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("elife-00353-v2.pdf")),
+        "{v2}"
+    );
+    let cdn = backend
+        .objects
+        .list("pressbot-dev-cdn", "articles/00353/")
+        .await
+        .expect("list cdn");
+    let keys: Vec<&str> = cdn.iter().map(|o| o.key.as_str()).collect();
+    for k in [
+        "articles/00353/elife-00353-v1.pdf",
+        "articles/00353/elife-00353-v2.pdf",
+    ] {
+        assert!(keys.contains(&k), "{keys:?}");
+    }
+    stop.cancel();
+}
