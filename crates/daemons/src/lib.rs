@@ -9,25 +9,25 @@
 
 pub mod app;
 pub mod backoff;
+pub mod cli;
+pub mod cron;
 pub mod decider;
 pub mod error;
+pub mod feed;
 pub mod history;
 pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod ops;
-pub mod up;
 pub mod queue_worker;
+pub mod repair;
 pub mod resources;
 pub mod run;
 pub mod shutdown;
 pub mod starter;
-pub mod systemd;
-pub mod cli;
-pub mod cron;
 pub mod status;
-pub mod feed;
-pub mod repair;
+pub mod systemd;
+pub mod up;
 pub mod worker;
 
 pub use error::{Error, Result};
