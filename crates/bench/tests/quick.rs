@@ -1,0 +1,61 @@
+//! CI smoke test of the whole-process bench: `pressbot-bench --quick` must
+//! run every scenario against the real daemon binaries and produce figures.
+//! It asserts that figures exist and that the work completed, never how fast
+//! (performance is read from `scripts/bench.sh`, not asserted in tests).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+#[test]
+fn quick_mode_produces_figures() {
+    let bench = PathBuf::from(env!("CARGO_BIN_EXE_pressbot-bench"));
+    let bin_dir = bench.parent().expect("bin dir").to_path_buf();
+    // The daemons are another package's binaries, which a test cannot
+    // depend on: build them (debug profile, same target dir) if missing.
+    if !bin_dir.join("decider").exists() || !bin_dir.join("pressbot").exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "pressbot-daemons", "--bins"])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building the daemon binaries failed");
+    }
+    let json = tempfile::NamedTempFile::new().expect("temp file");
+    let out = Command::new(&bench)
+        .arg("--quick")
+        .arg("--bin-dir")
+        .arg(&bin_dir)
+        .arg("--json")
+        .arg(json.path())
+        .output()
+        .expect("run pressbot-bench");
+    assert!(
+        out.status.success(),
+        "pressbot-bench --quick failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let figures: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(json.path()).expect("read figures")).expect("JSON");
+    for scenario in ["ping", "steps", "slots"] {
+        let s = &figures[scenario];
+        assert_eq!(s["completed"], s["workflows"], "{scenario}: {s:#}");
+        assert!(
+            s["workflows_per_s"].as_f64().is_some_and(|v| v > 0.0),
+            "{scenario}: {s:#}"
+        );
+        assert!(
+            s["decider_cpu_ms_per_decision_task"].is_number(),
+            "{scenario}: {s:#}"
+        );
+        assert!(
+            s["after_load"]["decider"]["peak_rss_mb"].is_number(),
+            "{scenario}: {s:#}"
+        );
+    }
+    let p = &figures["pipeline"];
+    assert_eq!(p["completed"], p["articles"], "pipeline: {p:#}");
+    assert!(p["put_to_started"]["p50_ms"].is_number(), "pipeline: {p:#}");
+    assert!(
+        p["mb_per_s"].as_f64().is_some_and(|v| v > 0.0),
+        "pipeline: {p:#}"
+    );
+}
