@@ -699,10 +699,38 @@ async fn sigterm_mid_activity_lets_it_finish() {
     h.add_workflow("SlowPing.toml", &slow_ping("SlowPing", 3000, "1m"));
     h.pressbot_ok(&["create-resources"]);
     h.spawn("decider");
+    let port = free_port();
+    h.set("PRESSBOT__HTTP__LISTEN", &format!("127.0.0.1:{port}"));
     h.spawn("activity-worker");
     h.pressbot_ok(&["start", "SlowPing", "--id", "drain-1"]);
     wait_activity_started(&h, "drain-1").await;
     let start = Instant::now();
+    let pid = h.pid("activity-worker").expect("worker pid");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    // While it drains, the endpoint still answers and says the loops stopped.
+    let body = wait_for("a draining /__heartbeat__", Duration::from_secs(3), || {
+        let url = format!("http://127.0.0.1:{port}/__heartbeat__");
+        async move {
+            let (code, body) = get(&url).await?;
+            (code == 503).then_some(body)
+        }
+    })
+    .await;
+    assert!(body.contains("poll_loops"), "{body}");
+    // Wait for the process to exit on its own (a zombie until reaped), so
+    // that `terminate` below reaps it instead of sending a second SIGTERM.
+    wait_for(
+        "the worker to exit",
+        Duration::from_secs(30),
+        || async move {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let state = stat.rsplit(')').next()?.split_whitespace().next()?;
+            (state == "Z").then_some(())
+        },
+    )
+    .await;
     let statuses = h.terminate("activity-worker", Duration::from_secs(30));
     assert!(
         statuses.iter().all(|s| s.success()),

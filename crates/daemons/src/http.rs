@@ -205,17 +205,24 @@ pub async fn serve(
     }))
 }
 
-/// Start the endpoint of a role if `http.listen` is set.
+/// Start the endpoint of a role if `http.listen` is set. It keeps answering
+/// while the daemon drains after SIGTERM (`/__heartbeat__` then says the
+/// poll loops stopped, `/metrics` shows the drain); the caller aborts the
+/// returned task when the daemon has stopped.
 pub async fn start_for(
     role: Role,
     settings: &Settings,
     backend: &Backend,
-    shutdown: CancellationToken,
 ) -> crate::Result<Option<tokio::task::JoinHandle<()>>> {
     match settings.http.listen {
         None => Ok(None),
         Some(listen) => Ok(Some(
-            serve(listen, router(role, settings, backend.clone()), shutdown).await?,
+            serve(
+                listen,
+                router(role, settings, backend.clone()),
+                CancellationToken::new(),
+            )
+            .await?,
         )),
     }
 }

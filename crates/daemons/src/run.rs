@@ -82,7 +82,7 @@ pub async fn main_for(role: Role, args: crate::app::CommonArgs) -> crate::Result
     let backend = crate::app::connect_verified(&loaded.settings).await?;
     let shutdown = crate::shutdown::install();
     crate::metrics::install();
-    let http = crate::http::start_for(role, &loaded.settings, &backend, shutdown.clone()).await?;
+    let http = crate::http::start_for(role, &loaded.settings, &backend).await?;
     let watchdog = crate::systemd::start(shutdown.clone());
     let result = match role {
         Role::Decider => decider(&loaded, &backend).run(shutdown).await,
