@@ -30,7 +30,7 @@ pub fn load_settings(dir: &Path, env: &str) -> Result<Settings> {
     let wrap = |source| Error::Settings {
         dir: dir.to_path_buf(),
         env: env.to_owned(),
-        source,
+        source: Box::new(source),
     };
     let mut builder = Config::builder().add_source(File::from(dir.join("default.toml")).required(true));
     if env != "default" {

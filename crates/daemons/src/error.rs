@@ -14,7 +14,7 @@ pub enum Error {
         dir: PathBuf,
         env: String,
         #[source]
-        source: config::ConfigError,
+        source: Box<config::ConfigError>,
     },
 
     #[error("AWS backend: {0}")]
