@@ -5,6 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# systemd-analyze: tests/e2e_ops.rs verifies the units in scripts/systemd.
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "test.sh: installing systemd (for systemd-analyze) from Debian's packages" >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq systemd >/dev/null
+fi
+
 # moto_server: the AWS-protocol server the AWS backend is tested against.
 PRESSBOT_MOTO_SERVER="$(bash scripts/moto/ensure-moto.sh)"
 export PRESSBOT_MOTO_SERVER
