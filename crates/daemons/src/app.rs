@@ -19,7 +19,12 @@ pub struct CommonArgs {
     #[arg(long, env = "PRESSBOT_ENV", default_value = "default", global = true)]
     pub env: String,
     /// Directory holding default.toml and the environment files.
-    #[arg(long, env = "PRESSBOT_SETTINGS_DIR", default_value = "settings", global = true)]
+    #[arg(
+        long,
+        env = "PRESSBOT_SETTINGS_DIR",
+        default_value = "settings",
+        global = true
+    )]
     pub settings_dir: PathBuf,
 }
 
@@ -32,7 +37,8 @@ pub fn load_settings(dir: &Path, env: &str) -> Result<Settings> {
         env: env.to_owned(),
         source: Box::new(source),
     };
-    let mut builder = Config::builder().add_source(File::from(dir.join("default.toml")).required(true));
+    let mut builder =
+        Config::builder().add_source(File::from(dir.join("default.toml")).required(true));
     if env != "default" {
         builder = builder.add_source(File::from(dir.join(format!("{env}.toml"))).required(true));
     }
@@ -78,7 +84,9 @@ impl Loaded {
         }
         let rules_file = settings.workflows_dir.join("new-file-rules.toml");
         let rules = if rules_file.exists() {
-            NewFileRules::load(&rules_file, &|role| settings.bucket(role), &|w| definitions.get(w).is_some())?
+            NewFileRules::load(&rules_file, &|role| settings.bucket(role), &|w| {
+                definitions.get(w).is_some()
+            })?
         } else {
             NewFileRules::default()
         };
@@ -141,7 +149,42 @@ async fn connect_backend(settings: &Settings) -> Result<Backend> {
 pub fn identity(role: &str) -> String {
     let host = std::env::var("HOSTNAME")
         .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_owned()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_owned())
+        })
         .unwrap_or_else(|| "localhost".into());
     format!("{role}@{host}:{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../settings")
+    }
+
+    #[test]
+    fn every_shipped_environment_loads_and_validates() {
+        for env in ["default", "aws-example"] {
+            let s = load_settings(&settings_dir(), env).unwrap_or_else(|e| panic!("{env}: {e}"));
+            assert_eq!(s.env, env);
+        }
+        let aws = load_settings(&settings_dir(), "aws-example").expect("loads");
+        assert_eq!(aws.backend, BackendKind::Aws);
+        assert_eq!(
+            aws.bucket("incoming").as_deref(),
+            Some("pressbot-prod-incoming")
+        );
+    }
+
+    #[test]
+    fn a_missing_environment_file_is_named() {
+        let e = load_settings(&settings_dir(), "no-such-env")
+            .expect_err("must fail")
+            .to_string();
+        assert!(e.contains("no-such-env"), "{e}");
+    }
 }
