@@ -668,3 +668,54 @@ async fn bad_messages_are_dead_lettered_and_no_secret_is_logged() {
     }
     assert!(!logs.contains("panicked"));
 }
+
+/// A presigned URL carries the expiry of the settings'
+/// (`activities.presign_expiry`, set here through the environment as an
+/// operator would) and works while fresh. moto does not refuse an expired
+/// URL (S3 does, with 403), so the refusal itself is not checked here.
+#[tokio::test(flavor = "multi_thread")]
+async fn presigned_urls_carry_the_settings_expiry() {
+    let moto = pressbot_aws::testing::MotoServer::start();
+    let mut h = Harness::aws(&moto.endpoint());
+    h.set("PRESSBOT__ACTIVITIES__PRESIGN_EXPIRY", "2s");
+    h.pressbot_ok(&["create-resources"]);
+    let expiry: Duration = h
+        .env
+        .iter()
+        .find(|(k, _)| k == "PRESSBOT__ACTIVITIES__PRESIGN_EXPIRY")
+        .map(|(_, v)| humantime::parse_duration(v).expect("duration"))
+        .expect("set");
+    let backend = h.backend();
+    let bucket = h.bucket("cdn");
+    backend
+        .objects
+        .put(
+            &bucket,
+            "a/b.txt",
+            b"hello".to_vec().into(),
+            PutOptions::default(),
+        )
+        .await
+        .expect("put");
+    let url = backend
+        .objects
+        .presign_get(&bucket, "a/b.txt", expiry)
+        .await
+        .expect("presign");
+    assert!(
+        url.contains(&format!("X-Amz-Expires={}", expiry.as_secs())),
+        "{url}"
+    );
+    let now = reqwest::get(&url).await.expect("get");
+    assert_eq!(now.status(), 200, "fresh URL works");
+    let mut signed_at = None;
+    for pair in url.split(['?', '&']) {
+        if let Some(v) = pair.strip_prefix("X-Amz-Date=") {
+            signed_at = Some(v.to_owned());
+        }
+    }
+    assert!(
+        signed_at.is_some(),
+        "the URL says when it was signed: {url}"
+    );
+}
