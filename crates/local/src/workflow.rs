@@ -521,33 +521,60 @@ fn new_token(prefix: &str) -> String {
 // ---------------------------------------------------------------------------
 // Decision tasks
 
-fn try_claim_decision(
+/// Claim the oldest unstarted task of `table` on a task list, sweeping
+/// due timeouts first. A cheap read-only check comes before the write
+/// transaction, so an idle long poll does not take the database's write lock.
+fn try_claim<T>(
     conn: &mut Connection,
     ctx: &Ctx,
+    table: TaskTable,
     domain: &str,
     task_list: &str,
     identity: &str,
-) -> Result<Option<DecisionTask>, LocalError> {
+    claim: ClaimFn<T>,
+) -> Result<Option<T>, LocalError> {
     let now = ctx.now();
-    let ready: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM decision_tasks
-                        WHERE domain = ?1 AND task_list = ?2 AND started_event_id IS NULL)",
-        params![domain, task_list],
-        |r| r.get(0),
-    )?;
+    let ready: bool =
+        conn.query_row(table.ready_sql(), params![domain, task_list], |r| r.get(0))?;
     if !ready && !sweep_due(conn, now)? {
         return Ok(None);
     }
     let tx = ctx.begin(conn)?;
     let now = ctx.now();
     let swept = sweep_tx(&tx, now)?;
-    let claimed = claim_decision(&tx, now, domain, task_list, identity)?;
+    let claimed = claim(&tx, now, domain, task_list, identity)?;
     if ctx.abandoned() {
         // The poller is gone: roll back so nobody holds the task.
         return Ok(None);
     }
     commit(tx, ctx, swept > 0)?;
     Ok(claimed)
+}
+
+/// Claims one task inside the poll's transaction: (tx, now, domain, task list, identity).
+type ClaimFn<T> =
+    fn(&Transaction<'_>, Timestamp, &str, &str, &str) -> Result<Option<T>, LocalError>;
+
+/// The two task tables a poll can claim from.
+#[derive(Debug, Clone, Copy)]
+enum TaskTable {
+    Decision,
+    Activity,
+}
+
+impl TaskTable {
+    fn ready_sql(self) -> &'static str {
+        match self {
+            TaskTable::Decision => {
+                "SELECT EXISTS (SELECT 1 FROM decision_tasks
+                                WHERE domain = ?1 AND task_list = ?2 AND started_event_id IS NULL)"
+            }
+            TaskTable::Activity => {
+                "SELECT EXISTS (SELECT 1 FROM activity_tasks
+                                WHERE domain = ?1 AND task_list = ?2 AND started_event_id IS NULL)"
+            }
+        }
+    }
 }
 
 fn claim_decision(
@@ -884,34 +911,6 @@ fn complete_decision(
 
 // ---------------------------------------------------------------------------
 // Activity tasks
-
-fn try_claim_activity(
-    conn: &mut Connection,
-    ctx: &Ctx,
-    domain: &str,
-    task_list: &str,
-    identity: &str,
-) -> Result<Option<ActivityTask>, LocalError> {
-    let now = ctx.now();
-    let ready: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM activity_tasks
-                        WHERE domain = ?1 AND task_list = ?2 AND started_event_id IS NULL)",
-        params![domain, task_list],
-        |r| r.get(0),
-    )?;
-    if !ready && !sweep_due(conn, now)? {
-        return Ok(None);
-    }
-    let tx = ctx.begin(conn)?;
-    let now = ctx.now();
-    let swept = sweep_tx(&tx, now)?;
-    let claimed = claim_activity(&tx, now, domain, task_list, identity)?;
-    if ctx.abandoned() {
-        return Ok(None);
-    }
-    commit(tx, ctx, swept > 0)?;
-    Ok(claimed)
-}
 
 fn claim_activity(
     tx: &Transaction<'_>,
@@ -1478,7 +1477,17 @@ impl WorkflowService for LocalBackend {
                 "poll_decision_task",
                 task_list,
                 self.inner.options.long_poll,
-                move |c, ctx| try_claim_decision(c, ctx, &domain, &list, &identity),
+                move |c, ctx| {
+                    try_claim(
+                        c,
+                        ctx,
+                        TaskTable::Decision,
+                        &domain,
+                        &list,
+                        &identity,
+                        claim_decision,
+                    )
+                },
                 release_decision,
             )
             .await?)
@@ -1509,7 +1518,17 @@ impl WorkflowService for LocalBackend {
                 "poll_activity_task",
                 task_list,
                 self.inner.options.long_poll,
-                move |c, ctx| try_claim_activity(c, ctx, &domain, &list, &identity),
+                move |c, ctx| {
+                    try_claim(
+                        c,
+                        ctx,
+                        TaskTable::Activity,
+                        &domain,
+                        &list,
+                        &identity,
+                        claim_activity,
+                    )
+                },
                 release_activity,
             )
             .await?)
