@@ -227,7 +227,12 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
+/// One chaos run at a time in this process: two at once on a small
+/// machine would starve each other's daemons and time out for nothing.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn chaos_run(packages: usize, budget: Duration, aws: bool) {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let started = Instant::now();
     let seed = env_u64("PRESSBOT_CHAOS_SEED").unwrap_or_else(|| fastrand::u64(..));
     eprintln!("chaos seed {seed} (replay with PRESSBOT_CHAOS_SEED={seed})");

@@ -123,7 +123,9 @@ impl<'a> SafeZip<'a> {
             if declared != entries {
                 return Err(Error::UnsafeEntry {
                     package: package.to_owned(),
-                    entry: format!("{declared} central directory records, {entries} distinct names"),
+                    entry: format!(
+                        "{declared} central directory records, {entries} distinct names"
+                    ),
                     reason: "duplicate name",
                 });
             }
