@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 /// Path of a pressbot binary built for this test run.
@@ -25,7 +28,12 @@ pub fn bin(name: &str) -> PathBuf {
     })
 }
 
-pub const ROLES: [&str; 4] = ["decider", "activity-worker", "queue-worker", "workflow-starter"];
+pub const ROLES: [&str; 4] = [
+    "decider",
+    "activity-worker",
+    "queue-worker",
+    "workflow-starter",
+];
 
 /// A temporary pressbot installation.
 pub struct Harness {
@@ -45,14 +53,24 @@ impl Harness {
         for e in std::fs::read_dir(repo_root().join("workflows")).expect("repo workflows") {
             let p = e.expect("entry").path();
             if p.extension().is_some_and(|x| x == "toml") {
-                std::fs::copy(&p, workflows.join(p.file_name().expect("name"))).expect("copy workflow");
+                std::fs::copy(&p, workflows.join(p.file_name().expect("name")))
+                    .expect("copy workflow");
             }
         }
         std::fs::create_dir_all(dir.path().join("logs")).expect("logs dir");
         let env = vec![
-            ("PRESSBOT_SETTINGS_DIR".into(), repo_root().join("settings").display().to_string()),
-            ("PRESSBOT__LOCAL__DATA_DIR".into(), dir.path().join("data").display().to_string()),
-            ("PRESSBOT__WORKFLOWS_DIR".into(), workflows.display().to_string()),
+            (
+                "PRESSBOT_SETTINGS_DIR".into(),
+                repo_root().join("settings").display().to_string(),
+            ),
+            (
+                "PRESSBOT__LOCAL__DATA_DIR".into(),
+                dir.path().join("data").display().to_string(),
+            ),
+            (
+                "PRESSBOT__WORKFLOWS_DIR".into(),
+                workflows.display().to_string(),
+            ),
             ("PRESSBOT__LOCAL__LONG_POLL".into(), "1s".into()),
             ("PRESSBOT__QUEUE_WORKER__WAIT".into(), "1s".into()),
             ("PRESSBOT__STARTER__WAIT".into(), "1s".into()),
@@ -97,7 +115,10 @@ impl Harness {
 
     /// Run the CLI to completion.
     pub fn pressbot(&self, args: &[&str]) -> Output {
-        self.command("pressbot").args(args).output().expect("run pressbot")
+        self.command("pressbot")
+            .args(args)
+            .output()
+            .expect("run pressbot")
     }
 
     /// Run the CLI and insist it succeeds; returns stdout.
@@ -115,7 +136,11 @@ impl Harness {
     /// Start a role as its own process, logging to logs/<role>-<n>.log.
     pub fn spawn(&mut self, role: &str) {
         self.spawned += 1;
-        let log = self.dir.path().join("logs").join(format!("{role}-{}.log", self.spawned));
+        let log = self
+            .dir
+            .path()
+            .join("logs")
+            .join(format!("{role}-{}.log", self.spawned));
         let file = std::fs::File::create(&log).expect("log file");
         let child = self
             .command(role)
@@ -133,7 +158,10 @@ impl Harness {
     }
 
     pub fn pid(&self, role: &str) -> Option<u32> {
-        self.children.iter().find(|(r, _)| r == role).map(|(_, c)| c.id())
+        self.children
+            .iter()
+            .find(|(r, _)| r == role)
+            .map(|(_, c)| c.id())
     }
 
     /// SIGKILL a role's processes.
@@ -152,7 +180,10 @@ impl Harness {
         let mut statuses = Vec::new();
         for (r, c) in self.children.iter_mut() {
             if r == role {
-                let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+                let _ = Command::new("kill")
+                    .arg("-TERM")
+                    .arg(c.id().to_string())
+                    .status();
                 let start = Instant::now();
                 loop {
                     if let Ok(Some(s)) = c.try_wait() {
@@ -222,7 +253,10 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -290,12 +324,17 @@ impl Harness {
     }
 
     fn env_value(&self, key: &str) -> Option<&str> {
-        self.env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The prefix of every bucket, queue and the SWF domain.
     pub fn prefix(&self) -> String {
-        self.env_value("PRESSBOT__PREFIX").unwrap_or("pressbot-dev").to_owned()
+        self.env_value("PRESSBOT__PREFIX")
+            .unwrap_or("pressbot-dev")
+            .to_owned()
     }
 
     /// A bucket's full name from its unprefixed name (`"expanded"`).
@@ -316,15 +355,20 @@ impl Harness {
     /// A backend on the same moto and domain as the daemons. Sync like
     /// [`Harness::backend`], so it blocks in place (multi-thread runtime).
     fn aws_backend(&self) -> Backend {
-        let endpoint = self.env_value("PRESSBOT__AWS__ENDPOINT_URL").expect("an AWS harness has an endpoint");
+        let endpoint = self
+            .env_value("PRESSBOT__AWS__ENDPOINT_URL")
+            .expect("an AWS harness has an endpoint");
         let mut settings = pressbot_aws::testing::test_settings(endpoint, &self.prefix());
         settings.swf.domain = "publishing".into();
         tokio::task::block_in_place(|| {
             tokio::runtime::Handle::current().block_on(async {
-                pressbot_aws::AwsBackend::connect_with_credentials(&settings, pressbot_aws::testing::test_credentials())
-                    .await
-                    .expect("connect to moto")
-                    .backend()
+                pressbot_aws::AwsBackend::connect_with_credentials(
+                    &settings,
+                    pressbot_aws::testing::test_credentials(),
+                )
+                .await
+                .expect("connect to moto")
+                .backend()
             })
         })
     }

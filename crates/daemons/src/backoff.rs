@@ -42,7 +42,10 @@ impl ErrorBackoff {
 }
 
 /// Sleep for `d` unless shutdown comes first. Returns false on shutdown.
-pub async fn sleep_or_shutdown(d: Duration, shutdown: &tokio_util::sync::CancellationToken) -> bool {
+pub async fn sleep_or_shutdown(
+    d: Duration,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(d) => true,
         _ = shutdown.cancelled() => false,

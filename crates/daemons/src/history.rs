@@ -5,7 +5,11 @@ use pressbot_core::history::{EventKind, HistoryEvent};
 use pressbot_core::ids::WorkflowExecution;
 
 /// Render the timeline of an execution as text.
-pub fn render(definitions: &Definitions, execution: &WorkflowExecution, events: &[HistoryEvent]) -> String {
+pub fn render(
+    definitions: &Definitions,
+    execution: &WorkflowExecution,
+    events: &[HistoryEvent],
+) -> String {
     let workflow_type = events.iter().find_map(|e| match &e.kind {
         EventKind::WorkflowExecutionStarted { workflow_type, .. } => Some(workflow_type.clone()),
         _ => None,
@@ -31,7 +35,10 @@ pub fn render(definitions: &Definitions, execution: &WorkflowExecution, events: 
             ]
         })
         .collect();
-    out.push_str(&crate::ops::table(&["STEP", "ATTEMPT", "START", "END", "DURATION", "OUTCOME"], &table_rows));
+    out.push_str(&crate::ops::table(
+        &["STEP", "ATTEMPT", "START", "END", "DURATION", "OUTCOME"],
+        &table_rows,
+    ));
     out.push('\n');
     out
 }

@@ -1,7 +1,9 @@
 //! Operator commands that act on a backend: put a file, start a workflow,
 //! show a history, summarise executions.
 
-use pressbot_core::backend::{Backend, CloseStatus, ExecutionFilter, ExecutionInfo, PutOptions, StartOutcome, StartRequest};
+use pressbot_core::backend::{
+    Backend, CloseStatus, ExecutionFilter, ExecutionInfo, PutOptions, StartOutcome, StartRequest,
+};
 use pressbot_core::definition::Definitions;
 use pressbot_core::history::{EventKind, HistoryEvent};
 use pressbot_core::ids::{WorkflowExecution, WorkflowId};
@@ -9,23 +11,44 @@ use pressbot_core::time::Timestamp;
 use std::path::Path;
 
 /// Upload a file into a bucket (firing the bucket's notification, if any).
-pub async fn put_file(backend: &Backend, bucket: &str, path: &Path, key: Option<&str>) -> crate::Result<String> {
-    let body = tokio::fs::read(path).await.map_err(|source| crate::Error::Io {
-        context: format!("reading {}", path.display()),
-        source,
-    })?;
+pub async fn put_file(
+    backend: &Backend,
+    bucket: &str,
+    path: &Path,
+    key: Option<&str>,
+) -> crate::Result<String> {
+    let body = tokio::fs::read(path)
+        .await
+        .map_err(|source| crate::Error::Io {
+            context: format!("reading {}", path.display()),
+            source,
+        })?;
     let key = match key {
         Some(k) => k.to_owned(),
         None => path
             .file_name()
             .and_then(|n| n.to_str())
-            .ok_or_else(|| crate::Error::Other(format!("{} has no usable file name", path.display())))?
+            .ok_or_else(|| {
+                crate::Error::Other(format!("{} has no usable file name", path.display()))
+            })?
             .to_owned(),
     };
-    let content_type = if key.ends_with(".zip") { Some("application/zip".to_owned()) } else { None };
+    let content_type = if key.ends_with(".zip") {
+        Some("application/zip".to_owned())
+    } else {
+        None
+    };
     backend
         .objects
-        .put(bucket, &key, body.into(), PutOptions { content_type, cache_control: None })
+        .put(
+            bucket,
+            &key,
+            body.into(),
+            PutOptions {
+                content_type,
+                cache_control: None,
+            },
+        )
         .await?;
     Ok(key)
 }
@@ -38,9 +61,12 @@ pub async fn start(
     input: serde_json::Value,
     workflow_id: Option<String>,
 ) -> crate::Result<(WorkflowId, StartOutcome)> {
-    let def = definitions
-        .get(name)
-        .ok_or_else(|| crate::Error::Other(format!("unknown workflow {name:?}; known: {}", known(definitions))))?;
+    let def = definitions.get(name).ok_or_else(|| {
+        crate::Error::Other(format!(
+            "unknown workflow {name:?}; known: {}",
+            known(definitions)
+        ))
+    })?;
     if !input.is_object() {
         return Err(crate::Error::Other("--input must be a JSON object".into()));
     }
@@ -64,7 +90,11 @@ pub async fn start(
 }
 
 fn known(definitions: &Definitions) -> String {
-    definitions.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+    definitions
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The latest execution with this workflow id (open first, then closed).
@@ -110,7 +140,9 @@ pub fn summary_row(info: &ExecutionInfo, events: &[HistoryEvent]) -> SummaryRow 
     let input: serde_json::Value = events
         .iter()
         .find_map(|e| match &e.kind {
-            EventKind::WorkflowExecutionStarted { input, .. } => input.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+            EventKind::WorkflowExecutionStarted { input, .. } => {
+                input.as_deref().and_then(|s| serde_json::from_str(s).ok())
+            }
             _ => None,
         })
         .unwrap_or_default();
@@ -163,7 +195,15 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     };
     let mut out = line(headers.to_vec());
     out.push('\n');
-    out.push_str(&line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect()));
+    out.push_str(&line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    ));
     for r in rows {
         out.push('\n');
         out.push_str(&line(r.iter().map(String::as_str).collect()));
@@ -181,7 +221,11 @@ pub fn human(d: std::time::Duration) -> String {
 }
 
 /// For `history`: the execution to show (a run id given, or the latest).
-pub async fn resolve_execution(backend: &Backend, workflow_id: &str, run_id: Option<&str>) -> crate::Result<WorkflowExecution> {
+pub async fn resolve_execution(
+    backend: &Backend,
+    workflow_id: &str,
+    run_id: Option<&str>,
+) -> crate::Result<WorkflowExecution> {
     match run_id {
         Some(r) => Ok(WorkflowExecution {
             workflow_id: WorkflowId(workflow_id.to_owned()),

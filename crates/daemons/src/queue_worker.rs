@@ -60,12 +60,19 @@ impl QueueWorker {
     }
 
     async fn handle(&self, m: ReceivedMessage) {
-        let keep_visible = extend_visibility(self.backend.clone(), self.incoming_queue.clone(), m.receipt.clone(), self.visibility);
+        let keep_visible = extend_visibility(
+            self.backend.clone(),
+            self.incoming_queue.clone(),
+            m.receipt.clone(),
+            self.visibility,
+        );
         let outcome = self.process(&m).await;
         keep_visible.cancel();
         match outcome {
             Ok(()) => delete(&self.backend, &self.incoming_queue, &m).await,
-            Err(Handling::Malformed(reason)) => dead_letter(&self.backend, &self.incoming_queue, &m, &reason).await,
+            Err(Handling::Malformed(reason)) => {
+                dead_letter(&self.backend, &self.incoming_queue, &m, &reason).await
+            }
             Err(Handling::Transient(reason)) => {
                 tracing::warn!(reason = %reason, "could not handle message; it will be redelivered")
             }
@@ -108,7 +115,12 @@ pub enum Handling {
 }
 
 /// Extend a message's visibility every half timeout until cancelled.
-pub fn extend_visibility(backend: Backend, queue: String, receipt: String, visibility: Duration) -> CancellationToken {
+pub fn extend_visibility(
+    backend: Backend,
+    queue: String,
+    receipt: String,
+    visibility: Duration,
+) -> CancellationToken {
     let stop = CancellationToken::new();
     let s = stop.clone();
     tokio::spawn(async move {
@@ -117,7 +129,11 @@ pub fn extend_visibility(backend: Backend, queue: String, receipt: String, visib
                 _ = s.cancelled() => return,
                 _ = tokio::time::sleep(visibility / 2) => {}
             }
-            if let Err(e) = backend.queues.change_visibility(&queue, &receipt, visibility).await {
+            if let Err(e) = backend
+                .queues
+                .change_visibility(&queue, &receipt, visibility)
+                .await
+            {
                 tracing::warn!(error = %e, "could not extend message visibility");
             }
         }
@@ -140,14 +156,20 @@ pub async fn dead_letter(backend: &Backend, queue: &str, m: &ReceivedMessage, re
     let dlq = dead_letter_queue_name(queue);
     let mut out = OutgoingMessage::new(m.body.clone());
     out.attributes = m.attributes.clone();
-    out.attributes.insert("pressbot-dead-letter-reason".into(), reason.chars().take(1024).collect());
-    out.attributes.insert("pressbot-source-queue".into(), queue.to_owned());
+    out.attributes.insert(
+        "pressbot-dead-letter-reason".into(),
+        reason.chars().take(1024).collect(),
+    );
+    out.attributes
+        .insert("pressbot-source-queue".into(), queue.to_owned());
     match backend.queues.send(&dlq, out).await {
         Ok(_) => {
             metrics::counter!("pressbot_queue_messages_dead_lettered_total", "queue" => queue.to_owned()).increment(1);
             tracing::error!(dead_letter_queue = %dlq, reason, "malformed message moved to the dead-letter queue");
             delete(backend, queue, m).await;
         }
-        Err(e) => tracing::error!(error = %e, reason, "could not dead-letter a malformed message; leaving it for redelivery"),
+        Err(e) => {
+            tracing::error!(error = %e, reason, "could not dead-letter a malformed message; leaving it for redelivery")
+        }
     }
 }

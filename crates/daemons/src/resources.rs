@@ -33,14 +33,23 @@ pub async fn ensure(
             settings.queues.max_receives
         ));
         if !dry_run {
-            backend.queues.create_queue(&queue, settings.queues.max_receives).await?;
+            backend
+                .queues
+                .create_queue(&queue, settings.queues.max_receives)
+                .await?;
         }
     }
     for role in ["incoming", "silent_corrections"] {
         if let Some(bucket) = settings.bucket(role) {
-            out(format!("notification {bucket} -> {}", settings.incoming_queue()));
+            out(format!(
+                "notification {bucket} -> {}",
+                settings.incoming_queue()
+            ));
             if !dry_run {
-                backend.objects.set_notification(&bucket, &settings.incoming_queue()).await?;
+                backend
+                    .objects
+                    .set_notification(&bucket, &settings.incoming_queue())
+                    .await?;
             }
         }
     }

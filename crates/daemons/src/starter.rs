@@ -3,7 +3,9 @@
 
 use crate::backoff::{sleep_or_shutdown, ErrorBackoff};
 use crate::queue_worker::{dead_letter, delete, extend_visibility};
-use pressbot_core::backend::{Backend, ExecutionFilter, ReceivedMessage, StartOutcome, StartRequest};
+use pressbot_core::backend::{
+    Backend, ExecutionFilter, ReceivedMessage, StartOutcome, StartRequest,
+};
 use pressbot_core::definition::Definitions;
 use pressbot_core::ids::{deterministic_workflow_id, WorkflowId};
 use pressbot_core::messages::StarterMessage;
@@ -42,10 +44,14 @@ pub fn workflow_id_for(message: &StarterMessage) -> WorkflowId {
 /// Start a workflow from a starter message. A workflow with the same id that
 /// is open, or that already ran (within the service's retention), counts as
 /// already started: duplicate S3 events and duplicate deliveries start nothing.
-pub async fn start(backend: &Backend, definitions: &Definitions, message: &StarterMessage) -> Result<(WorkflowId, StartOutcome), StartError> {
-    let def = definitions
-        .get(&message.workflow_name)
-        .ok_or_else(|| StartError::Bad(format!("unknown workflow name {:?}", message.workflow_name)))?;
+pub async fn start(
+    backend: &Backend,
+    definitions: &Definitions,
+    message: &StarterMessage,
+) -> Result<(WorkflowId, StartOutcome), StartError> {
+    let def = definitions.get(&message.workflow_name).ok_or_else(|| {
+        StartError::Bad(format!("unknown workflow name {:?}", message.workflow_name))
+    })?;
     let workflow_id = workflow_id_for(message);
     let force = message.workflow_data.get("force").and_then(|v| v.as_bool()) == Some(true);
     if !force {
@@ -96,7 +102,12 @@ impl WorkflowStarter {
         let _alive = crate::metrics::loop_alive("workflow-starter");
         while !shutdown.is_cancelled() {
             let _poll = crate::metrics::polling("workflow-starter");
-            match self.backend.queues.receive(&self.queue, 10, self.wait, self.visibility).await {
+            match self
+                .backend
+                .queues
+                .receive(&self.queue, 10, self.wait, self.visibility)
+                .await
+            {
                 Ok(messages) => {
                     backoff.reset();
                     metrics::counter!("pressbot_queue_messages_received_total", "queue" => self.queue.clone()).increment(messages.len() as u64);
@@ -124,7 +135,12 @@ impl WorkflowStarter {
             Ok(s) => s,
             Err(e) => return dead_letter(&self.backend, &self.queue, &m, &e.to_string()).await,
         };
-        let keep_visible = extend_visibility(self.backend.clone(), self.queue.clone(), m.receipt.clone(), self.visibility);
+        let keep_visible = extend_visibility(
+            self.backend.clone(),
+            self.queue.clone(),
+            m.receipt.clone(),
+            self.visibility,
+        );
         let outcome = start(&self.backend, &self.definitions, &message).await;
         keep_visible.cancel();
         match outcome {
@@ -136,7 +152,9 @@ impl WorkflowStarter {
                 tracing::info!(workflow_id = %id, workflow = %message.workflow_name, "already started: duplicate ignored");
                 delete(&self.backend, &self.queue, &m).await;
             }
-            Err(StartError::Bad(reason)) => dead_letter(&self.backend, &self.queue, &m, &reason).await,
+            Err(StartError::Bad(reason)) => {
+                dead_letter(&self.backend, &self.queue, &m, &reason).await
+            }
             Err(StartError::Transient(reason)) => {
                 tracing::warn!(reason = %reason, "could not start; the message will be redelivered")
             }

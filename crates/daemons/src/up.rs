@@ -39,7 +39,14 @@ impl UpReport {
         let rows: Vec<Vec<String>> = self
             .rows
             .iter()
-            .map(|r| vec![r.workflow_id.clone(), r.article.clone(), r.result.clone(), human(r.duration)])
+            .map(|r| {
+                vec![
+                    r.workflow_id.clone(),
+                    r.article.clone(),
+                    r.result.clone(),
+                    human(r.duration),
+                ]
+            })
             .collect();
         let mut out = table(&["WORKFLOW ID", "ARTICLE", "RESULT", "DURATION"], &rows);
         if let Some(dir) = &self.cms_dir {
@@ -85,12 +92,20 @@ fn published_in_cms(dir: &std::path::Path) -> String {
 }
 
 /// Run every role until a signal or, with `until_idle`, until idle.
-pub async fn up(loaded: Loaded, options: UpOptions, shutdown: CancellationToken) -> crate::Result<UpReport> {
+pub async fn up(
+    loaded: Loaded,
+    options: UpOptions,
+    shutdown: CancellationToken,
+) -> crate::Result<UpReport> {
     let settings = loaded.settings.clone();
     let backend = crate::app::connect(&settings).await?;
-    crate::resources::ensure(&settings, &loaded.definitions, &backend, false, &mut |line| {
-        tracing::debug!(resource = %line, "ensured")
-    })
+    crate::resources::ensure(
+        &settings,
+        &loaded.definitions,
+        &backend,
+        false,
+        &mut |line| tracing::debug!(resource = %line, "ensured"),
+    )
     .await?;
     let began = Timestamp::now();
     let roles = shutdown.child_token();
@@ -98,9 +113,15 @@ pub async fn up(loaded: Loaded, options: UpOptions, shutdown: CancellationToken)
 
     let cms_dir = if settings.cms.embedded && settings.cms.base_url.is_none() {
         let dir = settings.local.data_dir.join("cms");
-        let (addr, handle) = pressbot_cms::embedded::serve(&dir, settings.cms.embedded_listen, roles.clone())
-            .await
-            .map_err(|e| crate::Error::Other(format!("embedded CMS on {}: {e}", settings.cms.embedded_listen)))?;
+        let (addr, handle) =
+            pressbot_cms::embedded::serve(&dir, settings.cms.embedded_listen, roles.clone())
+                .await
+                .map_err(|e| {
+                    crate::Error::Other(format!(
+                        "embedded CMS on {}: {e}",
+                        settings.cms.embedded_listen
+                    ))
+                })?;
         tracing::info!(address = %addr, dir = %dir.display(), "embedded CMS serving");
         tasks.spawn(async move {
             let _ = handle.await;
@@ -138,7 +159,11 @@ pub async fn up(loaded: Loaded, options: UpOptions, shutdown: CancellationToken)
                 tracing::error!("timed out waiting for the workflows to close");
                 break;
             }
-            quiet = if is_idle(&backend, &settings).await { quiet + 1 } else { 0 };
+            quiet = if is_idle(&backend, &settings).await {
+                quiet + 1
+            } else {
+                0
+            };
             if quiet >= 3 {
                 break;
             }
@@ -156,7 +181,11 @@ pub async fn up(loaded: Loaded, options: UpOptions, shutdown: CancellationToken)
         }
     }
     let rows = executions_since(&backend, began).await?;
-    Ok(UpReport { rows, cms_dir, timed_out })
+    Ok(UpReport {
+        rows,
+        cms_dir,
+        timed_out,
+    })
 }
 
 /// Nothing queued, nothing in flight, no open execution.
@@ -169,7 +198,10 @@ async fn is_idle(backend: &Backend, settings: &pressbot_core::settings::Settings
     }
     match backend
         .workflows
-        .list_executions(&ExecutionFilter { open: true, ..Default::default() })
+        .list_executions(&ExecutionFilter {
+            open: true,
+            ..Default::default()
+        })
         .await
     {
         Ok(open) => open.is_empty(),
@@ -183,7 +215,11 @@ async fn executions_since(backend: &Backend, since: Timestamp) -> crate::Result<
         infos.extend(
             backend
                 .workflows
-                .list_executions(&ExecutionFilter { open, started_after: Some(since), ..Default::default() })
+                .list_executions(&ExecutionFilter {
+                    open,
+                    started_after: Some(since),
+                    ..Default::default()
+                })
                 .await?,
         );
     }

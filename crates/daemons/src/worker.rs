@@ -74,7 +74,12 @@ impl ActivityWorker {
     }
 }
 
-async fn poll_loop(shared: Arc<Shared>, pool: WorkerPool, identity: String, shutdown: CancellationToken) {
+async fn poll_loop(
+    shared: Arc<Shared>,
+    pool: WorkerPool,
+    identity: String,
+    shutdown: CancellationToken,
+) {
     let slots = Arc::new(Semaphore::new(pool.slots.max(1)));
     let mut backoff = ErrorBackoff::default();
     let mut running = JoinSet::new();
@@ -90,7 +95,13 @@ async fn poll_loop(shared: Arc<Shared>, pool: WorkerPool, identity: String, shut
             break;
         }
         let _poll = crate::metrics::polling("activity-worker");
-        match shared.env.backend.workflows.poll_activity_task(&pool.task_list, &identity).await {
+        match shared
+            .env
+            .backend
+            .workflows
+            .poll_activity_task(&pool.task_list, &identity)
+            .await
+        {
             Ok(Some(task)) => {
                 backoff.reset();
                 metrics::counter!("pressbot_activity_tasks_polled_total", "activity" => task.activity_type.name.clone()).increment(1);
@@ -174,19 +185,33 @@ async fn run_activity(
         cancel: cancel.clone(),
         progress: Progress::default(),
     };
-    pressbot_activities::dashboard::emit_event(&shared.env, &ctx, EventStatus::Start, "started").await;
+    pressbot_activities::dashboard::emit_event(&shared.env, &ctx, EventStatus::Start, "started")
+        .await;
     let started = std::time::Instant::now();
 
-    let heartbeats = heartbeat_loop(shared.env.backend.clone(), task.token.clone(), interval, ctx.progress.clone(), cancel.clone());
+    let heartbeats = heartbeat_loop(
+        shared.env.backend.clone(),
+        task.token.clone(),
+        interval,
+        ctx.progress.clone(),
+        cancel.clone(),
+    );
     let work = async {
         match start_to_close {
             // A little under the service's own limit, so our report arrives first.
-            Some(limit) => match tokio::time::timeout(limit.saturating_sub(Duration::from_millis(500)), activity.run(&ctx)).await {
+            Some(limit) => match tokio::time::timeout(
+                limit.saturating_sub(Duration::from_millis(500)),
+                activity.run(&ctx),
+            )
+            .await
+            {
                 Ok(r) => r,
                 Err(_) => {
                     cancel.cancel();
                     metrics::counter!("pressbot_activity_tasks_timed_out_total", "activity" => task.activity_type.name.clone()).increment(1);
-                    Err(ActivityFailure::retryable(format!("start-to-close timeout ({limit:?}) reached in the worker")))
+                    Err(ActivityFailure::retryable(format!(
+                        "start-to-close timeout ({limit:?}) reached in the worker"
+                    )))
                 }
             },
             None => activity.run(&ctx).await,
@@ -206,7 +231,9 @@ async fn run_activity(
         }
     };
     let outcome = if shared.hand_back.is_cancelled() && outcome.is_err() {
-        Err(ActivityFailure::retryable("worker stopping: handed back for an immediate retry"))
+        Err(ActivityFailure::retryable(
+            "worker stopping: handed back for an immediate retry",
+        ))
     } else {
         outcome
     };
@@ -216,12 +243,24 @@ async fn run_activity(
         Ok(_) => {
             metrics::counter!("pressbot_activity_tasks_completed_total", "activity" => task.activity_type.name.clone()).increment(1);
             tracing::info!(elapsed = ?elapsed, "activity completed");
-            pressbot_activities::dashboard::emit_event(&shared.env, &ctx, EventStatus::End, "completed").await;
+            pressbot_activities::dashboard::emit_event(
+                &shared.env,
+                &ctx,
+                EventStatus::End,
+                "completed",
+            )
+            .await;
         }
         Err(f) => {
             metrics::counter!("pressbot_activity_tasks_failed_total", "activity" => task.activity_type.name.clone(), "kind" => f.kind.as_str()).increment(1);
             tracing::warn!(elapsed = ?elapsed, kind = f.kind.as_str(), error = %f.message, "activity failed");
-            pressbot_activities::dashboard::emit_event(&shared.env, &ctx, EventStatus::Error, &f.to_string()).await;
+            pressbot_activities::dashboard::emit_event(
+                &shared.env,
+                &ctx,
+                EventStatus::Error,
+                &f.to_string(),
+            )
+            .await;
         }
     }
     outcome
@@ -262,20 +301,33 @@ async fn heartbeat_loop(
     }
 }
 
-async fn report(shared: &Shared, task: &ActivityTask, outcome: Result<serde_json::Value, ActivityFailure>) {
+async fn report(
+    shared: &Shared,
+    task: &ActivityTask,
+    outcome: Result<serde_json::Value, ActivityFailure>,
+) {
     let wf = &shared.env.backend.workflows;
     let result = match outcome {
         Ok(value) => {
-            let body = if value.is_null() { None } else { Some(value.to_string()) };
+            let body = if value.is_null() {
+                None
+            } else {
+                Some(value.to_string())
+            };
             wf.complete_activity_task(&task.token, body).await
         }
-        Err(f) => wf.fail_activity_task(&task.token, &f.reason(), &f.details()).await,
+        Err(f) => {
+            wf.fail_activity_task(&task.token, &f.reason(), &f.details())
+                .await
+        }
     };
     match result {
         Ok(()) => {}
         Err(pressbot_core::Error::UnknownTask { .. }) => {
             tracing::warn!("result not accepted: the task had already timed out or closed")
         }
-        Err(e) => tracing::error!(error = %e, "could not report the activity result; the service will time it out"),
+        Err(e) => {
+            tracing::error!(error = %e, "could not report the activity result; the service will time it out")
+        }
     }
 }

@@ -96,7 +96,11 @@ async fn main() -> anyhow::Result<()> {
                 loaded.rules.rules.len()
             );
         }
-        Command::Up { ingest, until_idle, timeout } => {
+        Command::Up {
+            ingest,
+            until_idle,
+            timeout,
+        } => {
             for p in &ingest {
                 if !p.is_file() {
                     bail!("--ingest {}: no such file", p.display());
@@ -105,14 +109,24 @@ async fn main() -> anyhow::Result<()> {
             let shutdown = pressbot_daemons::shutdown::install();
             let report = up::up(
                 loaded,
-                up::UpOptions { ingest, until_idle, timeout: Some(timeout) },
+                up::UpOptions {
+                    ingest,
+                    until_idle,
+                    timeout: Some(timeout),
+                },
                 shutdown,
             )
             .await?;
             println!("{}", report.render());
             if let Some(dir) = &report.cms_dir {
-                println!("\nThe embedded CMS keeps what it received under {}", dir.display());
-                println!("(run `pressbot up` without --until-idle to browse it at http://{}/)", pressbot_daemons_cms_addr());
+                println!(
+                    "\nThe embedded CMS keeps what it received under {}",
+                    dir.display()
+                );
+                println!(
+                    "(run `pressbot up` without --until-idle to browse it at http://{}/)",
+                    pressbot_daemons_cms_addr()
+                );
             }
             if !report.all_ok() {
                 std::process::exit(1);
@@ -121,13 +135,21 @@ async fn main() -> anyhow::Result<()> {
         Command::Register => {
             let backend = connect(&loaded.settings).await?;
             backend.workflows.register(&loaded.definitions).await?;
-            println!("registered {} workflow types in {}", loaded.definitions.iter().count(), loaded.settings.domain());
+            println!(
+                "registered {} workflow types in {}",
+                loaded.definitions.iter().count(),
+                loaded.settings.domain()
+            );
         }
         Command::CreateResources { dry_run } => {
             let backend = connect(&loaded.settings).await?;
-            resources::ensure(&loaded.settings, &loaded.definitions, &backend, dry_run, &mut |l| {
-                println!("{}{l}", if dry_run { "would create: " } else { "ok: " })
-            })
+            resources::ensure(
+                &loaded.settings,
+                &loaded.definitions,
+                &backend,
+                dry_run,
+                &mut |l| println!("{}{l}", if dry_run { "would create: " } else { "ok: " }),
+            )
             .await?;
         }
         Command::Put { file, bucket, key } => {
@@ -137,7 +159,8 @@ async fn main() -> anyhow::Result<()> {
             println!("put s3://{bucket}/{key}");
         }
         Command::Start { name, input, id } => {
-            let input: serde_json::Value = serde_json::from_str(&input).context("--input is not JSON")?;
+            let input: serde_json::Value =
+                serde_json::from_str(&input).context("--input is not JSON")?;
             let backend = connect(&loaded.settings).await?;
             let (id, outcome) = ops::start(&backend, &loaded.definitions, &name, input, id).await?;
             match outcome {
@@ -145,16 +168,24 @@ async fn main() -> anyhow::Result<()> {
                 StartOutcome::AlreadyRunning => println!("{id} is already running"),
             }
         }
-        Command::History { workflow_id, run_id, raw } => {
+        Command::History {
+            workflow_id,
+            run_id,
+            raw,
+        } => {
             let backend = connect(&loaded.settings).await?;
-            let execution = ops::resolve_execution(&backend, &workflow_id, run_id.as_deref()).await?;
+            let execution =
+                ops::resolve_execution(&backend, &workflow_id, run_id.as_deref()).await?;
             let events = backend.workflows.history(&execution).await?;
             if raw {
                 for e in &events {
                     println!("{}", serde_json::to_string(e)?);
                 }
             } else {
-                print!("{}", pressbot_daemons::history::render(&loaded.definitions, &execution, &events));
+                print!(
+                    "{}",
+                    pressbot_daemons::history::render(&loaded.definitions, &execution, &events)
+                );
             }
         }
         Command::Status(a) => pressbot_daemons::cli::status(&loaded, a).await?,
