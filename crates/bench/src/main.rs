@@ -40,6 +40,9 @@ struct Args {
     /// Ping workflows in the throughput scenarios.
     #[arg(long, default_value_t = 500)]
     workflows: usize,
+    /// Ping workflows in the AWS (moto) scenario.
+    #[arg(long, default_value_t = 100)]
+    aws_workflows: usize,
     /// Article packages through the whole pipeline.
     #[arg(long, default_value_t = 10)]
     articles: usize,
@@ -50,7 +53,7 @@ struct Args {
     /// the database for work written by another process); unset = settings default.
     #[arg(long)]
     poll_interval: Option<String>,
-    /// Only these scenarios (ping, steps, slots, pipeline); default all.
+    /// Only these scenarios (ping, steps, slots, aws, pipeline); default all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Write every figure as JSON here.
@@ -110,6 +113,24 @@ async fn run(args: &Args) -> Result<Value> {
             throughput(args, "Ping", n, 1, Some(args.slots)).await?,
         );
     }
+    if want("aws") {
+        match pressbot_aws::testing::moto_server_path() {
+            Some(_) => {
+                let w = if args.quick { 2 } else { args.aws_workflows };
+                eprintln!("scenario aws: {w} Ping workflows on moto, 1 decider, 1 activity-worker");
+                let moto = pressbot_aws::testing::MotoServer::start();
+                let inst = Install::aws(args, &moto.endpoint())?;
+                out.insert(
+                    "aws".into(),
+                    throughput_on(args, inst, "Ping", w, 1, None).await?,
+                );
+            }
+            None => {
+                eprintln!("scenario aws skipped: no moto_server (bash scripts/moto/ensure-moto.sh)");
+                out.insert("aws".into(), json!({"skipped": "moto_server not installed"}));
+            }
+        }
+    }
     if want("pipeline") {
         eprintln!("scenario pipeline: {articles} article packages through IngestArticleZip");
         out.insert("pipeline".into(), pipeline(args, articles).await?);
@@ -137,10 +158,22 @@ struct Install {
     bin_dir: PathBuf,
     env: Vec<(String, String)>,
     procs: Vec<Proc>,
+    /// On the AWS backend: moto's endpoint and this installation's prefix.
+    aws: Option<(String, String)>,
 }
 
 impl Install {
     fn new(args: &Args, slots: Option<usize>) -> Result<Install> {
+        Self::with(args, slots, None)
+    }
+
+    /// An installation on the AWS backend at `endpoint` (moto), with the
+    /// same environment the end-to-end tests give the daemons there.
+    fn aws(args: &Args, endpoint: &str) -> Result<Install> {
+        Self::with(args, None, Some(endpoint))
+    }
+
+    fn with(args: &Args, slots: Option<usize>, aws: Option<&str>) -> Result<Install> {
         let dir = tempfile::tempdir()?;
         let repo = args.repo.canonicalize().context("repository root")?;
         let settings = dir.path().join("settings");
@@ -173,8 +206,11 @@ impl Install {
             ));
         }
         std::fs::write(workflows.join("BenchSteps.toml"), steps)?;
+        // Absolute: the daemons run with the installation as their working dir.
         let bin_dir = match &args.bin_dir {
-            Some(d) => d.clone(),
+            Some(d) => d
+                .canonicalize()
+                .with_context(|| format!("--bin-dir {}", d.display()))?,
             None => std::env::current_exe()?
                 .parent()
                 .context("executable has no directory")?
@@ -202,11 +238,32 @@ impl Install {
         if let Some(p) = &args.poll_interval {
             env.push(("PRESSBOT__LOCAL__POLL_INTERVAL".into(), p.clone()));
         }
+        let prefix = format!("bench{}", std::process::id());
+        if let Some(endpoint) = aws {
+            for (k, v) in [
+                ("PRESSBOT__BACKEND", "aws"),
+                ("PRESSBOT__AWS__ENDPOINT_URL", endpoint),
+                ("PRESSBOT__AWS__FORCE_PATH_STYLE", "true"),
+                ("PRESSBOT__AWS__REGION", "us-east-1"),
+                ("PRESSBOT__SWF__RETENTION_DAYS", "1"),
+                ("PRESSBOT__PREFIX", prefix.as_str()),
+                ("AWS_ACCESS_KEY_ID", "testing"),
+                ("AWS_SECRET_ACCESS_KEY", "testing"),
+                ("AWS_SESSION_TOKEN", "testing"),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+                ("AWS_CONFIG_FILE", "/dev/null"),
+                ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+            ] {
+                env.push((k.into(), v.into()));
+            }
+        }
         let inst = Install {
             dir,
             bin_dir,
             env,
             procs: Vec::new(),
+            aws: aws.map(|e| (e.to_owned(), prefix)),
         };
         inst.cli(&["create-resources"])?;
         Ok(inst)
@@ -249,7 +306,17 @@ impl Install {
         Ok(())
     }
 
-    fn backend(&self) -> Result<Backend> {
+    async fn backend(&self) -> Result<Backend> {
+        if let Some((endpoint, prefix)) = &self.aws {
+            let mut settings = pressbot_aws::testing::test_settings(endpoint, prefix);
+            settings.swf.domain = "publishing".into();
+            return Ok(pressbot_aws::AwsBackend::connect_with_credentials(
+                &settings,
+                pressbot_aws::testing::test_credentials(),
+            )
+            .await?
+            .backend());
+        }
         Ok(pressbot_local::LocalBackend::open(
             &self.dir.path().join("data"),
             pressbot_local::LocalOptions {
@@ -557,7 +624,18 @@ async fn throughput(
     steps: usize,
     slots: Option<usize>,
 ) -> Result<Value> {
-    let mut inst = Install::new(args, slots)?;
+    let inst = Install::new(args, slots)?;
+    throughput_on(args, inst, workflow, n, steps, slots).await
+}
+
+async fn throughput_on(
+    args: &Args,
+    mut inst: Install,
+    workflow: &str,
+    n: usize,
+    steps: usize,
+    slots: Option<usize>,
+) -> Result<Value> {
     inst.spawn("decider")?;
     inst.spawn("activity-worker")?;
     let (settle, window) = if args.quick {
@@ -566,7 +644,7 @@ async fn throughput(
         (Duration::from_secs(3), Duration::from_secs(10))
     };
     let idle = inst.idle(settle, window).await?;
-    let backend = inst.backend()?;
+    let backend = inst.backend().await?;
     let cpu0 = inst.cpu()?;
     let t0 = Instant::now();
     let wall0 = Timestamp::now();
@@ -662,7 +740,7 @@ async fn pipeline(args: &Args, articles: usize) -> Result<Value> {
         (Duration::from_secs(3), Duration::from_secs(10))
     };
     let idle = inst.idle(settle, window).await?;
-    let backend = inst.backend()?;
+    let backend = inst.backend().await?;
     let bucket = "pressbot-dev-incoming";
     let key = |i: usize| format!("elife-00353-vor-v{}-20121213000000.zip", i + 1);
 
