@@ -17,5 +17,8 @@ if [ "${1:-}" = "long" ]; then
   export PRESSBOT_CHAOS_LONG=1
   export PRESSBOT_CHAOS_PACKAGES="${2:-50}"
 fi
+# The moto variants too (see docs/reliability.md for why they are not in the
+# default test run).
+export PRESSBOT_CHAOS_AWS=1
 # One test at a time: the machine's cores belong to the daemons under test.
 cargo test -p pressbot-daemons --test chaos -- --nocapture --test-threads=1
