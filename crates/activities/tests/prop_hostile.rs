@@ -6,7 +6,7 @@
 //! The fixed security cases (zip slip, absolute paths, links, bombs by size,
 //! count and ratio, XXE, billion laughs, external DTDs) are in `expand.rs`
 //! and `jats.rs` beside this file; this file throws random and mutated
-//! input at the same code. Cases: `PROPTEST_CASES` (default 1000 per
+//! input at the same code. Cases: `PROPTEST_CASES` (default 3000 per
 //! target). Every file under `tests/corpus/{zip,jats}/` is replayed; files
 //! named `bad-*` must be refused.
 
@@ -20,7 +20,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1000)
+        .unwrap_or(3000)
 }
 
 /// Small limits, so that a mutated header claiming gigabytes is caught by
