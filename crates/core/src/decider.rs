@@ -427,7 +427,10 @@ pub fn parse_step_ref(control: Option<&str>, activity_id: &str) -> Option<(Strin
     (!step.is_empty() && n > 0).then(|| (step.to_owned(), n))
 }
 
-/// Step and attempt named by a retry timer id.
+/// SWF's cause when a StartTimer names a timer id that is already running.
+pub const TIMER_ID_ALREADY_IN_USE: &str = "TIMER_ID_ALREADY_IN_USE";
+
+/// Step and attempt from a retry timer id (`retry:<step>#<attempt>`).
 pub fn parse_timer_id(timer_id: &str) -> Option<(String, u32)> {
     parse_step_ref(None, timer_id.strip_prefix("retry:")?)
 }
@@ -823,14 +826,22 @@ impl Parsed {
                     start_to_fire,
                     ..
                 } => {
-                    open_timer.insert(timer_id, p.timers.len());
-                    p.timers.push(TimerRec {
+                    let rec = TimerRec {
                         timer_id: timer_id.clone(),
                         started_id: e.id,
                         started_at: e.timestamp,
                         start_to_fire: *start_to_fire,
                         state: TimerState::Running,
-                    });
+                    };
+                    match open_timer.get(timer_id.as_str()) {
+                        // Already known as running (from a TIMER_ID_ALREADY_IN_USE
+                        // below, recorded before its TimerStarted): one timer, not two.
+                        Some(&i) => p.timers[i] = rec,
+                        None => {
+                            open_timer.insert(timer_id, p.timers.len());
+                            p.timers.push(rec);
+                        }
+                    }
                 }
                 EventKind::TimerFired { timer_id, .. } => {
                     if let Some(i) = open_timer.remove(timer_id.as_str()) {
@@ -840,6 +851,25 @@ impl Parsed {
                 EventKind::TimerCanceled { timer_id, .. } => {
                     if let Some(i) = open_timer.remove(timer_id.as_str()) {
                         p.timers[i].state = TimerState::Canceled(e.timestamp);
+                    }
+                }
+                // Our own retry timer is already running: the decision that
+                // started it is in a part of the history this decider saw
+                // late (moto records one decision's events with others in
+                // between). Waiting on it is exactly what the decider wants,
+                // so this is not a failure.
+                EventKind::StartTimerFailed { timer_id, cause }
+                    if cause == TIMER_ID_ALREADY_IN_USE && parse_timer_id(timer_id).is_some() =>
+                {
+                    if !open_timer.contains_key(timer_id.as_str()) {
+                        open_timer.insert(timer_id, p.timers.len());
+                        p.timers.push(TimerRec {
+                            timer_id: timer_id.clone(),
+                            started_id: e.id,
+                            started_at: e.timestamp,
+                            start_to_fire: Duration::ZERO,
+                            state: TimerState::Running,
+                        });
                     }
                 }
                 EventKind::StartTimerFailed { timer_id, cause } => {

@@ -575,6 +575,27 @@ fn start_timer_failed_fails_naming_step_and_cause() {
 }
 
 #[test]
+fn own_retry_timer_already_in_use_means_keep_waiting() {
+    // Seen on moto: a decider whose history does not yet show its own
+    // TimerStarted asks for the timer again and SWF answers
+    // TIMER_ID_ALREADY_IN_USE. That timer is exactly what the workflow
+    // waits for, so the decider waits instead of failing the workflow.
+    let mut h = started();
+    h.schedule("ExpandArticle", 1)
+        .failed("ExpandArticle", 1, ActivityFailure::retryable("busy"))
+        .decision_task()
+        .start_timer_failed("retry:ExpandArticle#2", "TIMER_ID_ALREADY_IN_USE")
+        .decision_started();
+    assert!(run(&h).decisions.is_empty(), "{:?}", run(&h).decisions);
+    // The timer's own events arrive later; it fires and attempt 2 runs.
+    h.decision_task()
+        .timer_started("retry:ExpandArticle#2", Duration::from_secs(10))
+        .timer_fired("retry:ExpandArticle#2")
+        .decision_started();
+    assert_eq!(scheduled(&run(&h)), ["ExpandArticle#2"]);
+}
+
+#[test]
 fn cancel_request_cancels_open_activities_and_the_workflow() {
     let mut h = expanded();
     h.started("ConvertJATS", 1)
@@ -952,7 +973,7 @@ fn timeline_of_an_open_workflow_without_definition() {
     let mut h = started();
     h.schedule("Mystery", 1)
         .schedule_failed("Other", 1, "ACTIVITY_TYPE_DEPRECATED")
-        .start_timer_failed("retry:Mystery#2", "TIMER_ID_ALREADY_IN_USE");
+        .start_timer_failed("retry:Mystery#2", "TIMER_CREATION_RATE_EXCEEDED");
     let rows = timeline(None, h.events());
     let outcomes: Vec<&str> = rows.iter().map(|r| r.outcome.as_str()).collect();
     assert_eq!(
@@ -960,7 +981,7 @@ fn timeline_of_an_open_workflow_without_definition() {
         [
             "scheduled",
             "schedule failed: ACTIVITY_TYPE_DEPRECATED",
-            "retry timer failed: TIMER_ID_ALREADY_IN_USE",
+            "retry timer failed: TIMER_CREATION_RATE_EXCEEDED",
             "running"
         ]
     );
