@@ -861,8 +861,11 @@ impl Parsed {
                 EventKind::StartTimerFailed { timer_id, cause }
                     if cause == TIMER_ID_ALREADY_IN_USE && parse_timer_id(timer_id).is_some() =>
                 {
-                    if !open_timer.contains_key(timer_id.as_str()) {
-                        open_timer.insert(timer_id, p.timers.len());
+                    let next = p.timers.len();
+                    if let std::collections::hash_map::Entry::Vacant(slot) =
+                        open_timer.entry(timer_id.as_str())
+                    {
+                        slot.insert(next);
                         p.timers.push(TimerRec {
                             timer_id: timer_id.clone(),
                             started_id: e.id,
