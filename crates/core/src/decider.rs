@@ -862,7 +862,7 @@ impl Parsed {
                     if cause == TIMER_ID_ALREADY_IN_USE && parse_timer_id(timer_id).is_some() =>
                 {
                     let next = p.timers.len();
-                    if let std::collections::hash_map::Entry::Vacant(slot) =
+                    if let std::collections::btree_map::Entry::Vacant(slot) =
                         open_timer.entry(timer_id.as_str())
                     {
                         slot.insert(next);
