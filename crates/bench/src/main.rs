@@ -126,8 +126,13 @@ async fn run(args: &Args) -> Result<Value> {
                 );
             }
             None => {
-                eprintln!("scenario aws skipped: no moto_server (bash scripts/moto/ensure-moto.sh)");
-                out.insert("aws".into(), json!({"skipped": "moto_server not installed"}));
+                eprintln!(
+                    "scenario aws skipped: no moto_server (bash scripts/moto/ensure-moto.sh)"
+                );
+                out.insert(
+                    "aws".into(),
+                    json!({"skipped": "moto_server not installed"}),
+                );
             }
         }
     }
