@@ -69,12 +69,16 @@ pub struct ActivityContext {
 impl ActivityContext {
     /// A string field of the workflow context, or a permanent failure naming it.
     pub fn context_str(&self, key: &str) -> Result<&str, ActivityFailure> {
-        self.input.context.get(key).and_then(|v| v.as_str()).ok_or_else(|| {
-            ActivityFailure::permanent(format!(
-                "{}: workflow context has no string `{key}`",
-                self.input.step
-            ))
-        })
+        self.input
+            .context
+            .get(key)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| {
+                ActivityFailure::permanent(format!(
+                    "{}: workflow context has no string `{key}`",
+                    self.input.step
+                ))
+            })
     }
 }
 

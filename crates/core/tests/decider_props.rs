@@ -191,7 +191,10 @@ impl Model {
         }
         if self.service_rejected && !self.cancel_requested {
             prop_assert!(
-                matches!(decisions.last(), Some(Decision::FailWorkflowExecution { .. })),
+                matches!(
+                    decisions.last(),
+                    Some(Decision::FailWorkflowExecution { .. })
+                ),
                 "SWF refused a decision but the workflow goes on: {decisions:?}"
             );
         }
