@@ -1003,3 +1003,116 @@ async fn feed_sends_the_same_starter_message_as_an_upload() {
         "a fed object gets the workflow id of its upload, so it does not run twice"
     );
 }
+
+const CRON_SCHEDULED: &str = r#"
+[[schedule]]
+name = "scheduled-publications"
+cron = "*/5 * * * *"
+check = "scheduled-publications"
+"#;
+
+/// A preview-mode IngestArticleZip with a `publish_at` is published by
+/// `pressbot cron` once that time has come, exactly once however often cron
+/// runs; before that time nothing is started.
+#[tokio::test(flavor = "multi_thread")]
+async fn cron_publishes_a_previewed_article_when_its_time_has_come() {
+    let mut h = Harness::new();
+    // The roles run as separate processes: serve the CMS here.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let cms_dir = h.path().join("cms");
+    let cms = pressbot_cms::embedded::EmbeddedCms::serve(
+        cms_dir.clone(),
+        "127.0.0.1:0".parse().expect("address"),
+        stop.clone(),
+    )
+    .await
+    .expect("embedded CMS");
+    let _stop = stop.drop_guard();
+    h.set("PRESSBOT__CMS__BASE_URL", &cms.base_url());
+    h.set("PRESSBOT__CMS__EMBEDDED", "false");
+    tokio::spawn(async move {
+        let _ = cms.join().await;
+    });
+    h.add_workflow("cron.toml", CRON_SCHEDULED);
+    h.pressbot_ok(&["create-resources"]);
+    h.spawn_all();
+    // Into a bucket without a new-file rule: no automatic ingest.
+    let name = "elife-00353-vor-v1-20121213000000.zip";
+    let sample = repo_root().join("tests/fixtures/articles").join(name);
+    h.pressbot_ok(&["put", sample.to_str().expect("path"), "--bucket", "archive"]);
+    let now = jiff::Timestamp::now();
+    let publish_at = now + jiff::SignedDuration::from_hours(1);
+    let input = serde_json::json!({
+        "bucket_name": h.bucket("archive"),
+        "file_name": name,
+        "mode": "preview",
+        "publish_at": publish_at.to_string(),
+    });
+    h.pressbot_ok(&[
+        "start",
+        "IngestArticleZip",
+        "--id",
+        "preview-1",
+        "--input",
+        &input.to_string(),
+    ]);
+    let done = wait_closed(&h, "preview-1").await;
+    assert_eq!(
+        done.close_status,
+        Some(CloseStatus::Completed),
+        "{}",
+        h.logs()
+    );
+    let record = || {
+        let index = pressbot_cms::embedded::load_index(&cms_dir).expect("index");
+        let v1 = index.version("00353", 1).expect("v1 ingested").clone();
+        (v1.status, v1.publishes)
+    };
+    assert_eq!(record(), ("ingested".to_owned(), 0));
+    let approvals = || {
+        let b = h.backend();
+        async move {
+            let mut all = closed(&b).await;
+            all.extend(open(&b).await);
+            all.retain(|e| e.workflow_type.name == "ApproveArticlePublication");
+            all
+        }
+    };
+    let state = |n: &str| h.path().join(n).display().to_string();
+
+    // Not due yet: nothing is started.
+    let early = h.pressbot_ok(&["cron", "--state", &state("s1.json")]);
+    assert!(
+        early.contains("started 0, 0 already started, 1 not due yet"),
+        "{early}"
+    );
+    assert!(approvals().await.is_empty());
+
+    // Its time has come: the approval is started and publishes it.
+    let later = (now + jiff::SignedDuration::from_hours(2)).to_string();
+    let due = h.pressbot_ok(&["cron", "--now", &later, "--state", &state("s2.json")]);
+    let id = "ApproveArticlePublication-scheduled-00353-v1-";
+    assert!(
+        due.contains("started 1, 0 already started") && due.contains(id),
+        "{due}"
+    );
+    let started = approvals().await;
+    assert_eq!(started.len(), 1, "{started:?}");
+    let approval_id = started[0].execution.workflow_id.0.clone();
+    assert!(approval_id.starts_with(id), "{approval_id}");
+    let done = wait_closed(&h, &approval_id).await;
+    assert_eq!(
+        done.close_status,
+        Some(CloseStatus::Completed),
+        "{}",
+        h.logs()
+    );
+    assert_eq!(record(), ("published".to_owned(), 1));
+
+    // Another cron run (another slot, another host's state) starts nothing.
+    let again = (now + jiff::SignedDuration::from_hours(3)).to_string();
+    let again = h.pressbot_ok(&["cron", "--now", &again, "--state", &state("s3.json")]);
+    assert!(again.contains("started 0, 1 already started"), "{again}");
+    assert_eq!(approvals().await.len(), 1);
+    assert_eq!(record(), ("published".to_owned(), 1));
+}

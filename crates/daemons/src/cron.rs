@@ -75,7 +75,9 @@ pub struct ScheduleSpec {
     /// stuck-workflows: an open execution older than this is reported.
     #[serde(default, with = "humantime_serde::option")]
     pub open_longer_than: Option<Duration>,
-    /// stuck-workflows, first run only: report failures this far back.
+    /// stuck-workflows, first run only: report failures this far back
+    /// (default 1 day). scheduled-publications: look at previews started
+    /// this far back (default 30 days).
     #[serde(default, with = "humantime_serde::option")]
     pub lookback: Option<Duration>,
 }
@@ -86,7 +88,7 @@ pub struct ScheduleSpec {
 pub enum CheckKind {
     /// Executions open too long, or failed / timed out since the last run.
     StuckWorkflows,
-    /// Articles whose scheduled publication time has come (a hook: see docs/operations.md).
+    /// Previewed articles whose publication time (`publish_at`) has come are published.
     ScheduledPublications,
 }
 
@@ -217,7 +219,11 @@ pub fn parse(
                 Action::Check {
                     kind: *kind,
                     open_longer_than: s.open_longer_than.unwrap_or(Duration::from_secs(2 * 3600)),
-                    lookback: s.lookback.unwrap_or(Duration::from_secs(24 * 3600)),
+                    lookback: s.lookback.unwrap_or(match kind {
+                        CheckKind::StuckWorkflows => Duration::from_secs(24 * 3600),
+                        // Articles may be previewed weeks before their date.
+                        CheckKind::ScheduledPublications => Duration::from_secs(30 * 24 * 3600),
+                    }),
                 }
             }
             _ => {
@@ -472,7 +478,16 @@ pub async fn run(
                         }
                         report.summary()
                     }
-                    CheckKind::ScheduledPublications => scheduled_publications(loaded),
+                    CheckKind::ScheduledPublications => {
+                        scheduled_publications(
+                            loaded,
+                            backend,
+                            options.now,
+                            *lookback,
+                            options.dry_run,
+                        )
+                        .await?
+                    }
                 };
                 if !options.dry_run {
                     state.checks.insert(
@@ -505,8 +520,67 @@ async fn start_slot(
     dry_run: bool,
 ) -> Result<Outcome, CronError> {
     let workflow_id = s.workflow_id(slot);
-    // SWF rejects a duplicate id only while open: a closed run of this
-    // slot (it already finished) must also count as started.
+    let mut input = input.clone();
+    if let Some(obj) = input.as_object_mut() {
+        obj.entry("cron_schedule")
+            .or_insert_with(|| s.name.clone().into());
+        obj.entry("cron_slot")
+            .or_insert_with(|| rfc3339(slot).into());
+    }
+    let started = start_once(
+        loaded,
+        backend,
+        &workflow_id,
+        workflow,
+        &input,
+        vec![format!("cron:{}", s.name)],
+        dry_run,
+    )
+    .await?;
+    Ok(match started {
+        StartOnce::Started(run_id) => {
+            tracing::info!(schedule = %s.name, workflow_id = %workflow_id, run_id = %run_id, slot = %rfc3339(slot), "scheduled workflow started");
+            Outcome::Started {
+                schedule: s.name.clone(),
+                workflow_id,
+                run_id,
+            }
+        }
+        StartOnce::WouldStart => Outcome::WouldStart {
+            schedule: s.name.clone(),
+            workflow_id,
+        },
+        StartOnce::AlreadyStarted => Outcome::AlreadyStarted {
+            schedule: s.name.clone(),
+            workflow_id,
+        },
+    })
+}
+
+/// What came of [`start_once`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartOnce {
+    /// Started now; the run id.
+    Started(String),
+    /// A dry run: it would have been started.
+    WouldStart,
+    /// An open or closed execution with this workflow id exists.
+    AlreadyStarted,
+}
+
+/// Start `workflow` under `workflow_id` unless an execution with that id
+/// was ever started. SWF rejects a duplicate id only while open, so a closed
+/// run (it already finished) must also count as started: this is what makes
+/// every cron action idempotent across runs and hosts.
+pub async fn start_once(
+    loaded: &Loaded,
+    backend: &Backend,
+    workflow_id: &WorkflowId,
+    workflow: &str,
+    input: &serde_json::Value,
+    tags: Vec<String>,
+    dry_run: bool,
+) -> Result<StartOnce, CronError> {
     let closed = backend
         .workflows
         .list_executions(&ExecutionFilter {
@@ -516,16 +590,10 @@ async fn start_slot(
         })
         .await?;
     if !closed.is_empty() {
-        return Ok(Outcome::AlreadyStarted {
-            schedule: s.name.clone(),
-            workflow_id,
-        });
+        return Ok(StartOnce::AlreadyStarted);
     }
     if dry_run {
-        return Ok(Outcome::WouldStart {
-            schedule: s.name.clone(),
-            workflow_id,
-        });
+        return Ok(StartOnce::WouldStart);
     }
     let def = loaded
         .definitions
@@ -534,13 +602,6 @@ async fn start_slot(
             what: "workflow definition",
             name: workflow.to_owned(),
         })?;
-    let mut input = input.clone();
-    if let Some(obj) = input.as_object_mut() {
-        obj.entry("cron_schedule")
-            .or_insert_with(|| s.name.clone().into());
-        obj.entry("cron_slot")
-            .or_insert_with(|| rfc3339(slot).into());
-    }
     let outcome = backend
         .workflows
         .start_workflow(StartRequest {
@@ -550,22 +611,12 @@ async fn start_slot(
             input: Some(input.to_string()),
             execution_start_to_close: def.execution_start_to_close,
             decision_task_start_to_close: def.decision_task_start_to_close,
-            tags: vec![format!("cron:{}", s.name)],
+            tags,
         })
         .await?;
     Ok(match outcome {
-        StartOutcome::Started { run_id } => {
-            tracing::info!(schedule = %s.name, workflow_id = %workflow_id, run_id = %run_id, slot = %rfc3339(slot), "scheduled workflow started");
-            Outcome::Started {
-                schedule: s.name.clone(),
-                workflow_id,
-                run_id: run_id.to_string(),
-            }
-        }
-        StartOutcome::AlreadyRunning => Outcome::AlreadyStarted {
-            schedule: s.name.clone(),
-            workflow_id,
-        },
+        StartOutcome::Started { run_id } => StartOnce::Started(run_id.to_string()),
+        StartOutcome::AlreadyRunning => StartOnce::AlreadyStarted,
     })
 }
 
@@ -815,20 +866,150 @@ async fn send_report(
     Ok(())
 }
 
-/// The scheduled-publication check. The publishing workflows do not carry a
-/// scheduled publication date yet, so there is nothing to look for: this is
-/// the hook where, once they do, due articles get their publish workflow
-/// started (see docs/operations.md).
-fn scheduled_publications(loaded: &Loaded) -> String {
-    let publishing: Vec<&str> = loaded
-        .definitions
-        .iter()
-        .map(|d| d.name.as_str())
-        .filter(|n| n.contains("Publish"))
-        .collect();
-    tracing::info!(workflows = ?publishing, "scheduled-publication check: no workflow takes a scheduled publication date yet; nothing to do");
-    "scheduled-publication check: no workflow takes a scheduled publication date yet; nothing to do"
-        .into()
+/// The workflow id of the scheduled publication of one article version and
+/// run: the same on every cron run, so the approval is started once.
+pub fn scheduled_publication_id(article_id: &str, version: &str, run: &str) -> WorkflowId {
+    use pressbot_core::ids::sanitize_id_part;
+    WorkflowId(format!(
+        "ApproveArticlePublication-scheduled-{}-v{}-{}",
+        sanitize_id_part(article_id),
+        sanitize_id_part(version),
+        sanitize_id_part(run)
+    ))
+}
+
+/// A JSON value as an id part: strings bare, numbers as written.
+fn id_part(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The start input and final result of a completed execution, as JSON objects.
+fn input_and_result(
+    events: &[HistoryEvent],
+) -> (Option<serde_json::Value>, Option<serde_json::Value>) {
+    let mut input = None;
+    let mut result = None;
+    for e in events {
+        match &e.kind {
+            EventKind::WorkflowExecutionStarted { input: i, .. } => {
+                input = i.as_deref().and_then(|t| serde_json::from_str(t).ok());
+            }
+            EventKind::WorkflowExecutionCompleted { result: r } => {
+                result = r.as_deref().and_then(|t| serde_json::from_str(t).ok());
+            }
+            _ => {}
+        }
+    }
+    (input, result)
+}
+
+/// The scheduled-publication check: every `IngestArticleZip` started in
+/// preview mode with a `publish_at` (RFC 3339) input that completed within
+/// `lookback` and whose time has come gets `ApproveArticlePublication`
+/// started under [`scheduled_publication_id`]. Data-driven and idempotent:
+/// the workflow service remembers what was started, so there is no state to
+/// lose, and a preview without `publish_at` waits for a human approval.
+async fn scheduled_publications(
+    loaded: &Loaded,
+    backend: &Backend,
+    now: Timestamp,
+    lookback: Duration,
+    dry_run: bool,
+) -> Result<String, CronError> {
+    let previews = backend
+        .workflows
+        .list_executions(&ExecutionFilter {
+            open: false,
+            close_status: Some(CloseStatus::Completed),
+            workflow_name: Some("IngestArticleZip".into()),
+            started_after: Some(Timestamp(now.millis() - lookback.as_millis() as i64)),
+            ..Default::default()
+        })
+        .await?;
+    let (mut started, mut already, mut waiting, mut bad) = (0usize, 0usize, 0usize, 0usize);
+    let mut lines = Vec::new();
+    for info in &previews {
+        let workflow_id = &info.execution.workflow_id;
+        let events = backend.workflows.history(&info.execution).await?;
+        let (input, result) = input_and_result(&events);
+        let input = input.unwrap_or_default();
+        if input.get("mode").and_then(|m| m.as_str()) != Some("preview") {
+            continue;
+        }
+        let Some(publish_at) = input.get("publish_at") else {
+            continue;
+        };
+        let due = match publish_at.as_str().map(parse_now) {
+            Some(Ok(t)) => t,
+            Some(Err(e)) => {
+                tracing::warn!(workflow_id = %workflow_id, error = %e, "scheduled-publication check: publish_at of a preview is not an RFC 3339 time; skipped");
+                bad += 1;
+                continue;
+            }
+            None => {
+                tracing::warn!(workflow_id = %workflow_id, publish_at = %publish_at, "scheduled-publication check: publish_at of a preview is not a string; skipped");
+                bad += 1;
+                continue;
+            }
+        };
+        if due > now {
+            waiting += 1;
+            continue;
+        }
+        let result = result.unwrap_or_default();
+        let field = |k: &str| result.get(k).and_then(id_part);
+        let (Some(article_id), Some(version), Some(run)) =
+            (field("article_id"), field("version"), field("run"))
+        else {
+            tracing::warn!(workflow_id = %workflow_id, "scheduled-publication check: the preview's result lacks article_id, version or run; skipped");
+            bad += 1;
+            continue;
+        };
+        let approval_id = scheduled_publication_id(&article_id, &version, &run);
+        let approval_input = serde_json::json!({
+            "article_id": result["article_id"],
+            "version": result["version"],
+            "run": result["run"],
+        });
+        match start_once(
+            loaded,
+            backend,
+            &approval_id,
+            "ApproveArticlePublication",
+            &approval_input,
+            vec!["cron:scheduled-publication".into()],
+            dry_run,
+        )
+        .await?
+        {
+            StartOnce::Started(run_id) => {
+                tracing::info!(workflow_id = %approval_id, run_id = %run_id, preview = %workflow_id, article_id = %article_id, version = %version, publish_at = %rfc3339(due), "scheduled publication started");
+                lines.push(format!("\nstarted {approval_id} (run {run_id})"));
+                started += 1;
+            }
+            StartOnce::WouldStart => {
+                lines.push(format!("\nwould start {approval_id}"));
+                started += 1;
+            }
+            StartOnce::AlreadyStarted => already += 1,
+        }
+    }
+    let verb = if dry_run { "would start" } else { "started" };
+    let summary = format!(
+        "scheduled-publication check: {verb} {started}, {already} already started, {waiting} not due yet, {bad} skipped (bad publish_at or result)"
+    );
+    tracing::info!(
+        started,
+        already_started = already,
+        not_due = waiting,
+        skipped = bad,
+        "{summary}"
+    );
+    Ok(summary + &lines.concat())
 }
 
 /// `pressbot cron`: load `cron.toml` (or `file`), act on due schedules, print one line per schedule.
