@@ -5,9 +5,11 @@
 //! CMS. Needs moto: `bash scripts/moto/ensure-moto.sh` (the test says so
 //! and fails if it is missing; it is never skipped silently).
 
+mod e2e_pipeline_cases;
 mod support;
 
 use pressbot_aws::testing::MotoServer;
+use pressbot_conformance::backends::shared_moto;
 use pressbot_core::backend::{Backend, CloseStatus, ExecutionFilter, ExecutionInfo, PutOptions};
 use pressbot_core::history::EventKind;
 use std::time::Duration;
@@ -198,4 +200,15 @@ async fn aws_backend_on_moto_publishes_a_package_put_with_put_object() {
     );
     assert_eq!(index.articles["00353"].len(), 1, "no new version");
     stop.cancel();
+}
+
+/// The fixture-package case of `e2e_pipeline.rs`, unchanged, on the AWS
+/// backend: its own prefix (domain, buckets, queues) on the moto_server
+/// shared by this test binary.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_fixture_package_reaches_the_cms_on_aws() {
+    e2e_pipeline_cases::every_fixture_package_reaches_the_cms(Harness::aws(
+        &shared_moto().endpoint(),
+    ))
+    .await;
 }
