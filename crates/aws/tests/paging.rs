@@ -6,9 +6,14 @@
 
 use pressbot_aws::testing::{test_credentials, test_settings};
 use pressbot_aws::{AwsBackend, RetrySettings};
-use pressbot_core::history::EventKind;
+use pressbot_core::activity::ActivityFailure;
+use pressbot_core::decider::decide;
+use pressbot_core::definition::WorkflowDefinition;
+use pressbot_core::history::{Decision, EventKind, HistoryEvent};
 use pressbot_core::ids::{RunId, WorkflowExecution, WorkflowId};
+use pressbot_core::testing::HistoryBuilder;
 use serde_json::{json, Value};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -313,4 +318,247 @@ async fn unknown_task_token_is_unknown_task() {
         matches!(err, pressbot_core::Error::UnknownTask { .. }),
         "{err:?}"
     );
+}
+
+// ------------------------------------------------ a paged history, decided
+
+/// A 3-step workflow; retries wait 10 s, without jitter, so the decisions
+/// are exact.
+const THREE_STEPS: &str = r#"
+name = "ThreeSteps"
+version = "1"
+execution_start_to_close = "30m"
+
+[defaults]
+start_to_close = "5m"
+retry = { max_attempts = 3, initial = "10s", backoff = 2.0, max = "1m", jitter = 0.0 }
+
+[[step]]
+activity = "A"
+
+[[step]]
+activity = "B"
+
+[[step]]
+activity = "C"
+"#;
+
+/// An SWF timeout on the wire: whole seconds as a string, `"NONE"` for none.
+fn wire_timeout(d: Option<Duration>) -> Value {
+    json!(d.map_or("NONE".to_owned(), |d| d.as_secs().to_string()))
+}
+
+/// A core history event as SWF's JSON protocol carries it (the event types
+/// the history below uses; any other is a bug in this test).
+fn wire_event(e: &HistoryEvent) -> Value {
+    let (event_type, attrs_key, attrs) = match &e.kind {
+        EventKind::WorkflowExecutionStarted {
+            workflow_type,
+            input,
+            task_list,
+            execution_start_to_close,
+        } => (
+            "WorkflowExecutionStarted",
+            "workflowExecutionStartedEventAttributes",
+            json!({"workflowType": {"name": workflow_type.name, "version": workflow_type.version},
+                "input": input, "taskList": {"name": task_list}, "childPolicy": "TERMINATE",
+                "executionStartToCloseTimeout": wire_timeout(*execution_start_to_close),
+                "taskStartToCloseTimeout": "60"}),
+        ),
+        EventKind::DecisionTaskScheduled { task_list } => (
+            "DecisionTaskScheduled",
+            "decisionTaskScheduledEventAttributes",
+            json!({"taskList": {"name": task_list}, "startToCloseTimeout": "60"}),
+        ),
+        EventKind::DecisionTaskStarted {
+            scheduled_event_id,
+            identity,
+        } => (
+            "DecisionTaskStarted",
+            "decisionTaskStartedEventAttributes",
+            json!({"scheduledEventId": scheduled_event_id, "identity": identity}),
+        ),
+        EventKind::DecisionTaskCompleted {
+            scheduled_event_id,
+            started_event_id,
+            execution_context,
+        } => (
+            "DecisionTaskCompleted",
+            "decisionTaskCompletedEventAttributes",
+            json!({"scheduledEventId": scheduled_event_id, "startedEventId": started_event_id,
+                "executionContext": execution_context}),
+        ),
+        EventKind::ActivityTaskScheduled {
+            activity_id,
+            activity_type,
+            input,
+            control,
+            task_list,
+            timeouts,
+            decision_task_completed_event_id,
+        } => (
+            "ActivityTaskScheduled",
+            "activityTaskScheduledEventAttributes",
+            json!({"activityId": activity_id,
+                "activityType": {"name": activity_type.name, "version": activity_type.version},
+                "input": input, "control": control, "taskList": {"name": task_list},
+                "scheduleToStartTimeout": wire_timeout(timeouts.schedule_to_start),
+                "startToCloseTimeout": wire_timeout(timeouts.start_to_close),
+                "scheduleToCloseTimeout": wire_timeout(timeouts.schedule_to_close),
+                "heartbeatTimeout": wire_timeout(timeouts.heartbeat),
+                "decisionTaskCompletedEventId": decision_task_completed_event_id}),
+        ),
+        EventKind::ActivityTaskStarted {
+            scheduled_event_id,
+            identity,
+        } => (
+            "ActivityTaskStarted",
+            "activityTaskStartedEventAttributes",
+            json!({"scheduledEventId": scheduled_event_id, "identity": identity}),
+        ),
+        EventKind::ActivityTaskCompleted {
+            scheduled_event_id,
+            started_event_id,
+            result,
+        } => (
+            "ActivityTaskCompleted",
+            "activityTaskCompletedEventAttributes",
+            json!({"scheduledEventId": scheduled_event_id, "startedEventId": started_event_id,
+                "result": result}),
+        ),
+        EventKind::ActivityTaskFailed {
+            scheduled_event_id,
+            started_event_id,
+            reason,
+            details,
+        } => (
+            "ActivityTaskFailed",
+            "activityTaskFailedEventAttributes",
+            json!({"scheduledEventId": scheduled_event_id, "startedEventId": started_event_id,
+                "reason": reason, "details": details}),
+        ),
+        EventKind::TimerStarted {
+            timer_id,
+            control,
+            start_to_fire,
+        } => (
+            "TimerStarted",
+            "timerStartedEventAttributes",
+            json!({"timerId": timer_id, "control": control,
+                "startToFireTimeout": start_to_fire.as_secs().to_string(),
+                "decisionTaskCompletedEventId": 0}),
+        ),
+        EventKind::TimerFired {
+            timer_id,
+            started_event_id,
+        } => (
+            "TimerFired",
+            "timerFiredEventAttributes",
+            json!({"timerId": timer_id, "startedEventId": started_event_id}),
+        ),
+        other => panic!("wire_event: {} is not used by this test", other.name()),
+    };
+    // Absent, not null: SWF leaves out the optional fields it has no value for.
+    let attrs: serde_json::Map<String, Value> = attrs
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    json!({
+        "eventId": e.id,
+        "eventType": event_type,
+        "eventTimestamp": e.timestamp.0 as f64 / 1000.0,
+        attrs_key: attrs,
+    })
+}
+
+/// A history longer than one page is decided as if it had come in one:
+/// A completed, B failed once and completed after its retry timer fired,
+/// served in pages of 2-3 events; the decider must schedule C, exactly as
+/// it does for the same history unpaged.
+#[tokio::test]
+async fn a_history_longer_than_one_page_is_decided_correctly() {
+    let def = WorkflowDefinition::from_toml_str(THREE_STEPS, Path::new("t.toml"), &|_| true)
+        .expect("valid definition");
+    let wf = WorkflowId::from("ThreeSteps-paged");
+    let mut h = HistoryBuilder::start(json!({"article_id": "00666", "version": 1}));
+    h.decision_task()
+        .schedule("A", 1)
+        .started("A", 1)
+        .completed("A", 1, json!({"a": 1}))
+        .decision_task()
+        .schedule("B", 1)
+        .started("B", 1)
+        .failed("B", 1, ActivityFailure::retryable("S3 answered 503"))
+        .decision_task()
+        .timer_started("retry:B#2", Duration::from_secs(10))
+        .timer_fired("retry:B#2")
+        .decision_task()
+        .schedule("B", 2)
+        .started("B", 2)
+        .completed("B", 2, json!({"b": 2}))
+        .decision_scheduled()
+        .decision_started();
+    let history = h.build();
+    let total = history.len();
+    assert!(total > 20, "{total} events: several pages of 2-3");
+    let wire: Vec<Value> = history.iter().map(wire_event).collect();
+    let previous_started = history
+        .iter()
+        .rev()
+        .filter(|e| matches!(e.kind, EventKind::DecisionTaskStarted { .. }))
+        .nth(1)
+        .map_or(0, |e| e.id);
+
+    for size in [2usize, 3] {
+        let wire = wire.clone();
+        let (endpoint, seen) = stand_in(Arc::new(move |target, body, _| {
+            assert_eq!(target, "PollForDecisionTask");
+            let first: usize = body["nextPageToken"]
+                .as_str()
+                .map_or(0, |t| t.trim_start_matches('p').parse().unwrap());
+            let last = (first + size).min(wire.len());
+            let mut answer = json!({
+                "taskToken": "tok-paged",
+                "startedEventId": wire.len(),
+                "previousStartedEventId": previous_started,
+                "workflowExecution": {"workflowId": "ThreeSteps-paged", "runId": "run"},
+                "workflowType": {"name": "TestWorkflow", "version": "1"},
+                "events": wire[first..last],
+            });
+            if last < wire.len() {
+                answer["nextPageToken"] = json!(format!("p{last}"));
+            }
+            (200, answer)
+        }))
+        .await;
+        let aws = backend(&endpoint, size as i32).await;
+        let task = aws
+            .backend()
+            .workflows
+            .poll_decision_task("decisions", "decider")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            seen.lock().unwrap().len(),
+            total.div_ceil(size),
+            "pages of {size}"
+        );
+        assert_eq!(task.events, history, "pages of {size}: history as built");
+        let paged = decide(&def, &wf, &task.events);
+        let unpaged = decide(&def, &wf, &history);
+        assert_eq!(paged, unpaged, "pages of {size}");
+        let scheduled: Vec<&str> = paged
+            .decisions
+            .iter()
+            .map(|d| match d {
+                Decision::ScheduleActivityTask { activity_id, .. } => activity_id.as_str(),
+                other => panic!("pages of {size}: unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(scheduled, ["C#1"], "pages of {size}: the next step");
+    }
 }
