@@ -20,4 +20,4 @@ export PRESSBOT_MOTO_SERVER
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked "$@"
+cargo test --workspace --locked --no-fail-fast "$@"

@@ -93,9 +93,11 @@ params = { sleep_ms = 2500 }
 
 /// The same on moto, which times activities out by heartbeat only (never by
 /// start-to-close; see `pressbot_aws::testing`): the killed worker's
-/// activity is found dead by a 3 s heartbeat timeout instead. A live worker
-/// finishes the 2.5 s activity before it would even need to heartbeat, so
-/// only the killed attempt times out, as with start-to-close.
+/// activity is found dead by a 6 s heartbeat timeout instead. A live worker
+/// finishes the 2.5 s activity before it would even need to heartbeat (it
+/// beats at 0.8 of the timeout, 4.8 s), so only the killed attempt times
+/// out, as with start-to-close. (With 3 s, a loaded machine made moto time
+/// out the live attempt too: moto seems to count from scheduling.)
 const SLOW_PING_HEARTBEAT: &str = r#"
 name = "SlowPing"
 version = "1"
@@ -105,8 +107,8 @@ execution_start_to_close = "5m"
 [[step]]
 activity = "PingWorker"
 start_to_close = "1m"
-heartbeat = "3s"
-retry = { max_attempts = 3, initial = "1s", backoff = 2.0, max = "5s", jitter = 0.0 }
+heartbeat = "6s"
+retry = { max_attempts = 4, initial = "1s", backoff = 2.0, max = "5s", jitter = 0.0 }
 params = { sleep_ms = 2500 }
 "#;
 
