@@ -198,6 +198,8 @@ pub fn test_settings(endpoint: &str, prefix: &str) -> Settings {
             data_dir: std::env::temp_dir().join(format!("pressbot-{prefix}")),
             poll_interval: Duration::from_millis(200),
             long_poll: secs(1),
+            object_url: None,
+            object_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         },
         aws: AwsSettings {
             region: "us-east-1".into(),

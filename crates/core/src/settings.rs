@@ -56,6 +56,19 @@ pub struct LocalSettings {
     /// (SWF holds 60 s; shorter here makes a stopping process quicker).
     #[serde(with = "humantime_serde")]
     pub long_poll: Duration,
+    /// Public base URL of the object server (`pressbot up` serves it), e.g.
+    /// `http://files.example.org:8481`: presigned URLs then read
+    /// `<object_url>/<bucket>/<key>?expires=…&signature=…` and can be fetched
+    /// over HTTP. Unset: `file://` URLs (signed too), for same-host use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_url: Option<String>,
+    /// Where `pressbot up` serves presigned object URLs (loopback by default).
+    #[serde(default = "default_object_listen")]
+    pub object_listen: SocketAddr,
+}
+
+fn default_object_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8481))
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -53,6 +53,14 @@ pub enum LocalError {
         message: String,
     },
 
+    /// A presigned URL was refused: which check failed, and why (for an
+    /// expired one, when it expired). Never holds the signing key.
+    #[error("presigned URL refused: {check}: {reason}")]
+    PresignRefused {
+        check: crate::presign::PresignCheck,
+        reason: String,
+    },
+
     /// The blocking database task panicked.
     #[error("{operation}: database task failed: {message}")]
     Task {
@@ -187,6 +195,13 @@ impl From<LocalError> for Error {
                 resource: what.to_owned(),
                 retryable: false,
                 message,
+            },
+            LocalError::PresignRefused { check, reason } => Error::Backend {
+                service: "objects",
+                operation: "get_presigned",
+                resource: check.to_string(),
+                retryable: false,
+                message: reason,
             },
             LocalError::Task { operation, message } => Error::Backend {
                 service: "sqlite",

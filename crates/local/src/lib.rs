@@ -12,11 +12,14 @@
 //! Layout of the data dir:
 //! - `pressbot.db` (+ `-wal`, `-shm`): every table;
 //! - `objects/<bucket>/<key>`: object bodies (see [`objects`] for how keys map to paths);
-//! - `tmp/`: bodies being written, renamed into place atomically.
+//! - `tmp/`: bodies being written, renamed into place atomically;
+//! - `presign.key`: the secret that signs presigned URLs (see [`presign`]).
 
 mod db;
 mod error;
+pub mod object_server;
 pub mod objects;
+pub mod presign;
 pub mod queue;
 pub mod workflow;
 
@@ -88,6 +91,7 @@ struct Inner {
     options: LocalOptions,
     pool: Mutex<Vec<Connection>>,
     notify: Arc<Notify>,
+    presign: presign::PresignState,
 }
 
 impl std::fmt::Debug for LocalBackend {
@@ -146,6 +150,7 @@ impl LocalBackend {
                 options,
                 pool: Mutex::new(vec![conn]),
                 notify: Arc::new(Notify::new()),
+                presign: presign::PresignState::default(),
             }),
         })
     }

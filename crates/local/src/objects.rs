@@ -268,19 +268,6 @@ fn prune_dirs(bucket_dir: &Path, file: &Path) {
     }
 }
 
-fn encode_file_url(path: &Path) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'/')
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    format!(
-        "file://{}",
-        percent_encoding::utf8_percent_encode(&path.to_string_lossy(), SET)
-    )
-}
-
 impl LocalBackend {
     fn objects_ctx(
         &self,
@@ -307,16 +294,17 @@ impl LocalBackend {
     }
 }
 
-#[async_trait]
-impl ObjectStore for LocalBackend {
-    async fn get(&self, bucket: &str, key: &str) -> pressbot_core::Result<Object> {
+impl LocalBackend {
+    /// `ObjectStore::get` with this crate's error, so callers here (the
+    /// presigned-URL server) can tell a missing object from other failures.
+    pub(crate) async fn get_object(&self, bucket: &str, key: &str) -> Result<Object, LocalError> {
         self.objects_ctx("get", bucket, key)?;
         let (b, k, dir) = (
             bucket.to_owned(),
             key.to_owned(),
             self.inner.data_dir.clone(),
         );
-        Ok(self
+        self
             .run("get", format!("{bucket}/{key}"), move |c, _ctx| {
                 let path = object_path(&dir, &b, &k)?;
                 // A put of another process may replace the file between our
@@ -345,7 +333,14 @@ impl ObjectStore for LocalBackend {
                     }
                 }
             })
-            .await?)
+            .await
+    }
+}
+
+#[async_trait]
+impl ObjectStore for LocalBackend {
+    async fn get(&self, bucket: &str, key: &str) -> pressbot_core::Result<Object> {
+        Ok(self.get_object(bucket, key).await?)
     }
 
     async fn put(
@@ -484,29 +479,14 @@ impl ObjectStore for LocalBackend {
             .await?)
     }
 
-    /// A `file://` URL of the object's file with an `expires=<unix seconds>`
-    /// query parameter. Nothing enforces the expiry (a file URL needs no
-    /// signature); it is there so callers that log or hand out URLs see the
-    /// same shape of information as with S3.
+    /// A signed URL with an enforced expiry: see [`crate::presign`].
     async fn presign_get(
         &self,
         bucket: &str,
         key: &str,
         expires: Duration,
     ) -> pressbot_core::Result<String> {
-        self.objects_ctx("presign_get", bucket, key)?;
-        if expires > MAX_PRESIGN {
-            return Err(LocalError::invalid(
-                "presign_get",
-                "expiry",
-                format!("{expires:?}"),
-                "must be at most 7 days",
-            )
-            .into());
-        }
-        let path = object_path(&self.inner.data_dir, bucket, key)?;
-        let until = Timestamp::now().plus(expires).0 / 1000;
-        Ok(format!("{}?expires={until}", encode_file_url(&path)))
+        Ok(self.presign_get_at(bucket, key, expires, Timestamp::now())?)
     }
 
     async fn create_bucket(&self, bucket: &str) -> pressbot_core::Result<()> {
