@@ -304,36 +304,33 @@ impl LocalBackend {
             key.to_owned(),
             self.inner.data_dir.clone(),
         );
-        self
-            .run("get", format!("{bucket}/{key}"), move |c, _ctx| {
-                let path = object_path(&dir, &b, &k)?;
-                // A put of another process may replace the file between our
-                // metadata read and our file read: read the metadata again
-                // and retry if anything moved, so body and eTag agree.
-                let mut attempts = 0;
-                loop {
-                    attempts += 1;
-                    let meta = head(c, &b, &k)?.ok_or_else(|| not_found(&b, &k))?;
-                    let body = match std::fs::read(&path) {
-                        Ok(body) => body,
-                        // Deleted meanwhile: answer as S3 would now.
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts < 3 => {
-                            continue
-                        }
-                        Err(e) => return Err(LocalError::io("read object", &path, e)),
-                    };
-                    let again = head(c, &b, &k)?;
-                    if (again.as_ref() == Some(&meta) && body.len() as u64 == meta.size)
-                        || attempts >= 3
-                    {
-                        return Ok(Object {
-                            meta,
-                            body: Bytes::from(body),
-                        });
-                    }
+        self.run("get", format!("{bucket}/{key}"), move |c, _ctx| {
+            let path = object_path(&dir, &b, &k)?;
+            // A put of another process may replace the file between our
+            // metadata read and our file read: read the metadata again
+            // and retry if anything moved, so body and eTag agree.
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                let meta = head(c, &b, &k)?.ok_or_else(|| not_found(&b, &k))?;
+                let body = match std::fs::read(&path) {
+                    Ok(body) => body,
+                    // Deleted meanwhile: answer as S3 would now.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts < 3 => continue,
+                    Err(e) => return Err(LocalError::io("read object", &path, e)),
+                };
+                let again = head(c, &b, &k)?;
+                if (again.as_ref() == Some(&meta) && body.len() as u64 == meta.size)
+                    || attempts >= 3
+                {
+                    return Ok(Object {
+                        meta,
+                        body: Bytes::from(body),
+                    });
                 }
-            })
-            .await
+            }
+        })
+        .await
     }
 }
 

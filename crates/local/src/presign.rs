@@ -129,7 +129,8 @@ fn read_key(path: &Path) -> Result<Option<SecretKey>, LocalError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(LocalError::io("read presign key", path, e)),
     };
-    let corrupt = || LocalError::Corrupt {
+    let corrupt = || {
+        LocalError::Corrupt {
         operation: "read presign key",
         what: "presign key file",
         // Never the content: it is (or was meant to be) the secret.
@@ -138,6 +139,7 @@ fn read_key(path: &Path) -> Result<Option<SecretKey>, LocalError> {
             path.display(),
             KEY_BYTES * 2
         ),
+    }
     };
     let mut key = [0u8; KEY_BYTES];
     hex::decode_to_slice(text.trim(), &mut key).map_err(|_| corrupt())?;
@@ -175,10 +177,9 @@ fn load_or_create_key(data_dir: &Path) -> Result<SecretKey, LocalError> {
             std::io::Error::other(e.to_string()),
         )
     })?;
-    let temp = data_dir.join("tmp").join(format!(
-        "presign-key-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let temp = data_dir
+        .join("tmp")
+        .join(format!("presign-key-{}", uuid::Uuid::new_v4().simple()));
     let written = write_private(&temp, hex::encode(raw).as_bytes());
     let linked = written.and_then(|()| match std::fs::hard_link(&temp, &path) {
         Ok(()) => {
@@ -235,7 +236,11 @@ fn mac(key: &SecretKey, bucket: &str, object_key: &str, expires: i64) -> Hmac<Sh
 }
 
 fn sign(key: &SecretKey, bucket: &str, object_key: &str, expires: i64) -> String {
-    hex::encode(mac(key, bucket, object_key, expires).finalize().into_bytes())
+    hex::encode(
+        mac(key, bucket, object_key, expires)
+            .finalize()
+            .into_bytes(),
+    )
 }
 
 /// Validate an object URL base: http(s), no query or fragment; trailing
@@ -303,8 +308,8 @@ fn parse_query(query: Option<&str>) -> Result<(i64, String), LocalError> {
             ));
         }
     }
-    let expires = expires
-        .ok_or_else(|| refused(PresignCheck::Malformed, "no expires= query parameter"))?;
+    let expires =
+        expires.ok_or_else(|| refused(PresignCheck::Malformed, "no expires= query parameter"))?;
     let expires: i64 = expires.parse().map_err(|_| {
         refused(
             PresignCheck::Malformed,
@@ -324,12 +329,8 @@ fn parse_query(query: Option<&str>) -> Result<(i64, String), LocalError> {
 
 /// `/<bucket>/<percent-encoded key>` into bucket and key.
 fn parse_http_path(path: &str) -> Result<(String, String), LocalError> {
-    let malformed = |problem: &str| {
-        refused(
-            PresignCheck::Malformed,
-            format!("path {path:?}: {problem}"),
-        )
-    };
+    let malformed =
+        |problem: &str| refused(PresignCheck::Malformed, format!("path {path:?}: {problem}"));
     let rest = path
         .strip_prefix('/')
         .ok_or_else(|| malformed("must start with '/'"))?;
@@ -392,7 +393,12 @@ impl LocalBackend {
         }
         // Rounded up to a whole second, so a URL lives at least `expires`.
         let until = now.plus(expires).0.saturating_add(999).div_euclid(1000);
-        let signature = sign(&load_or_create_key(&self.inner.data_dir)?, bucket, key, until);
+        let signature = sign(
+            &load_or_create_key(&self.inner.data_dir)?,
+            bucket,
+            key,
+            until,
+        );
         let query = format!("{EXPIRES}={until}&{SIGNATURE}={signature}");
         Ok(match self.object_url() {
             Some(base) => format!(
@@ -418,7 +424,11 @@ impl LocalBackend {
     /// `now`: its form, then its signature, then its expiry. For an
     /// `http(s)` URL the path after the configured object URL base (or,
     /// without one, after the host) must be `/<bucket>/<key>`.
-    pub fn verify_presigned(&self, url: &str, now: Timestamp) -> Result<PresignedTarget, LocalError> {
+    pub fn verify_presigned(
+        &self,
+        url: &str,
+        now: Timestamp,
+    ) -> Result<PresignedTarget, LocalError> {
         let (path_part, query) = match url.split_once('?') {
             Some((p, q)) => (p, Some(q.split('#').next().unwrap_or(q))),
             None => (url, None),
@@ -438,9 +448,9 @@ impl LocalBackend {
                     ),
                 )
             })?;
-            let (bucket, mapped) = rel.split_once('/').ok_or_else(|| {
-                refused(PresignCheck::Malformed, "file URL names no object key")
-            })?;
+            let (bucket, mapped) = rel
+                .split_once('/')
+                .ok_or_else(|| refused(PresignCheck::Malformed, "file URL names no object key"))?;
             let key = relative_path_to_key(mapped).ok_or_else(|| {
                 refused(
                     PresignCheck::Malformed,
@@ -458,7 +468,10 @@ impl LocalBackend {
                     "must be an http://, https:// or file:// URL",
                 )
             })?;
-        let path = match self.object_url().and_then(|b| path_part.strip_prefix(&b).map(str::to_owned)) {
+        let path = match self
+            .object_url()
+            .and_then(|b| path_part.strip_prefix(&b).map(str::to_owned))
+        {
             Some(p) => p,
             None => after_scheme
                 .find('/')
@@ -519,7 +532,9 @@ impl LocalBackend {
                 PresignCheck::Expired,
                 format!(
                     "expired at {expires_at} ({} ago)",
-                    humantime::format_duration(Duration::from_secs(now.since(expires_at).as_secs()))
+                    humantime::format_duration(Duration::from_secs(
+                        now.since(expires_at).as_secs()
+                    ))
                 ),
             ));
         }
@@ -548,7 +563,14 @@ mod tests {
 
     #[test]
     fn mapped_paths_map_back_to_keys() {
-        for key in ["a/b/c.zip", "folder/", "a//b", "100%\\x", "new folder/x y(1).zip", "é/ü"] {
+        for key in [
+            "a/b/c.zip",
+            "folder/",
+            "a//b",
+            "100%\\x",
+            "new folder/x y(1).zip",
+            "é/ü",
+        ] {
             let mapped = key_to_relative_path(key).expect("maps");
             assert_eq!(
                 relative_path_to_key(&mapped.to_string_lossy()).as_deref(),
@@ -556,7 +578,11 @@ mod tests {
                 "{key}"
             );
         }
-        assert_eq!(relative_path_to_key("a/%41"), None, "not produced by the mapping");
+        assert_eq!(
+            relative_path_to_key("a/%41"),
+            None,
+            "not produced by the mapping"
+        );
         assert_eq!(relative_path_to_key("../x"), None);
     }
 
@@ -571,9 +597,15 @@ mod tests {
             (None, "no query"),
             (Some("signature=x".to_owned()), "no expires"),
             (Some("expires=12".to_owned()), "no signature"),
-            (Some(format!("expires=soon&signature={sig}")), "not a whole number"),
+            (
+                Some(format!("expires=soon&signature={sig}")),
+                "not a whole number",
+            ),
             (Some("expires=1&signature=zz".to_owned()), "64 hex"),
-            (Some(format!("expires=1&expires=2&signature={sig}")), "twice"),
+            (
+                Some(format!("expires=1&expires=2&signature={sig}")),
+                "twice",
+            ),
         ] {
             let e = parse_query(query.as_deref()).expect_err(needle).to_string();
             assert!(e.contains(needle) && e.contains("malformed URL"), "{e}");
