@@ -38,12 +38,13 @@
 //! - The completion result is the context, kept valid JSON within SWF's
 //!   limit by [`result_json`].
 
-use crate::activity::{ActivityFailure, ActivityInput, FailureKind};
+use crate::activity::{ActivityFailure, FailureKind};
 use crate::definition::{Step, WorkflowDefinition};
 use crate::history::{limits, truncate, ActivityTimeoutType, Decision, EventKind, HistoryEvent};
 use crate::ids::{TypeRef, WorkflowId};
 use crate::time::Timestamp;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -68,6 +69,15 @@ pub struct Decisions {
 /// Decide what to do next for an execution of `def`, given its full history.
 ///
 /// Pure and deterministic: no clock, no randomness, no I/O.
+///
+/// Deciding runs on every decision task over the whole history, so it is
+/// written to touch each event once and allocate little: the parsed
+/// records borrow from `events`, steps and scheduled events are looked up
+/// by small integer indexes, results are only *validated* while walking the
+/// history (their top-level keys noted), and the context `Value` is built
+/// at the end from the one text that last wrote each key. The behaviour is
+/// the original, simpler implementation's, checked event for event by
+/// `tests/decider_equivalence.rs`.
 pub fn decide(
     def: &WorkflowDefinition,
     workflow_id: &WorkflowId,
@@ -82,7 +92,7 @@ pub fn decide(
         };
     }
     let start_input = match &h.start {
-        Some(s) => s.input.clone(),
+        Some(s) => s.input,
         None => {
             return fail_only(
                 None,
@@ -112,51 +122,74 @@ pub fn decide(
         };
     }
 
-    let mut context = match parse_start_input(start_input.as_deref()) {
-        Ok(c) => c,
-        Err(problem) => {
-            return fail_only(
-                None,
-                format!("malformed workflow input: {problem}"),
-                format!(
-                    "the input of workflow {workflow_id} ({}) must be a JSON object (or empty): \
-                     {problem}; input was: {}",
-                    def.workflow_type(),
-                    start_input.as_deref().unwrap_or("")
-                ),
-            )
-        }
-    };
-
-    // Step id → (group, step), built once: looking steps up by scanning the
-    // definition for every attempt made deciding quadratic in long workflows.
-    let mut step_of: HashMap<&str, (usize, &Step)> =
-        HashMap::with_capacity(def.groups.iter().map(Vec::len).sum());
-    for (g, steps) in def.groups.iter().enumerate() {
-        for s in steps {
-            step_of.entry(s.id.as_str()).or_insert((g, s));
-        }
+    // Every JSON object text that feeds the context (the start input, then
+    // each valid result), with the range of its top-level keys in `keys`.
+    let mut keys: Vec<Cow<'_, str>> = Vec::new();
+    let mut sources: Vec<Source<'_>> = Vec::with_capacity(h.attempts.len() / 2 + 1);
+    if let Err(problem) = note_object(start_input, &mut keys, &mut sources, parse_start_input) {
+        return fail_only(
+            None,
+            format!("malformed workflow input: {problem}"),
+            format!(
+                "the input of workflow {workflow_id} ({}) must be a JSON object (or empty): \
+                 {problem}; input was: {}",
+                def.workflow_type(),
+                start_input.unwrap_or("")
+            ),
+        );
     }
 
-    // Fatal conditions, earliest in history first; also the context and the
-    // context as each group was entered (for `when`).
+    // Step id → flat step index, built once: looking steps up by scanning
+    // the definition for every attempt made deciding quadratic in long
+    // workflows. A duplicated id resolves to its first step, as
+    // `WorkflowDefinition::step` does.
+    let flat: Vec<(usize, &Step)> = def
+        .groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, steps)| steps.iter().map(move |s| (g, s)))
+        .collect();
+    let mut step_of: HashMap<&str, usize> = HashMap::with_capacity(flat.len());
+    for (i, (_, s)) in flat.iter().enumerate() {
+        step_of.entry(s.id.as_str()).or_insert(i);
+    }
+
+    // What each step's attempts add up to, in one pass: the decider needs
+    // no more than this per step (see `step_state`).
+    let mut agg = vec![StepAgg::default(); flat.len()];
+    let mut step_index: Vec<Option<usize>> = Vec::with_capacity(h.attempts.len());
+    for a in &h.attempts {
+        let idx = a
+            .step
+            .as_ref()
+            .and_then(|(s, _)| step_of.get(s.as_ref()).copied());
+        if let (Some(i), Some((_, n))) = (idx, &a.step) {
+            let st = &mut agg[i];
+            st.any = true;
+            st.max_attempt = st.max_attempt.max(*n);
+            match &a.outcome {
+                None => {
+                    if st.first_open.is_none() {
+                        st.first_open = Some(*n);
+                    }
+                }
+                Some((_, _, Outcome::Completed(_))) => st.done = true,
+                Some(_) => {}
+            }
+        }
+        step_index.push(idx);
+    }
+
+    // Fatal conditions, earliest in history first.
     let mut fatal: Option<(i64, String, String)> = None;
     let mut note_fatal = |event_id: i64, reason: String, details: String| {
         if fatal.as_ref().is_none_or(|(id, _, _)| event_id < *id) {
             fatal = Some((event_id, reason, details));
         }
     };
-    let mut completed_in_group: Vec<Vec<(i64, Map<String, Value>)>> =
-        vec![Vec::new(); def.groups.len()];
-
-    // Highest attempt per step, so "is there a later attempt" stays O(1)
-    // on long histories.
-    let mut last_attempt: HashMap<&str, u32> = HashMap::new();
-    for (s, n) in h.attempts.iter().filter_map(|a| a.step.as_ref()) {
-        let e = last_attempt.entry(s.as_str()).or_insert(0);
-        *e = (*e).max(*n);
-    }
-    for a in &h.attempts {
+    // Valid completions: (closing event id, group, index into `sources`).
+    let mut completions: Vec<(i64, usize, usize)> = Vec::new();
+    for (a, idx) in h.attempts.iter().zip(&step_index) {
         let Some((step_id, attempt)) = &a.step else {
             note_fatal(
                 a.scheduled_id,
@@ -175,7 +208,7 @@ pub fn decide(
             );
             continue;
         };
-        let Some(&(group, step)) = step_of.get(step_id.as_str()) else {
+        let Some(i) = *idx else {
             note_fatal(
                 a.scheduled_id,
                 format!(
@@ -193,34 +226,39 @@ pub fn decide(
             );
             continue;
         };
+        let (group, step) = flat[i];
         let Some((close_id, _, outcome)) = &a.outcome else {
             continue;
         };
         let of = step.retry.max_attempts;
         match outcome {
-            Outcome::Completed(result) => match parse_result(result.as_deref()) {
-                Ok(obj) => completed_in_group[group].push((*close_id, obj)),
-                Err(problem) => note_fatal(
-                    *close_id,
-                    format!(
-                        "{step_id} returned a bad result on attempt {attempt} of {of}: {problem}"
+            Outcome::Completed(result) => {
+                match note_object(*result, &mut keys, &mut sources, parse_result) {
+                    Ok(()) => completions.push((*close_id, group, sources.len() - 1)),
+                    Err(problem) => note_fatal(
+                        *close_id,
+                        format!(
+                            "{step_id} returned a bad result on attempt {attempt} of {of}: \
+                             {problem}"
+                        ),
+                        format!(
+                            "{step_id} ({}) completed attempt {attempt} with a result that is \
+                             not a JSON object: {problem}; result was: {}",
+                            step.activity,
+                            result.unwrap_or("")
+                        ),
                     ),
-                    format!(
-                        "{step_id} ({}) completed attempt {attempt} with a result that is not a \
-                         JSON object: {problem}; result was: {}",
-                        step.activity,
-                        result.as_deref().unwrap_or("")
-                    ),
-                ),
-            },
-            Outcome::Failed(f) if f.kind == FailureKind::Permanent => {
-                let text = format!("{step_id} failed on attempt {attempt} of {of}: {f}");
+                }
+            }
+            Outcome::Failed { reason, .. } if failure_kind(*reason) == FailureKind::Permanent => {
+                let text = format!(
+                    "{step_id} failed on attempt {attempt} of {of}: {}",
+                    outcome.describe()
+                );
                 note_fatal(*close_id, text.clone(), text);
             }
             other => {
-                let later = last_attempt
-                    .get(step_id.as_str())
-                    .is_some_and(|m| m > attempt);
+                let later = agg[i].max_attempt > *attempt;
                 if *attempt >= of && !later {
                     let text = format!(
                         "{step_id} failed on attempt {attempt} of {of}: {}",
@@ -232,10 +270,10 @@ pub fn decide(
         }
     }
     for sf in &h.schedule_failures {
-        let step = parse_step_ref(None, &sf.activity_id);
+        let step = parse_step_ref(None, sf.activity_id);
         let (who, attempt) = match &step {
             Some((s, n)) => (s.clone(), n.to_string()),
-            None => (sf.activity_id.clone(), "?".into()),
+            None => (sf.activity_id.to_owned(), "?".into()),
         };
         let text = format!(
             "{who} could not be scheduled (attempt {attempt}): {}",
@@ -251,7 +289,7 @@ pub fn decide(
         );
     }
     for tf in &h.timer_failures {
-        let text = match parse_timer_id(&tf.timer_id) {
+        let text = match parse_timer_id(tf.timer_id) {
             Some((s, n)) => format!(
                 "{s}: retry timer before attempt {n} could not be started: {}",
                 tf.cause
@@ -268,25 +306,16 @@ pub fn decide(
         );
     }
 
-    // Merge completions in history order: into the running context, and
-    // group by group for the context each group was entered with.
-    for v in &mut completed_in_group {
-        v.sort_by_key(|(id, _)| *id);
+    // The context: the start input with every completion's keys merged in
+    // history order, each key taking its value from the last text that set
+    // it. Only those values are ever turned into `Value`s.
+    completions.sort_by_key(|&(id, _, _)| id);
+    let mut context = KeyTable::default();
+    context.merge(0, &sources[0], &keys);
+    for &(_, _, src) in &completions {
+        context.merge(src, &sources[src], &keys);
     }
-    let mut all_completions: Vec<(i64, usize, &Map<String, Value>)> = completed_in_group
-        .iter()
-        .enumerate()
-        .flat_map(|(g, v)| v.iter().map(move |(id, m)| (*id, g, m)))
-        .collect();
-    all_completions.sort_by_key(|(id, _, _)| *id);
-    // The context each group was entered with: the start input plus the
-    // completions of earlier groups, group by group (each group's in history
-    // order). Built incrementally while walking the groups below.
-    let mut group_entry = Value::Object(context.clone());
-    for (_, _, m) in &all_completions {
-        merge(&mut context, m);
-    }
-    let context_value = Value::Object(context);
+    let context_value = Value::Object(context.materialize(&sources));
 
     if let Some((_, reason, details)) = fatal {
         let mut decisions = h.cancel_open_activities();
@@ -298,28 +327,29 @@ pub fn decide(
         };
     }
 
+    // The context each group was entered with (for `when`): the start input
+    // plus the completions of earlier groups, group by group (each group's
+    // in history order). Built only when a condition needs it.
+    let mut entry = GroupEntry::default();
+    // The context as JSON text, encoded once for every attempt scheduled.
+    let mut context_text: Option<String> = None;
+
     // Walk the groups: the first group not yet done is where the work is.
     let mut decisions = Vec::new();
     let mut waiting = Vec::new();
     for (g, group) in def.groups.iter().enumerate() {
-        if g > 0 {
-            if let Value::Object(entry) = &mut group_entry {
-                for (_, m) in &completed_in_group[g - 1] {
-                    merge(entry, m);
-                }
-            }
-        }
         let mut group_done = true;
         for step in group {
-            let attempts: Vec<&AttemptRec> = h.attempts_of(&step.id).collect();
-            if attempts.is_empty() {
+            let st = &agg[step_of[step.id.as_str()]];
+            if !st.any {
                 if let Some(cond) = &step.when {
-                    if !cond.matches(&group_entry) {
+                    let entry_value = entry.at(g, &completions, &sources, &keys);
+                    if !cond.matches(entry_value) {
                         continue; // skipped
                     }
                 }
             }
-            match step_state(step, &attempts, &h) {
+            match step_state(step, st, &h) {
                 StepState::Done => {}
                 StepState::Open(n) => {
                     group_done = false;
@@ -327,7 +357,8 @@ pub fn decide(
                 }
                 StepState::Schedule(n) => {
                     group_done = false;
-                    match schedule(def, step, n, &context_value) {
+                    let text = context_text.get_or_insert_with(|| context_value.to_string());
+                    match schedule(def, step, n, &context_value, text) {
                         Ok(d) => decisions.push(d),
                         Err((reason, details)) => {
                             let mut decisions = h.cancel_open_activities();
@@ -366,7 +397,6 @@ pub fn decide(
             };
         }
     }
-
     decisions.push(Decision::CompleteWorkflowExecution {
         result: Some(result_json(&context_value)),
     });
@@ -407,24 +437,67 @@ pub fn control_json(step: &str, attempt: u32) -> String {
 
 /// Step and attempt of an activity: from its control, else from its id.
 pub fn parse_step_ref(control: Option<&str>, activity_id: &str) -> Option<(String, u32)> {
-    /// The control's shape, read without building a `Value` tree: this runs
-    /// for every attempt on every decision, so it is the decider's hot path.
+    step_ref(control, activity_id).map(|(s, n)| (s.into_owned(), n))
+}
+
+/// [`parse_step_ref`], borrowing the step from its text: this runs for
+/// every attempt on every decision, so it is the decider's hot path.
+fn step_ref<'a>(control: Option<&'a str>, activity_id: &'a str) -> Option<(Cow<'a, str>, u32)> {
+    /// The control's shape, read without building a `Value` tree.
     #[derive(serde::Deserialize)]
     struct Control<'a> {
         #[serde(borrow)]
-        step: std::borrow::Cow<'a, str>,
+        step: Cow<'a, str>,
         attempt: u64,
     }
     if let Some(c) = control {
+        if let Some((step, n)) = control_fast(c) {
+            return Some((Cow::Borrowed(step), n));
+        }
         if let Ok(v) = serde_json::from_str::<Control<'_>>(c) {
             if let Ok(n) = u32::try_from(v.attempt) {
-                return Some((v.step.into_owned(), n));
+                return Some((v.step, n));
             }
         }
     }
     let (step, n) = activity_id.rsplit_once('#')?;
     let n: u32 = n.parse().ok()?;
-    (!step.is_empty() && n > 0).then(|| (step.to_owned(), n))
+    (!step.is_empty() && n > 0).then_some((Cow::Borrowed(step), n))
+}
+
+/// The controls [`control_json`] writes, `{"attempt":N,"step":"S"}` (or
+/// with the keys the other way round), read by hand. Only texts of exactly
+/// that form, with no escapes in the step and an attempt of at most nine
+/// digits, are answered; anything else is `None` and goes to serde_json,
+/// so what is answered is what serde_json would answer.
+fn control_fast(c: &str) -> Option<(&str, u32)> {
+    fn attempt(s: &str) -> Option<(u32, &str)> {
+        let end = s
+            .bytes()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(s.len());
+        let digits = &s[..end];
+        if digits.is_empty() || digits.len() > 9 || (digits.len() > 1 && digits.starts_with('0')) {
+            return None;
+        }
+        Some((digits.parse().ok()?, &s[end..]))
+    }
+    fn step(s: &str) -> Option<(&str, &str)> {
+        let s = s.strip_prefix('"')?;
+        let end = s
+            .bytes()
+            .position(|b| b == b'"' || b == b'\\' || b < 0x20)?;
+        (s.as_bytes()[end] == b'"').then(|| (&s[..end], &s[end + 1..]))
+    }
+    if let Some(rest) = c.strip_prefix("{\"attempt\":") {
+        let (n, rest) = attempt(rest)?;
+        let (st, rest) = step(rest.strip_prefix(",\"step\":")?)?;
+        (rest == "}").then_some((st, n))
+    } else {
+        let (st, rest) = step(c.strip_prefix("{\"step\":")?)?;
+        let (n, rest) = attempt(rest.strip_prefix(",\"attempt\":")?)?;
+        (rest == "}").then_some((st, n))
+    }
 }
 
 /// SWF's cause when a StartTimer names a timer id that is already running.
@@ -473,8 +546,8 @@ pub fn timeline(def: Option<&WorkflowDefinition>, events: &[HistoryEvent]) -> Ve
     let mut rows: Vec<(i64, TimelineRow)> = Vec::new();
     for a in &h.attempts {
         let (step, attempt) = match &a.step {
-            Some((s, n)) => (s.clone(), Some(*n)),
-            None => (a.activity_id.clone(), None),
+            Some((s, n)) => (s.to_string(), Some(*n)),
+            None => (a.activity_id.to_owned(), None),
         };
         let (closed, outcome) = match &a.outcome {
             Some((_, ts, o)) => (Some(*ts), o.timeline_text()),
@@ -501,9 +574,9 @@ pub fn timeline(def: Option<&WorkflowDefinition>, events: &[HistoryEvent]) -> Ve
         ));
     }
     for sf in &h.schedule_failures {
-        let (step, attempt) = match parse_step_ref(None, &sf.activity_id) {
+        let (step, attempt) = match parse_step_ref(None, sf.activity_id) {
             Some((s, n)) => (s, Some(n)),
-            None => (sf.activity_id.clone(), None),
+            None => (sf.activity_id.to_owned(), None),
         };
         rows.push((
             sf.event_id,
@@ -523,9 +596,9 @@ pub fn timeline(def: Option<&WorkflowDefinition>, events: &[HistoryEvent]) -> Ve
         ));
     }
     for t in &h.timers {
-        let (step, attempt) = match parse_timer_id(&t.timer_id) {
+        let (step, attempt) = match parse_timer_id(t.timer_id) {
             Some((s, n)) => (s, Some(n)),
-            None => (t.timer_id.clone(), None),
+            None => (t.timer_id.to_owned(), None),
         };
         let wait = humantime::format_duration(t.start_to_fire);
         let (closed, outcome) = match t.state {
@@ -551,9 +624,9 @@ pub fn timeline(def: Option<&WorkflowDefinition>, events: &[HistoryEvent]) -> Ve
         ));
     }
     for tf in &h.timer_failures {
-        let (step, attempt) = match parse_timer_id(&tf.timer_id) {
+        let (step, attempt) = match parse_timer_id(tf.timer_id) {
             Some((s, n)) => (s, Some(n)),
-            None => (tf.timer_id.clone(), None),
+            None => (tf.timer_id.to_owned(), None),
         };
         rows.push((
             tf.event_id,
@@ -609,25 +682,32 @@ pub fn timeline(def: Option<&WorkflowDefinition>, events: &[HistoryEvent]) -> Ve
 // History parsing
 
 #[derive(Debug)]
-struct StartRec {
-    input: Option<String>,
+struct StartRec<'a> {
+    input: Option<&'a str>,
     at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Outcome {
-    Completed(Option<String>),
-    Failed(ActivityFailure),
+enum Outcome<'a> {
+    Completed(Option<&'a str>),
+    /// Kept as the event's text: decoding an `ActivityFailure` allocates,
+    /// and only fail reasons and timelines need it.
+    Failed {
+        reason: Option<&'a str>,
+        details: Option<&'a str>,
+    },
     TimedOut(ActivityTimeoutType),
-    Canceled(Option<String>),
+    Canceled(Option<&'a str>),
 }
 
-impl Outcome {
+impl Outcome<'_> {
     /// For fail reasons: `retryable: CMS answered 503`, `timed out START_TO_CLOSE`.
     fn describe(&self) -> String {
         match self {
             Outcome::Completed(_) => "completed".into(),
-            Outcome::Failed(f) => f.to_string(),
+            Outcome::Failed { reason, details } => {
+                ActivityFailure::from_event(*reason, *details).to_string()
+            }
             Outcome::TimedOut(t) => format!("timed out {}", t.as_str()),
             Outcome::Canceled(Some(d)) if !d.is_empty() => format!("canceled: {d}"),
             Outcome::Canceled(_) => "canceled".into(),
@@ -636,30 +716,37 @@ impl Outcome {
 
     fn timeline_text(&self) -> String {
         match self {
-            Outcome::Failed(f) => format!("failed ({}): {}", f.kind.as_str(), f.message),
+            Outcome::Failed { reason, details } => {
+                let f = ActivityFailure::from_event(*reason, *details);
+                format!("failed ({}): {}", f.kind.as_str(), f.message)
+            }
             other => other.describe(),
         }
     }
 }
 
+/// The kind [`ActivityFailure::from_event`] gives a failure with this
+/// reason, without building the failure.
+fn failure_kind(reason: Option<&str>) -> FailureKind {
+    if reason.unwrap_or("").starts_with("permanent") {
+        FailureKind::Permanent
+    } else {
+        FailureKind::Retryable
+    }
+}
+
 #[derive(Debug)]
-struct AttemptRec {
+struct AttemptRec<'a> {
     scheduled_id: i64,
     scheduled_at: Timestamp,
-    activity_id: String,
-    activity_type: TypeRef,
-    control: Option<String>,
-    step: Option<(String, u32)>,
+    activity_id: &'a str,
+    activity_type: &'a TypeRef,
+    control: Option<&'a str>,
+    step: Option<(Cow<'a, str>, u32)>,
     started_at: Option<Timestamp>,
     cancel_requested: bool,
     /// Closing event id, its time, and how it closed.
-    outcome: Option<(i64, Timestamp, Outcome)>,
-}
-
-impl AttemptRec {
-    fn attempt(&self) -> u32 {
-        self.step.as_ref().map_or(0, |(_, n)| *n)
-    }
+    outcome: Option<(i64, Timestamp, Outcome<'a>)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -670,8 +757,8 @@ enum TimerState {
 }
 
 #[derive(Debug)]
-struct TimerRec {
-    timer_id: String,
+struct TimerRec<'a> {
+    timer_id: &'a str,
     started_id: i64,
     started_at: Timestamp,
     start_to_fire: Duration,
@@ -679,53 +766,116 @@ struct TimerRec {
 }
 
 #[derive(Debug)]
-struct ScheduleFailure {
+struct ScheduleFailure<'a> {
     event_id: i64,
     at: Timestamp,
-    activity_id: String,
-    activity_type: TypeRef,
-    cause: String,
+    activity_id: &'a str,
+    activity_type: &'a TypeRef,
+    cause: &'a str,
 }
 
 #[derive(Debug)]
-struct TimerFailure {
+struct TimerFailure<'a> {
     event_id: i64,
     at: Timestamp,
-    timer_id: String,
-    cause: String,
+    timer_id: &'a str,
+    cause: &'a str,
 }
 
-/// The history folded into per-activity and per-timer records.
+/// The history folded into per-activity and per-timer records, borrowing
+/// every string from the events.
 #[derive(Debug, Default)]
-struct Parsed {
-    start: Option<StartRec>,
-    attempts: Vec<AttemptRec>,
-    timers: Vec<TimerRec>,
-    schedule_failures: Vec<ScheduleFailure>,
-    timer_failures: Vec<TimerFailure>,
+struct Parsed<'a> {
+    start: Option<StartRec<'a>>,
+    attempts: Vec<AttemptRec<'a>>,
+    timers: Vec<TimerRec<'a>>,
+    schedule_failures: Vec<ScheduleFailure<'a>>,
+    timer_failures: Vec<TimerFailure<'a>>,
     /// `Some(cause)` once a cancel was requested.
-    cancel_requested: Option<Option<String>>,
-    close: Option<(Timestamp, EventKind)>,
-    /// Step id → indices into `attempts`, in history order.
-    by_step: HashMap<String, Vec<usize>>,
+    cancel_requested: Option<Option<&'a str>>,
+    close: Option<(Timestamp, &'a EventKind)>,
 }
 
-impl Parsed {
-    fn parse(events: &[HistoryEvent]) -> Parsed {
-        let mut p = Parsed::default();
-        let mut by_sched: HashMap<i64, usize> = HashMap::new();
-        let mut by_activity_id: HashMap<&str, usize> = HashMap::new();
-        let mut open_timer: BTreeMap<&str, usize> = BTreeMap::new();
+/// Scheduled event id → index into `Parsed::attempts`. Event ids are dense
+/// from 1, so a vector indexed by id does what a hash map would at a
+/// fraction of the cost; ids outside `1..=events.len()` (not produced by
+/// SWF, but the decider must not trust that) go to a map.
+struct BySched {
+    dense: Vec<u32>,
+    other: HashMap<i64, usize>,
+}
+
+impl BySched {
+    const NONE: u32 = u32::MAX;
+
+    fn new(events: usize) -> Self {
+        BySched {
+            dense: vec![Self::NONE; events],
+            other: HashMap::new(),
+        }
+    }
+
+    fn slot(&self, id: i64) -> Option<usize> {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| i.checked_sub(1))
+            .filter(|&i| i < self.dense.len())
+    }
+
+    fn insert(&mut self, id: i64, attempt: usize) {
+        match (self.slot(id), u32::try_from(attempt)) {
+            (Some(i), Ok(a)) if a != Self::NONE => self.dense[i] = a,
+            _ => {
+                // Keep one answer per id: the latest, wherever it is kept.
+                if let Some(i) = self.slot(id) {
+                    self.dense[i] = Self::NONE;
+                }
+                self.other.insert(id, attempt);
+                return;
+            }
+        }
+        if !self.other.is_empty() {
+            self.other.remove(&id);
+        }
+    }
+
+    fn get(&self, id: i64) -> Option<usize> {
+        if let Some(i) = self.slot(id) {
+            if self.dense[i] != Self::NONE {
+                return Some(self.dense[i] as usize);
+            }
+        }
+        self.other.get(&id).copied()
+    }
+}
+
+impl<'a> Parsed<'a> {
+    fn parse(events: &'a [HistoryEvent]) -> Parsed<'a> {
+        let mut p = Parsed {
+            attempts: Vec::with_capacity(
+                events
+                    .iter()
+                    .filter(|e| matches!(e.kind, EventKind::ActivityTaskScheduled { .. }))
+                    .count(),
+            ),
+            ..Parsed::default()
+        };
+        let mut by_sched = BySched::new(events.len());
+        // Cancel requests name an activity id; resolved after the loop (they
+        // are rare, and indexing every attempt by id for them cost a hash
+        // per attempt): (attempts scheduled before it, activity id).
+        let mut cancel_requests: Vec<(usize, &'a str)> = Vec::new();
+        let mut open_timer: BTreeMap<&'a str, usize> = BTreeMap::new();
         for e in events {
             match &e.kind {
                 EventKind::WorkflowExecutionStarted { input, .. } if p.start.is_none() => {
                     p.start = Some(StartRec {
-                        input: input.clone(),
+                        input: input.as_deref(),
                         at: e.timestamp,
                     });
                 }
                 EventKind::WorkflowExecutionCancelRequested { cause } => {
-                    p.cancel_requested = Some(cause.clone());
+                    p.cancel_requested = Some(cause.as_deref());
                 }
                 EventKind::ActivityTaskScheduled {
                     activity_id,
@@ -734,21 +884,13 @@ impl Parsed {
                     ..
                 } => {
                     by_sched.insert(e.id, p.attempts.len());
-                    by_activity_id.insert(activity_id, p.attempts.len());
-                    let step = parse_step_ref(control.as_deref(), activity_id);
-                    if let Some((s, _)) = &step {
-                        p.by_step
-                            .entry(s.clone())
-                            .or_default()
-                            .push(p.attempts.len());
-                    }
                     p.attempts.push(AttemptRec {
                         scheduled_id: e.id,
                         scheduled_at: e.timestamp,
-                        activity_id: activity_id.clone(),
-                        activity_type: activity_type.clone(),
-                        control: control.clone(),
-                        step,
+                        activity_id,
+                        activity_type,
+                        control: control.as_deref(),
+                        step: step_ref(control.as_deref(), activity_id),
                         started_at: None,
                         cancel_requested: false,
                         outcome: None,
@@ -761,21 +903,19 @@ impl Parsed {
                 } => p.schedule_failures.push(ScheduleFailure {
                     event_id: e.id,
                     at: e.timestamp,
-                    activity_id: activity_id.clone(),
-                    activity_type: activity_type.clone(),
-                    cause: cause.clone(),
+                    activity_id,
+                    activity_type,
+                    cause,
                 }),
                 EventKind::ActivityTaskStarted {
                     scheduled_event_id, ..
                 } => {
-                    if let Some(&i) = by_sched.get(scheduled_event_id) {
+                    if let Some(i) = by_sched.get(*scheduled_event_id) {
                         p.attempts[i].started_at = Some(e.timestamp);
                     }
                 }
                 EventKind::ActivityTaskCancelRequested { activity_id } => {
-                    if let Some(&i) = by_activity_id.get(activity_id.as_str()) {
-                        p.attempts[i].cancel_requested = true;
-                    }
+                    cancel_requests.push((p.attempts.len(), activity_id));
                 }
                 EventKind::ActivityTaskCompleted {
                     scheduled_event_id,
@@ -785,7 +925,7 @@ impl Parsed {
                     &by_sched,
                     *scheduled_event_id,
                     e,
-                    Outcome::Completed(result.clone()),
+                    Outcome::Completed(result.as_deref()),
                 ),
                 EventKind::ActivityTaskFailed {
                     scheduled_event_id,
@@ -796,10 +936,10 @@ impl Parsed {
                     &by_sched,
                     *scheduled_event_id,
                     e,
-                    Outcome::Failed(ActivityFailure::from_event(
-                        reason.as_deref(),
-                        details.as_deref(),
-                    )),
+                    Outcome::Failed {
+                        reason: reason.as_deref(),
+                        details: details.as_deref(),
+                    },
                 ),
                 EventKind::ActivityTaskTimedOut {
                     scheduled_event_id,
@@ -819,7 +959,7 @@ impl Parsed {
                     &by_sched,
                     *scheduled_event_id,
                     e,
-                    Outcome::Canceled(details.clone()),
+                    Outcome::Canceled(details.as_deref()),
                 ),
                 EventKind::TimerStarted {
                     timer_id,
@@ -827,7 +967,7 @@ impl Parsed {
                     ..
                 } => {
                     let rec = TimerRec {
-                        timer_id: timer_id.clone(),
+                        timer_id,
                         started_id: e.id,
                         started_at: e.timestamp,
                         start_to_fire: *start_to_fire,
@@ -867,7 +1007,7 @@ impl Parsed {
                     {
                         slot.insert(next);
                         p.timers.push(TimerRec {
-                            timer_id: timer_id.clone(),
+                            timer_id,
                             started_id: e.id,
                             started_at: e.timestamp,
                             start_to_fire: Duration::ZERO,
@@ -879,12 +1019,12 @@ impl Parsed {
                     p.timer_failures.push(TimerFailure {
                         event_id: e.id,
                         at: e.timestamp,
-                        timer_id: timer_id.clone(),
-                        cause: cause.clone(),
+                        timer_id,
+                        cause,
                     })
                 }
                 kind if kind.is_close() && p.close.is_none() => {
-                    p.close = Some((e.timestamp, kind.clone()));
+                    p.close = Some((e.timestamp, kind));
                 }
                 // Decision task bookkeeping, signals, rejected close
                 // decisions (decide again from the full history), and
@@ -892,36 +1032,37 @@ impl Parsed {
                 _ => {}
             }
         }
+        if !cancel_requests.is_empty() {
+            p.resolve_cancel_requests(&cancel_requests);
+        }
         p
     }
 
-    fn close_attempt(
-        &mut self,
-        by_sched: &HashMap<i64, usize>,
-        sched: i64,
-        e: &HistoryEvent,
-        o: Outcome,
-    ) {
-        if let Some(&i) = by_sched.get(&sched) {
+    /// Mark each requested cancel on the latest attempt with that activity
+    /// id scheduled before the request.
+    fn resolve_cancel_requests(&mut self, requests: &[(usize, &str)]) {
+        let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, a) in self.attempts.iter().enumerate() {
+            by_id.entry(a.activity_id).or_default().push(i);
+        }
+        for &(before, id) in requests {
+            let Some(list) = by_id.get(id) else { continue };
+            let n = list.partition_point(|&i| i < before);
+            if n > 0 {
+                self.attempts[list[n - 1]].cancel_requested = true;
+            }
+        }
+    }
+
+    fn close_attempt(&mut self, by_sched: &BySched, sched: i64, e: &HistoryEvent, o: Outcome<'a>) {
+        if let Some(i) = by_sched.get(sched) {
             if self.attempts[i].outcome.is_none() {
                 self.attempts[i].outcome = Some((e.id, e.timestamp, o));
             }
         }
     }
 
-    /// The attempts of one step, in history order. Indexed at parse time:
-    /// filtering every attempt for every step made deciding quadratic in
-    /// long histories.
-    fn attempts_of<'a>(&'a self, step: &str) -> impl Iterator<Item = &'a AttemptRec> + 'a {
-        self.by_step
-            .get(step)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .map(|&i| &self.attempts[i])
-    }
-
-    fn timer(&self, timer_id: &str) -> Option<&TimerRec> {
+    fn timer(&self, timer_id: &str) -> Option<&TimerRec<'a>> {
         self.timers.iter().rev().find(|t| t.timer_id == timer_id)
     }
 
@@ -932,16 +1073,298 @@ impl Parsed {
         self.attempts
             .iter()
             .filter(|a| a.outcome.is_none() && !a.cancel_requested)
-            .filter(|a| seen.insert(a.activity_id.clone()))
+            .filter(|a| seen.insert(a.activity_id))
             .map(|a| Decision::RequestCancelActivityTask {
-                activity_id: a.activity_id.clone(),
+                activity_id: a.activity_id.to_owned(),
             })
             .collect()
     }
 }
 
 // ---------------------------------------------------------------------------
+// The context, merged lazily
+
+/// A JSON object text feeding the context (start input or a result), and
+/// the range of its top-level keys in the decider's key list.
+#[derive(Debug)]
+struct Source<'a> {
+    text: Option<&'a str>,
+    keys: std::ops::Range<usize>,
+}
+
+/// Check that `text` is what `full_parse` accepts (a JSON object, `null`,
+/// or empty) and note its top-level keys as a new source, without building
+/// a `Value`. On a text `full_parse` refuses, its error is returned, so the
+/// message is the one the full parse gives.
+fn note_object<'a>(
+    text: Option<&'a str>,
+    keys: &mut Vec<Cow<'a, str>>,
+    sources: &mut Vec<Source<'a>>,
+    full_parse: fn(Option<&str>) -> Result<Map<String, Value>, String>,
+) -> Result<(), String> {
+    let from = keys.len();
+    let ok = match text.map(str::trim) {
+        None | Some("") => true,
+        Some(t) => serde_json::from_str::<TopKeys<'a>>(t)
+            .map(|TopKeys(k)| keys.extend(k))
+            .is_ok(),
+    };
+    if !ok {
+        keys.truncate(from);
+        // The authoritative parse: its error names the problem. (Should it
+        // ever accept what the key scan refused, its keys are used.)
+        let map = full_parse(text)?;
+        keys.extend(map.keys().cloned().map(Cow::Owned));
+    }
+    sources.push(Source {
+        text,
+        keys: from..keys.len(),
+    });
+    Ok(())
+}
+
+/// The top-level keys of a JSON object (or none for `null`), reading the
+/// values without keeping them. Values go through `deserialize_any`, the
+/// path `serde_json::Value` takes, so exactly the texts `Value` accepts are
+/// accepted (numbers out of range, lone surrogates and nesting deeper than
+/// serde_json's limit are refused alike).
+struct TopKeys<'a>(Vec<Cow<'a, str>>);
+
+impl<'de> serde::Deserialize<'de> for TopKeys<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TopKeys<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object or null")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(TopKeys(Vec::new()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(Key(k)) = map.next_key()? {
+                    keys.push(k);
+                    map.next_value::<Skip>()?;
+                }
+                Ok(TopKeys(keys))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An object key, borrowed from the text unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Any JSON value, validated as `Value` would be and dropped.
+struct Skip;
+
+impl<'de> serde::Deserialize<'de> for Skip {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Skip;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_unit<E>(self) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_none<E>(self) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Skip, A::Error> {
+                while s.next_element::<Skip>()?.is_some() {}
+                Ok(Skip)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Skip, A::Error> {
+                while m.next_key::<Skip>()?.is_some() {
+                    m.next_value::<Skip>()?;
+                }
+                Ok(Skip)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Context keys in order of first appearance, each with the source that
+/// last set it: what merging the sources' maps in order would give, kept
+/// as indexes. A context has a handful of keys, so a list beats hashing;
+/// past `INDEXED` keys a map takes over.
+#[derive(Debug, Default)]
+struct KeyTable<'k> {
+    entries: Vec<(&'k str, usize)>,
+    index: Option<HashMap<&'k str, usize>>,
+}
+
+impl<'k> KeyTable<'k> {
+    const INDEXED: usize = 24;
+
+    fn merge(&mut self, src: usize, source: &Source<'_>, keys: &'k [Cow<'_, str>]) {
+        for k in &keys[source.keys.clone()] {
+            self.set(k, src);
+        }
+    }
+
+    fn set(&mut self, key: &'k str, src: usize) {
+        if let Some(index) = &mut self.index {
+            match index.get(key) {
+                Some(&i) => self.entries[i].1 = src,
+                None => {
+                    index.insert(key, self.entries.len());
+                    self.entries.push((key, src));
+                }
+            }
+            return;
+        }
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(e) => e.1 = src,
+            None => {
+                self.entries.push((key, src));
+                if self.entries.len() > Self::INDEXED {
+                    self.index = Some(
+                        self.entries
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (k, _))| (*k, i))
+                            .collect(),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The merged object: each winning source is parsed once, and only its
+    /// winning values are kept.
+    fn materialize(&self, sources: &[Source<'_>]) -> Map<String, Value> {
+        let mut by_src: Vec<(usize, usize)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, (_, src))| (*src, i))
+            .collect();
+        by_src.sort_unstable();
+        let mut values: Vec<Value> = vec![Value::Null; self.entries.len()];
+        let mut parsed: Option<(usize, Map<String, Value>)> = None;
+        for (src, i) in by_src {
+            if parsed.as_ref().is_none_or(|(s, _)| *s != src) {
+                // Validated when noted, so this parse succeeds.
+                parsed = Some((src, parse_result(sources[src].text).unwrap_or_default()));
+            }
+            if let Some((_, m)) = &mut parsed {
+                values[i] = m.remove(self.entries[i].0).unwrap_or(Value::Null);
+            }
+        }
+        let mut out = Map::new();
+        for ((k, _), v) in self.entries.iter().zip(values) {
+            out.insert((*k).to_owned(), v);
+        }
+        out
+    }
+}
+
+/// The context a group was entered with, built the first time a `when`
+/// needs it and extended group by group.
+#[derive(Debug, Default)]
+struct GroupEntry<'k> {
+    table: KeyTable<'k>,
+    /// Completions ordered by (group, closing event), once needed.
+    order: Option<Vec<(usize, i64, usize)>>,
+    /// How many of `order` are merged into `table`.
+    merged: usize,
+    /// `table` as a `Value`, for the group it was built for.
+    value: Option<(usize, Value)>,
+}
+
+impl<'k> GroupEntry<'k> {
+    fn at(
+        &mut self,
+        group: usize,
+        completions: &[(i64, usize, usize)],
+        sources: &[Source<'_>],
+        keys: &'k [Cow<'_, str>],
+    ) -> &Value {
+        if self.value.as_ref().is_some_and(|(g, _)| *g == group) {
+            return &self.value.as_ref().expect("checked").1;
+        }
+        let order = self.order.get_or_insert_with(|| {
+            let mut o: Vec<(usize, i64, usize)> =
+                completions.iter().map(|&(id, g, s)| (g, id, s)).collect();
+            o.sort_unstable();
+            o
+        });
+        if self.merged == 0 && self.table.entries.is_empty() {
+            self.table.merge(0, &sources[0], keys);
+        }
+        while let Some(&(g, _, src)) = order.get(self.merged) {
+            if g >= group {
+                break;
+            }
+            self.table.merge(src, &sources[src], keys);
+            self.merged += 1;
+        }
+        let v = Value::Object(self.table.materialize(sources));
+        &self.value.insert((group, v)).1
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Deciding one step
+
+/// What a step's attempts add up to.
+#[derive(Debug, Clone, Copy, Default)]
+struct StepAgg {
+    /// Any attempt is in the history.
+    any: bool,
+    /// Some attempt completed.
+    done: bool,
+    /// Highest attempt number.
+    max_attempt: u32,
+    /// Attempt number of the first (in history order) attempt still open.
+    first_open: Option<u32>,
+}
 
 #[derive(Debug, PartialEq)]
 enum StepState {
@@ -959,23 +1382,17 @@ enum StepState {
 
 /// Where a step stands, from its attempts. Fatal outcomes (permanent
 /// failure, exhausted attempts) were already handled by the caller.
-fn step_state(step: &Step, attempts: &[&AttemptRec], h: &Parsed) -> StepState {
-    if attempts
-        .iter()
-        .any(|a| matches!(a.outcome, Some((_, _, Outcome::Completed(_)))))
-    {
+fn step_state(step: &Step, st: &StepAgg, h: &Parsed) -> StepState {
+    if st.done {
         return StepState::Done;
     }
-    let Some(last) = attempts
-        .iter()
-        .max_by_key(|a| (a.attempt(), a.scheduled_id))
-    else {
+    if !st.any {
         return StepState::Schedule(1);
-    };
-    if let Some(open) = attempts.iter().find(|a| a.outcome.is_none()) {
-        return StepState::Open(open.attempt());
     }
-    let n = last.attempt();
+    if let Some(n) = st.first_open {
+        return StepState::Open(n);
+    }
+    let n = st.max_attempt;
     let timer_id = retry_timer_id(&step.id, n + 1);
     match h.timer(&timer_id).map(|t| t.state) {
         None => StepState::StartTimer(n),
@@ -984,20 +1401,18 @@ fn step_state(step: &Step, attempts: &[&AttemptRec], h: &Parsed) -> StepState {
     }
 }
 
+/// The `ScheduleActivityTask` decision. `context_text` is `context` as
+/// JSON, encoded once per decision task rather than once per attempt; the
+/// input is laid out exactly as `serde_json::to_string(&ActivityInput)`
+/// would (field order, compact), which a unit test checks.
 fn schedule(
     def: &WorkflowDefinition,
     step: &Step,
     attempt: u32,
     context: &Value,
+    context_text: &str,
 ) -> Result<Decision, (String, String)> {
-    let input = ActivityInput {
-        context: context.clone(),
-        step: step.id.clone(),
-        attempt,
-        workflow: def.name.clone(),
-        params: step.params.clone(),
-    };
-    let input = serde_json::to_string(&input).map_err(|e| {
+    let encode_failed = |e: serde_json::Error| {
         (
             format!("{} attempt {attempt}: input could not be encoded", step.id),
             format!(
@@ -1005,7 +1420,24 @@ fn schedule(
                 step.id
             ),
         )
-    })?;
+    };
+    let step_json = serde_json::to_string(&step.id).map_err(encode_failed)?;
+    let workflow_json = serde_json::to_string(&def.name).map_err(encode_failed)?;
+    let params_json = serde_json::to_string(&step.params).map_err(encode_failed)?;
+    let mut input = String::with_capacity(
+        context_text.len() + step_json.len() + workflow_json.len() + params_json.len() + 64,
+    );
+    input.push_str("{\"context\":");
+    input.push_str(context_text);
+    input.push_str(",\"step\":");
+    input.push_str(&step_json);
+    input.push_str(",\"attempt\":");
+    input.push_str(&attempt.to_string());
+    input.push_str(",\"workflow\":");
+    input.push_str(&workflow_json);
+    input.push_str(",\"params\":");
+    input.push_str(&params_json);
+    input.push('}');
     if input.len() > limits::INPUT {
         return Err((
             format!(
@@ -1094,12 +1526,6 @@ fn json_kind(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
-    }
-}
-
-fn merge(into: &mut Map<String, Value>, from: &Map<String, Value>) {
-    for (k, v) in from {
-        into.insert(k.clone(), v.clone());
     }
 }
 
@@ -1208,6 +1634,7 @@ fn close_text(kind: &EventKind) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn step_refs_parse_from_control_or_id() {
@@ -1227,6 +1654,77 @@ mod tests {
         assert_eq!(parse_step_ref(None, "B#0"), None);
         assert_eq!(parse_timer_id("retry:B#2"), Some(("B".into(), 2)));
         assert_eq!(parse_timer_id("other"), None);
+    }
+
+    #[test]
+    fn scheduled_input_is_activity_input_as_serde_writes_it() {
+        use crate::activity::ActivityInput;
+        let def = WorkflowDefinition::from_toml_str(
+            "name = \"W\\u00e9\\\"q\"\nversion = \"1\"\nexecution_start_to_close = \"1h\"\n\
+             [[step]]\nactivity = \"A\"\nparams = { size = 3, nested = { x = [1, 2] } }\n\
+             [[step]]\nactivity = \"B\"\n",
+            Path::new("w.toml"),
+            &|_| true,
+        )
+        .expect("valid definition");
+        let context = json!({"b": [1, {"c": null}], "a": "\u{e9}\"\n", "n": 1.5});
+        let text = context.to_string();
+        for step in def.steps() {
+            let Ok(Decision::ScheduleActivityTask { input, .. }) =
+                schedule(&def, step, 7, &context, &text)
+            else {
+                panic!("schedule failed")
+            };
+            let expected = serde_json::to_string(&ActivityInput {
+                context: context.clone(),
+                step: step.id.clone(),
+                attempt: 7,
+                workflow: def.name.clone(),
+                params: step.params.clone(),
+            })
+            .expect("encodes");
+            assert_eq!(input.as_deref(), Some(expected.as_str()));
+        }
+    }
+
+    #[test]
+    fn fast_control_reading_agrees_with_serde() {
+        let serde_read = |c: &str| {
+            #[derive(serde::Deserialize)]
+            struct Control {
+                step: String,
+                attempt: u64,
+            }
+            serde_json::from_str::<Control>(c)
+                .ok()
+                .and_then(|v| Some((v.step, u32::try_from(v.attempt).ok()?)))
+        };
+        let cases = [
+            control_json("A", 3),
+            control_json("Post#To", 12),
+            control_json("é", 0),
+            control_json("q\"x", 1),
+            r#"{"step":"A","attempt":3}"#.into(),
+            r#"{"attempt":03,"step":"A"}"#.into(),
+            r#"{"attempt":123456789,"step":"A"}"#.into(),
+            r#"{"attempt":4294967296,"step":"A"}"#.into(),
+            r#"{"attempt":3,"step":"A"} "#.into(),
+            r#"{"attempt":3,"step":"A\u0042"}"#.into(),
+            r#"{"attempt":-1,"step":"A"}"#.into(),
+            r#"{"attempt":,"step":"A"}"#.into(),
+            r#"{"attempt":1,"step":"A}"#.into(),
+        ];
+        for c in &cases {
+            if let Some((s, n)) = control_fast(c) {
+                assert_eq!(Some((s.to_owned(), n)), serde_read(c), "{c}");
+            }
+            assert_eq!(
+                step_ref(Some(c), "Z#9").map(|(s, n)| (s.into_owned(), n)),
+                serde_read(c).or(Some(("Z".into(), 9))),
+                "{c}"
+            );
+        }
+        assert_eq!(control_fast(&control_json("A", 3)), Some(("A", 3)));
     }
 
     #[test]
