@@ -133,6 +133,10 @@ async fn connect_backend(settings: &Settings) -> Result<Backend> {
                 },
             )
             .map_err(|e| Error::Core(e.into()))?;
+            // Presigned URLs over HTTP when an object server is named.
+            local
+                .set_object_url(settings.local.object_url.as_deref())
+                .map_err(|e| Error::Core(e.into()))?;
             Ok(local.backend())
         }
         BackendKind::Aws => {

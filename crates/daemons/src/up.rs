@@ -1,10 +1,15 @@
 //! `pressbot up`: every role in one process, on the embedded backend by
 //! default, with an embedded CMS when settings ask for one. For a laptop, a
 //! demo, or a small installation.
+//!
+//! On the embedded backend it also serves presigned object URLs over HTTP
+//! (`local.object_listen`), and unless `local.object_url` names another base
+//! the URLs its roles hand out point at that server, so they work with curl.
 
 use crate::app::Loaded;
 use crate::ops::{human, summarise, table, SummaryRow};
 use pressbot_core::backend::{Backend, ExecutionFilter};
+use pressbot_core::settings::{BackendKind, Settings};
 use pressbot_core::time::Timestamp;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,6 +32,8 @@ pub struct UpOptions {
 pub struct UpReport {
     pub rows: Vec<SummaryRow>,
     pub cms_dir: Option<PathBuf>,
+    /// Base of the presigned object URLs this run served (embedded backend).
+    pub object_url: Option<String>,
     pub timed_out: bool,
 }
 
@@ -97,7 +104,17 @@ pub async fn up(
     options: UpOptions,
     shutdown: CancellationToken,
 ) -> crate::Result<UpReport> {
-    let settings = loaded.settings.clone();
+    let mut settings = (*loaded.settings).clone();
+    let roles = shutdown.child_token();
+    let mut tasks: JoinSet<crate::Result<()>> = JoinSet::new();
+    let object_url = if settings.backend == BackendKind::Local {
+        let served = serve_objects(&settings, roles.clone(), &mut tasks).await?;
+        // Roles sign URLs for the server above unless settings name a
+        // public base (a proxy in front of it, another host name).
+        Some(settings.local.object_url.get_or_insert(served).clone())
+    } else {
+        None
+    };
     let backend = crate::app::connect(&settings).await?;
     crate::resources::ensure(
         &settings,
@@ -108,8 +125,6 @@ pub async fn up(
     )
     .await?;
     let began = Timestamp::now();
-    let roles = shutdown.child_token();
-    let mut tasks: JoinSet<crate::Result<()>> = JoinSet::new();
 
     let cms_dir = if settings.cms.embedded && settings.cms.base_url.is_none() {
         let dir = settings.local.data_dir.join("cms");
@@ -184,8 +199,39 @@ pub async fn up(
     Ok(UpReport {
         rows,
         cms_dir,
+        object_url,
         timed_out,
     })
+}
+
+/// Serve presigned object URLs on `local.object_listen` until `stop`;
+/// returns the base URL of the bound address.
+async fn serve_objects(
+    settings: &Settings,
+    stop: tokio_util::sync::CancellationToken,
+    tasks: &mut JoinSet<crate::Result<()>>,
+) -> crate::Result<String> {
+    let listen = settings.local.object_listen;
+    let local = pressbot_local::LocalBackend::open(
+        &settings.local.data_dir,
+        pressbot_local::LocalOptions::from_settings(settings.domain(), &settings.local),
+    )
+    .map_err(|e| crate::Error::Core(e.into()))?;
+    let (addr, handle) =
+        pressbot_local::object_server::serve(local, listen, async move { stop.cancelled().await })
+            .await
+            .map_err(|e| {
+                crate::Error::Other(format!("object server (local.object_listen): {e}"))
+            })?;
+    let url = format!("http://{addr}");
+    tracing::info!(address = %addr, "object server serving presigned URLs");
+    tasks.spawn(async move {
+        match handle.await {
+            Ok(Err(e)) => Err(crate::Error::Other(format!("object server on {addr}: {e}"))),
+            _ => Ok(()),
+        }
+    });
+    Ok(url)
 }
 
 /// Nothing queued, nothing in flight, no open execution.

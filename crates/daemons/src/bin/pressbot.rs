@@ -80,6 +80,8 @@ enum Command {
     Retry(pressbot_daemons::cli::RetryArgs),
     /// Move dead-lettered messages back to their queue.
     Redrive(pressbot_daemons::cli::RedriveArgs),
+    /// Print a presigned GET URL of an object (expires after --expires, default activities.presign_expiry).
+    Presign(pressbot_daemons::cli::PresignArgs),
 }
 
 #[tokio::main]
@@ -193,6 +195,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Feed(a) => pressbot_daemons::cli::feed(&loaded, a).await?,
         Command::Retry(a) => pressbot_daemons::cli::retry(&loaded, a).await?,
         Command::Redrive(a) => pressbot_daemons::cli::redrive(&loaded, a).await?,
+        Command::Presign(a) => pressbot_daemons::cli::presign(&loaded, a).await?,
     }
     Ok(())
 }
