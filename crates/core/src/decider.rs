@@ -43,9 +43,10 @@ use crate::definition::{Step, WorkflowDefinition};
 use crate::history::{limits, truncate, ActivityTimeoutType, Decision, EventKind, HistoryEvent};
 use crate::ids::{TypeRef, WorkflowId};
 use crate::time::Timestamp;
+use rustc_hash::FxHashMap as HashMap;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// What the decider wants done, plus what it saw, for logs.
@@ -149,10 +150,13 @@ pub fn decide(
         .enumerate()
         .flat_map(|(g, steps)| steps.iter().map(move |s| (g, s)))
         .collect();
-    let mut step_of: HashMap<&str, usize> = HashMap::with_capacity(flat.len());
-    for (i, (_, s)) in flat.iter().enumerate() {
-        step_of.entry(s.id.as_str()).or_insert(i);
-    }
+    let mut step_of: HashMap<&str, usize> =
+        HashMap::with_capacity_and_hasher(flat.len(), Default::default());
+    let canonical: Vec<usize> = flat
+        .iter()
+        .enumerate()
+        .map(|(i, (_, s))| *step_of.entry(s.id.as_str()).or_insert(i))
+        .collect();
 
     // What each step's attempts add up to, in one pass: the decider needs
     // no more than this per step (see `step_state`).
@@ -337,10 +341,11 @@ pub fn decide(
     // Walk the groups: the first group not yet done is where the work is.
     let mut decisions = Vec::new();
     let mut waiting = Vec::new();
+    let mut flat_steps = canonical.iter();
     for (g, group) in def.groups.iter().enumerate() {
         let mut group_done = true;
         for step in group {
-            let st = &agg[step_of[step.id.as_str()]];
+            let st = &agg[*flat_steps.next().expect("one index per step")];
             if !st.any {
                 if let Some(cond) = &step.when {
                     let entry_value = entry.at(g, &completions, &sources, &keys);
@@ -811,7 +816,7 @@ impl BySched {
     fn new(events: usize) -> Self {
         BySched {
             dense: vec![Self::NONE; events],
-            other: HashMap::new(),
+            other: HashMap::default(),
         }
     }
 
@@ -1041,7 +1046,7 @@ impl<'a> Parsed<'a> {
     /// Mark each requested cancel on the latest attempt with that activity
     /// id scheduled before the request.
     fn resolve_cancel_requests(&mut self, requests: &[(usize, &str)]) {
-        let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_id: HashMap<&str, Vec<usize>> = HashMap::default();
         for (i, a) in self.attempts.iter().enumerate() {
             by_id.entry(a.activity_id).or_default().push(i);
         }
@@ -1105,9 +1110,12 @@ fn note_object<'a>(
     let from = keys.len();
     let ok = match text.map(str::trim) {
         None | Some("") => true,
-        Some(t) => serde_json::from_str::<TopKeys<'a>>(t)
-            .map(|TopKeys(k)| keys.extend(k))
-            .is_ok(),
+        Some(t) => {
+            let mut de = serde_json::Deserializer::from_str(t);
+            serde::de::DeserializeSeed::deserialize(TopKeys(keys), &mut de)
+                .and_then(|()| de.end())
+                .is_ok()
+        }
     };
     if !ok {
         keys.truncate(from);
@@ -1123,37 +1131,36 @@ fn note_object<'a>(
     Ok(())
 }
 
-/// The top-level keys of a JSON object (or none for `null`), reading the
-/// values without keeping them. Values go through `deserialize_any`, the
-/// path `serde_json::Value` takes, so exactly the texts `Value` accepts are
-/// accepted (numbers out of range, lone surrogates and nesting deeper than
-/// serde_json's limit are refused alike).
-struct TopKeys<'a>(Vec<Cow<'a, str>>);
+/// Appends the top-level keys of a JSON object (none for `null`) to the
+/// list, reading the values without keeping them. Values go through
+/// `deserialize_any`, the path `serde_json::Value` takes, so exactly the
+/// texts `Value` accepts are accepted (numbers out of range, lone
+/// surrogates and nesting deeper than serde_json's limit are refused
+/// alike). On an error, the caller drops what was appended.
+struct TopKeys<'v, 'a>(&'v mut Vec<Cow<'a, str>>);
 
-impl<'de> serde::Deserialize<'de> for TopKeys<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = TopKeys<'de>;
+impl<'de> serde::de::DeserializeSeed<'de> for TopKeys<'_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        struct V<'v, 'a>(&'v mut Vec<Cow<'a, str>>);
+        impl<'de> serde::de::Visitor<'de> for V<'_, 'de> {
+            type Value = ();
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object or null")
             }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(TopKeys(Vec::new()))
+            fn visit_unit<E>(self) -> Result<(), E> {
+                Ok(())
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut keys = Vec::new();
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
                 while let Some(Key(k)) = map.next_key()? {
-                    keys.push(k);
+                    self.0.push(k);
                     map.next_value::<Skip>()?;
                 }
-                Ok(TopKeys(keys))
+                Ok(())
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V(self.0))
     }
 }
 
