@@ -44,6 +44,10 @@
 //!   `<GetBucketNotificationResponse/>`, which the SDK cannot parse; the
 //!   backend reads exactly that answer as "no configuration".
 //! - S3 event notifications carry no `sequencer`; the `eTag` is unquoted as on AWS.
+//! - Presigned URLs are not checked: a GET with an expired `X-Amz-Expires`
+//!   or a tampered query is served (200). The S3 test asserts the URL's
+//!   SigV4 parameters and pins this deviation; expiry enforcement itself is
+//!   tested on the embedded backend (`crates/local/tests/presign.rs`).
 
 use crate::AwsBackend;
 use aws_credential_types::Credentials;
