@@ -6,17 +6,25 @@
 //! the other process instead of failing at once.
 
 use crate::error::LocalError;
+use crate::wake::{Topics, Waker};
 use pressbot_core::time::Timestamp;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 
 /// How long a writer waits for another process's write lock before the
 /// call fails with a retryable error.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long an idle long poll sleeps at most between looks at the
+/// database when cross-process wake-ups work (with a `poll_interval`
+/// above this, `poll_interval`). Work written anywhere wakes it sooner,
+/// and it also wakes when the next timer or timeout it saw is due; this
+/// re-read only catches deadlines set by commits that wake nobody (a
+/// claim's start-to-close timeout) and is what bounds idle CPU.
+pub(crate) const IDLE_RECHECK: Duration = Duration::from_secs(1);
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS counters (
@@ -201,15 +209,23 @@ pub(crate) fn immediate(conn: &mut Connection) -> rusqlite::Result<Transaction<'
 pub(crate) struct Ctx {
     now: std::cell::Cell<Timestamp>,
     abandoned: Arc<AtomicBool>,
-    notify: Arc<Notify>,
+    waker: Arc<Waker>,
+    /// Set by an empty poll attempt: when the next timer, timeout or
+    /// delayed message it could be answered by is due (ms).
+    next_due: std::cell::Cell<Option<i64>>,
+    /// Topics to wake at the next commit because it sets a deadline
+    /// sooner than sleeping polls would otherwise look (see `note_deadline`).
+    deadline_wake: std::cell::Cell<Topics>,
 }
 
 impl Ctx {
-    pub(crate) fn new(abandoned: Arc<AtomicBool>, notify: Arc<Notify>) -> Self {
+    pub(crate) fn new(abandoned: Arc<AtomicBool>, waker: Arc<Waker>) -> Self {
         Ctx {
             now: std::cell::Cell::new(Timestamp::now()),
             abandoned,
-            notify,
+            waker,
+            next_due: std::cell::Cell::new(None),
+            deadline_wake: std::cell::Cell::new(Topics::NONE),
         }
     }
 
@@ -233,9 +249,44 @@ impl Ctx {
         self.abandoned.load(Ordering::SeqCst)
     }
 
-    /// Wake this process's long polls: something they may want was written.
+    /// Wake every long poll on the data dir (this process's and other
+    /// processes'): something they may want was committed. Prefer
+    /// [`Ctx::wake_for`], which wakes only the polls that care.
     pub(crate) fn wake(&self) {
-        self.notify.notify_waiters();
+        self.waker.wake(Topics::ALL);
+    }
+
+    /// Wake the long polls waiting for `topics`, in every process on the
+    /// data dir. Call after the commit: a poll woken before it would not
+    /// see the work.
+    pub(crate) fn wake_for(&self, topics: Topics) {
+        self.waker.wake(topics);
+    }
+
+    /// This transaction sets a deadline (timeout, timer, visibility) at
+    /// `at` (ms) that polls of `topics` process. Idle polls of other
+    /// processes re-read the database only every [`IDLE_RECHECK`] (and at
+    /// the deadlines they saw), so a deadline due sooner than that wakes
+    /// them at the commit to plan for it; a later one they see at their
+    /// next re-read, still before it is due.
+    pub(crate) fn note_deadline(&self, at: i64, topics: Topics) {
+        if at < self.now().0.saturating_add(ms(IDLE_RECHECK)) {
+            self.deadline_wake.set(self.deadline_wake.get() | topics);
+        }
+    }
+
+    /// The wake-ups `note_deadline` asked for, cleared.
+    pub(crate) fn take_deadline_wake(&self) -> Topics {
+        self.deadline_wake.replace(Topics::NONE)
+    }
+
+    /// An empty poll attempt's next due time (ms), for the poll's nap.
+    pub(crate) fn set_next_due(&self, at: Option<i64>) {
+        self.next_due.set(at);
+    }
+
+    pub(crate) fn next_due(&self) -> Option<i64> {
+        self.next_due.get()
     }
 }
 

@@ -3,9 +3,10 @@
 //!
 //! Several processes (decider, activity worker, queue worker, starter) may
 //! open the same data dir at once. Every state change is one `BEGIN
-//! IMMEDIATE` transaction; long polls wait on an in-process [`Notify`]
-//! (woken by this process's writes) or re-read the database every
-//! `poll_interval` (for writes of other processes). Timeouts and timers are
+//! IMMEDIATE` transaction; a commit that creates work wakes the long polls
+//! waiting for it, in every process on the data dir (see [`wake`]: a Unix
+//! datagram per process), and long polls also re-read the database every
+//! `poll_interval` as a fallback. Timeouts and timers are
 //! processed by whoever calls next ([`LocalBackend::sweep`]), so no extra
 //! process is needed.
 //!
@@ -21,6 +22,7 @@ pub mod object_server;
 pub mod objects;
 pub mod presign;
 pub mod queue;
+pub mod wake;
 pub mod workflow;
 
 pub use error::LocalError;
@@ -32,7 +34,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Notify;
 
 /// File name of the database inside the data dir.
 pub const DB_FILE: &str = "pressbot.db";
@@ -45,8 +46,12 @@ const MAX_IDLE_CONNECTIONS: usize = 8;
 pub struct LocalOptions {
     /// SWF domain: executions, types and task lists are scoped to it.
     pub domain: String,
-    /// How often a long poll re-reads the database for work written by
-    /// other processes (this process's writes wake it at once).
+    /// How often an idle long poll re-reads the database when other
+    /// processes' writes cannot wake it (see [`wake`]; every write of this
+    /// process wakes it at once). When they can, an idle poll re-reads at
+    /// the next due timer, timeout or delayed message it saw, and
+    /// otherwise every `max(poll_interval, 1 s)`: this keeps idle CPU
+    /// near zero without making timeouts late.
     pub poll_interval: Duration,
     /// How long a decision or activity long poll waits before answering
     /// `Ok(None)` (SWF holds 60 s).
@@ -79,7 +84,7 @@ impl Default for LocalOptions {
 }
 
 /// The embedded backend. Cheap to clone: every clone shares the connection
-/// pool and the in-process wake-up.
+/// pool and the wake-up socket.
 #[derive(Clone)]
 pub struct LocalBackend {
     inner: Arc<Inner>,
@@ -90,7 +95,7 @@ struct Inner {
     db_path: PathBuf,
     options: LocalOptions,
     pool: Mutex<Vec<Connection>>,
-    notify: Arc<Notify>,
+    waker: Arc<wake::Waker>,
     presign: presign::PresignState,
 }
 
@@ -143,13 +148,14 @@ impl LocalBackend {
         )
         .map_err(|e| LocalError::from(e).context("register domain", &options.domain))?;
         tracing::debug!(data_dir = %data_dir.display(), domain = %options.domain, "opened embedded backend");
+        let waker = Arc::new(wake::Waker::open(&data_dir));
         Ok(LocalBackend {
             inner: Arc::new(Inner {
                 data_dir,
                 db_path,
                 options,
                 pool: Mutex::new(vec![conn]),
-                notify: Arc::new(Notify::new()),
+                waker,
                 presign: presign::PresignState::default(),
             }),
         })
@@ -207,7 +213,7 @@ impl LocalBackend {
                 Ok(c) => c,
                 Err(e) => return Err(e.context(operation, &resource)),
             };
-            let ctx = Ctx::new(abandoned, inner.notify.clone());
+            let ctx = Ctx::new(abandoned, inner.waker.clone());
             let result = f(&mut conn, &ctx).map_err(|e| e.context(operation, &resource));
             inner.checkin(conn);
             result
@@ -222,7 +228,9 @@ impl LocalBackend {
     }
 
     /// Long poll: try `attempt` until it yields something or `wait` is up.
-    /// Between attempts, wait for an in-process wake-up or `poll_interval`.
+    /// Between attempts, wait for a wake-up of `topic` (from any process on
+    /// the data dir, see [`wake`]), the next deadline the attempt saw
+    /// (`Ctx::set_next_due`), or the re-read fallback ([`Self::nap`]).
     ///
     /// A claim must never be lost to a dropped future: the claiming closure
     /// rolls back when it sees the caller gone, and if the caller goes away
@@ -231,6 +239,7 @@ impl LocalBackend {
         &self,
         operation: &'static str,
         resource: &str,
+        topic: wake::Topics,
         wait: Duration,
         attempt: F,
         release: R,
@@ -246,20 +255,21 @@ impl LocalBackend {
         loop {
             // Register interest before looking, so a write between the look
             // and the wait is not missed.
-            let notified = self.inner.notify.notified();
+            let notified = self.inner.waker.notified(topic);
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(found) = self
+            let next_due = match self
                 .claim(operation, resource, attempt.clone(), release.clone())
                 .await?
             {
-                return Ok(Some(found));
-            }
+                Ok(found) => return Ok(Some(found)),
+                Err(next_due) => next_due,
+            };
             let now = tokio::time::Instant::now();
             if now >= until {
                 return Ok(None);
             }
-            let nap = self.inner.options.poll_interval.min(until - now);
+            let nap = self.nap(next_due).min(until - now);
             tokio::select! {
                 _ = &mut notified => {}
                 _ = tokio::time::sleep(nap) => {}
@@ -267,24 +277,47 @@ impl LocalBackend {
         }
     }
 
+    /// How long an idle poll sleeps before looking again, wake-ups aside:
+    /// `poll_interval` if other processes cannot wake it; else until the
+    /// next deadline it saw (`next_due`, ms), at most [`db::IDLE_RECHECK`]
+    /// (or `poll_interval` if longer). Deadlines set later and sooner than
+    /// that wake the polls at their commit (`Ctx::note_deadline`).
+    fn nap(&self, next_due: Option<i64>) -> Duration {
+        let poll_interval = self.inner.options.poll_interval;
+        if !self.inner.waker.cross_process() {
+            return poll_interval;
+        }
+        let idle = poll_interval.max(db::IDLE_RECHECK);
+        match next_due {
+            Some(at) => {
+                // +1 ms: a deadline is due when `at <= now`. At least 5 ms,
+                // so a deadline the sweep somehow left cannot spin the poll.
+                let ms = at.saturating_sub(pressbot_core::time::Timestamp::now().0) + 1;
+                idle.min(Duration::from_millis(u64::try_from(ms).unwrap_or(0).max(5)))
+            }
+            None => idle,
+        }
+    }
+
     /// One claiming attempt on the blocking pool, with hand-back: the result
     /// travels through a oneshot channel; if the receiver is gone when the
     /// sender sends, the sender releases the claim, and if the receiver is
     /// dropped with a result waiting, the receiver's guard releases it.
+    /// Nothing found: `Err` of when the attempt said to look again (ms).
     async fn claim<T, F, R>(
         &self,
         operation: &'static str,
         resource: &str,
         attempt: Arc<F>,
         release: Arc<R>,
-    ) -> Result<Option<T>, LocalError>
+    ) -> Result<Result<T, Option<i64>>, LocalError>
     where
         T: Send + 'static,
         F: Fn(&mut Connection, &Ctx) -> Result<Option<T>, LocalError> + Send + Sync + 'static,
         R: Fn(&mut Connection, &Ctx, T) -> Result<(), LocalError> + Send + Sync + 'static,
     {
         let abandoned = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = tokio::sync::oneshot::channel::<Result<Option<T>, LocalError>>();
+        let (tx, rx) = tokio::sync::oneshot::channel::<Attempt<T>>();
         let inner = self.inner.clone();
         let flag = abandoned.clone();
         let resource_owned = resource.to_owned();
@@ -297,10 +330,11 @@ impl LocalBackend {
                     return;
                 }
             };
-            let ctx = Ctx::new(flag, inner.notify.clone());
-            let result =
-                attempt(&mut conn, &ctx).map_err(|e| e.context(operation, &resource_owned));
-            if let Err(Ok(Some(lost))) = tx.send(result) {
+            let ctx = Ctx::new(flag, inner.waker.clone());
+            let result = attempt(&mut conn, &ctx)
+                .map(|found| found.ok_or(ctx.next_due()))
+                .map_err(|e| e.context(operation, &resource_owned));
+            if let Err(Ok(Ok(lost))) = tx.send(result) {
                 release_claim(&mut conn, &ctx, operation, &*sender_release, lost);
             }
             inner.checkin(conn);
@@ -324,6 +358,10 @@ impl LocalBackend {
         }
     }
 }
+
+/// What one claiming attempt answers: the claim, or (nothing found) when
+/// to look again at the latest (ms).
+type Attempt<T> = Result<Result<T, Option<i64>>, LocalError>;
 
 /// Hand a claim back, logging (not failing) if that is impossible: the
 /// task's own timeout will then recover it.
@@ -353,7 +391,7 @@ struct ReleaseOnDrop<T: Send + 'static, R>
 where
     R: Fn(&mut Connection, &Ctx, T) -> Result<(), LocalError> + Send + Sync + 'static,
 {
-    rx: Option<tokio::sync::oneshot::Receiver<Result<Option<T>, LocalError>>>,
+    rx: Option<tokio::sync::oneshot::Receiver<Attempt<T>>>,
     _abandon: AbandonOnDrop,
     backend: LocalBackend,
     operation: &'static str,
@@ -371,7 +409,7 @@ where
         // After close(), a send fails (and the sender releases), or the
         // value is already here for us to release.
         rx.close();
-        let Ok(Ok(Some(lost))) = rx.try_recv() else {
+        let Ok(Ok(Ok(lost))) = rx.try_recv() else {
             return;
         };
         let (inner, operation, release) = (
@@ -394,7 +432,7 @@ where
                 );
                 return;
             };
-            let ctx = Ctx::new(Arc::new(AtomicBool::new(false)), inner.notify.clone());
+            let ctx = Ctx::new(Arc::new(AtomicBool::new(false)), inner.waker.clone());
             release_claim(&mut conn, &ctx, operation, &*release, lost);
             inner.checkin(conn);
         });

@@ -12,6 +12,7 @@
 //! `MessageNotInflight` / `ReceiptHandleIsInvalid`).
 
 use crate::db::{ms, Ctx};
+use crate::wake::Topics;
 use crate::{LocalBackend, LocalError};
 use async_trait::async_trait;
 use pressbot_core::backend::{
@@ -115,6 +116,13 @@ fn try_receive(
         |r| r.get(0),
     )?;
     if !ready {
+        // Sleep no longer than until a delayed or in-flight message shows.
+        let next: Option<i64> = conn.query_row(
+            "SELECT MIN(visible_at) FROM messages WHERE queue = ?1 AND visible_at > ?2",
+            params![queue, now.0],
+            |r| r.get(0),
+        )?;
+        ctx.set_next_due(next);
         return Ok(None);
     }
     let tx = ctx.begin(conn)?;
@@ -199,10 +207,17 @@ fn try_receive(
         // The receiver is gone: roll back so the messages stay visible.
         return Ok(None);
     }
-    tx.commit()?;
-    if moved > 0 {
-        ctx.wake();
+    if !out.is_empty() {
+        // Received messages show again when their visibility times out.
+        ctx.note_deadline(now.plus(visibility).0, Topics::QUEUE);
     }
+    tx.commit()?;
+    let moved = if moved > 0 {
+        Topics::QUEUE
+    } else {
+        Topics::NONE
+    };
+    ctx.wake_for(moved | ctx.take_deadline_wake());
     Ok((!out.is_empty()).then_some(out))
 }
 
@@ -223,7 +238,7 @@ fn release_messages(
         )?;
     }
     tx.commit()?;
-    ctx.wake();
+    ctx.wake_for(Topics::QUEUE);
     Ok(())
 }
 
@@ -274,6 +289,7 @@ impl QueueService for LocalBackend {
             .long_poll(
                 "receive",
                 queue,
+                Topics::QUEUE,
                 wait,
                 move |c, ctx| try_receive(c, ctx, &name, max, visibility),
                 release_messages,
@@ -307,7 +323,7 @@ impl QueueService for LocalBackend {
                 let tx = ctx.begin(c)?;
                 let id = enqueue(&tx, &name, ctx.now(), &message)?;
                 tx.commit()?;
-                ctx.wake();
+                ctx.wake_for(Topics::QUEUE);
                 Ok(id)
             })
             .await?)
@@ -360,9 +376,9 @@ impl QueueService for LocalBackend {
                         name: format!("receipt {receipt} on queue {name}"),
                     });
                 }
-                if visibility.is_zero() {
-                    ctx.wake();
-                }
+                // Zero (or a short timeout) wakes receivers now.
+                ctx.note_deadline(ctx.now().0 + ms(visibility), Topics::QUEUE);
+                ctx.wake_for(ctx.take_deadline_wake());
                 Ok(())
             })
             .await?)

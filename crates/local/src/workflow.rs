@@ -14,6 +14,7 @@
 //!   out the row is gone and the token is unknown (`Error::UnknownTask`).
 
 use crate::db::{ms, Ctx};
+use crate::wake::Topics;
 use crate::{LocalBackend, LocalError};
 use async_trait::async_trait;
 use pressbot_core::backend::{
@@ -312,7 +313,7 @@ impl ActivityTimes {
 }
 
 /// Recompute an activity task's deadline after it was scheduled, started or heartbeat.
-fn refresh_activity_deadline(tx: &Transaction<'_>, id: i64) -> Result<(), LocalError> {
+fn refresh_activity_deadline(tx: &Transaction<'_>, ctx: &Ctx, id: i64) -> Result<(), LocalError> {
     let times = tx.query_row(
         "SELECT scheduled_at, started_at, last_heartbeat, schedule_to_start_ms,
                 start_to_close_ms, schedule_to_close_ms, heartbeat_ms
@@ -338,6 +339,9 @@ fn refresh_activity_deadline(tx: &Transaction<'_>, id: i64) -> Result<(), LocalE
         "UPDATE activity_tasks SET deadline = ?2, deadline_kind = ?3 WHERE id = ?1",
         params![id, deadline, kind],
     )?;
+    if let Some(at) = deadline {
+        ctx.note_deadline(at, Topics::WORKFLOW);
+    }
     Ok(())
 }
 
@@ -496,18 +500,42 @@ pub(crate) fn sweep_if_due(conn: &mut Connection, ctx: &Ctx) -> Result<usize, Lo
     let n = sweep_tx(&tx, ctx.now())?;
     tx.commit()?;
     if n > 0 {
-        ctx.wake();
+        // Timeouts and timers only ever make decision tasks.
+        ctx.wake_for(Topics::DECISION | ctx.take_deadline_wake());
     }
     Ok(n)
 }
 
-/// Commit, and wake local pollers if the sweep or the change produced work.
-fn commit(tx: Transaction<'_>, ctx: &Ctx, wake: bool) -> Result<(), LocalError> {
+/// Commit, then wake the polls (of every process) waiting for what the
+/// sweep or the change produced.
+fn commit(tx: Transaction<'_>, ctx: &Ctx, wake: Topics) -> Result<(), LocalError> {
     tx.commit()?;
-    if wake {
-        ctx.wake();
-    }
+    ctx.wake_for(wake | ctx.take_deadline_wake());
     Ok(())
+}
+
+/// The earliest timeout or timer not yet processed (ms), if any: an idle
+/// workflow poll sleeps until then at most, since processing it may make
+/// the task it waits for. Four index look-ups, only when a poll found nothing.
+fn next_deadline(conn: &Connection) -> Result<Option<i64>, LocalError> {
+    Ok(conn.query_row(
+        "SELECT MIN(d) FROM (
+             SELECT MIN(deadline) AS d FROM executions WHERE deadline IS NOT NULL
+             UNION ALL SELECT MIN(deadline) FROM decision_tasks WHERE deadline IS NOT NULL
+             UNION ALL SELECT MIN(deadline) FROM activity_tasks WHERE deadline IS NOT NULL
+             UNION ALL SELECT MIN(fire_at) FROM timers)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// What a sweep that expired `swept` things produced: decision tasks only.
+fn swept_topics(swept: usize) -> Topics {
+    if swept > 0 {
+        Topics::DECISION
+    } else {
+        Topics::NONE
+    }
 }
 
 fn identity_opt(identity: &str) -> Option<String> {
@@ -537,23 +565,25 @@ fn try_claim<T>(
     let ready: bool =
         conn.query_row(table.ready_sql(), params![domain, task_list], |r| r.get(0))?;
     if !ready && !sweep_due(conn, now)? {
+        ctx.set_next_due(next_deadline(conn)?);
         return Ok(None);
     }
     let tx = ctx.begin(conn)?;
-    let now = ctx.now();
-    let swept = sweep_tx(&tx, now)?;
-    let claimed = claim(&tx, now, domain, task_list, identity)?;
+    let swept = sweep_tx(&tx, ctx.now())?;
+    let claimed = claim(&tx, ctx, domain, task_list, identity)?;
     if ctx.abandoned() {
         // The poller is gone: roll back so nobody holds the task.
         return Ok(None);
     }
-    commit(tx, ctx, swept > 0)?;
+    commit(tx, ctx, swept_topics(swept))?;
+    if claimed.is_none() {
+        ctx.set_next_due(next_deadline(conn)?);
+    }
     Ok(claimed)
 }
 
-/// Claims one task inside the poll's transaction: (tx, now, domain, task list, identity).
-type ClaimFn<T> =
-    fn(&Transaction<'_>, Timestamp, &str, &str, &str) -> Result<Option<T>, LocalError>;
+/// Claims one task inside the poll's transaction: (tx, ctx, domain, task list, identity).
+type ClaimFn<T> = fn(&Transaction<'_>, &Ctx, &str, &str, &str) -> Result<Option<T>, LocalError>;
 
 /// The two task tables a poll can claim from.
 #[derive(Debug, Clone, Copy)]
@@ -563,6 +593,14 @@ enum TaskTable {
 }
 
 impl TaskTable {
+    /// The wake-up topic of polls on this table.
+    fn topic(self) -> Topics {
+        match self {
+            TaskTable::Decision => Topics::DECISION,
+            TaskTable::Activity => Topics::ACTIVITY,
+        }
+    }
+
     fn ready_sql(self) -> &'static str {
         match self {
             TaskTable::Decision => {
@@ -579,11 +617,12 @@ impl TaskTable {
 
 fn claim_decision(
     tx: &Transaction<'_>,
-    now: Timestamp,
+    ctx: &Ctx,
     domain: &str,
     task_list: &str,
     identity: &str,
 ) -> Result<Option<DecisionTask>, LocalError> {
+    let now = ctx.now();
     let row: Option<(i64, i64, i64)> = tx
         .query_row(
             "SELECT id, exec, scheduled_event_id FROM decision_tasks
@@ -607,15 +646,12 @@ fn claim_decision(
         },
     )?;
     let token = new_token("d");
+    let deadline = now.0.saturating_add(exec.decision_timeout_ms);
     tx.execute(
         "UPDATE decision_tasks SET started_event_id = ?2, token = ?3, deadline = ?4 WHERE id = ?1",
-        params![
-            id,
-            started,
-            token,
-            now.0.saturating_add(exec.decision_timeout_ms)
-        ],
+        params![id, started, token, deadline],
     )?;
+    ctx.note_deadline(deadline, Topics::WORKFLOW);
     tx.execute(
         "UPDATE executions SET decision_pending = 0 WHERE id = ?1",
         [exec_id],
@@ -652,7 +688,7 @@ fn complete_decision(
         )
         .optional()?;
     let Some((task_id, exec_id, scheduled, started)) = row else {
-        commit(tx, ctx, swept > 0)?;
+        commit(tx, ctx, swept_topics(swept))?;
         return Err(LocalError::UnknownTask {
             operation: "complete_decision_task",
         });
@@ -677,6 +713,7 @@ fn complete_decision(
         params![exec_id, started],
     )?;
     let mut needs_decision = unhandled;
+    let mut wake = swept_topics(swept);
     let mut closed = false;
     let total = decisions.len();
     for (i, decision) in decisions.into_iter().enumerate() {
@@ -766,7 +803,8 @@ fn complete_decision(
                     ],
                 )?;
                 let id = tx.last_insert_rowid();
-                refresh_activity_deadline(&tx, id)?;
+                refresh_activity_deadline(&tx, ctx, id)?;
+                wake = wake | Topics::ACTIVITY;
             }
             Decision::RequestCancelActivityTask { activity_id } => {
                 let open: Option<(i64, i64, Option<i64>)> = tx
@@ -861,6 +899,7 @@ fn complete_decision(
                      VALUES (?1, ?2, ?3, ?4)",
                     params![exec_id, timer_id, started_event, now.plus(start_to_fire).0],
                 )?;
+                ctx.note_deadline(now.plus(start_to_fire).0, Topics::WORKFLOW);
             }
             close @ (Decision::CompleteWorkflowExecution { .. }
             | Decision::FailWorkflowExecution { .. }
@@ -905,8 +944,9 @@ fn complete_decision(
     }
     if !closed && needs_decision {
         schedule_decision(&tx, exec_id, now)?;
+        wake = wake | Topics::DECISION;
     }
-    commit(tx, ctx, true)
+    commit(tx, ctx, wake)
 }
 
 // ---------------------------------------------------------------------------
@@ -914,11 +954,12 @@ fn complete_decision(
 
 fn claim_activity(
     tx: &Transaction<'_>,
-    now: Timestamp,
+    ctx: &Ctx,
     domain: &str,
     task_list: &str,
     identity: &str,
 ) -> Result<Option<ActivityTask>, LocalError> {
+    let now = ctx.now();
     #[allow(clippy::type_complexity)]
     let row: Option<(i64, i64, String, String, String, Option<String>, i64)> = tx
         .query_row(
@@ -957,7 +998,7 @@ fn claim_activity(
         "UPDATE activity_tasks SET started_event_id = ?2, started_at = ?3, token = ?4 WHERE id = ?1",
         params![id, started, now.0, token],
     )?;
-    refresh_activity_deadline(tx, id)?;
+    refresh_activity_deadline(tx, ctx, id)?;
     let exec = load_exec(tx, exec_id)?;
     tracing::debug!(workflow_id = %exec.workflow_id, run_id = %exec.run_id, activity_id = %activity_id, "activity task started");
     Ok(Some(ActivityTask {
@@ -996,7 +1037,7 @@ fn finish_activity(
         )
         .optional()?;
     let Some((id, exec_id, scheduled, started)) = row else {
-        commit(tx, ctx, swept > 0)?;
+        commit(tx, ctx, swept_topics(swept))?;
         return Err(LocalError::UnknownTask { operation });
     };
     tx.execute("DELETE FROM activity_tasks WHERE id = ?1", [id])?;
@@ -1020,7 +1061,7 @@ fn finish_activity(
     };
     append(&tx, exec_id, now, &kind)?;
     request_decision(&tx, exec_id, now)?;
-    commit(tx, ctx, true)
+    commit(tx, ctx, Topics::DECISION)
 }
 
 fn heartbeat(
@@ -1041,7 +1082,7 @@ fn heartbeat(
         )
         .optional()?;
     let Some((id, cancel_requested)) = row else {
-        commit(tx, ctx, swept > 0)?;
+        commit(tx, ctx, swept_topics(swept))?;
         return Err(LocalError::UnknownTask {
             operation: "heartbeat",
         });
@@ -1050,8 +1091,8 @@ fn heartbeat(
         "UPDATE activity_tasks SET last_heartbeat = ?2, heartbeat_details = ?3 WHERE id = ?1",
         params![id, now.0, details],
     )?;
-    refresh_activity_deadline(&tx, id)?;
-    commit(tx, ctx, swept > 0)?;
+    refresh_activity_deadline(&tx, ctx, id)?;
+    commit(tx, ctx, swept_topics(swept))?;
     Ok(HeartbeatOutcome { cancel_requested })
 }
 
@@ -1074,7 +1115,7 @@ fn start(
         |r| r.get(0),
     )?;
     if !registered {
-        commit(tx, ctx, swept > 0)?;
+        commit(tx, ctx, swept_topics(swept))?;
         return Err(LocalError::NotFound {
             what: "workflow type",
             name: format!(
@@ -1084,7 +1125,7 @@ fn start(
         });
     }
     if find_exec(&tx, domain, request.workflow_id.as_str(), None)?.is_some() {
-        commit(tx, ctx, swept > 0)?;
+        commit(tx, ctx, swept_topics(swept))?;
         tracing::debug!(workflow_id = %request.workflow_id, "already running");
         return Ok(StartOutcome::AlreadyRunning);
     }
@@ -1108,6 +1149,10 @@ fn start(
         ],
     )?;
     let exec = tx.last_insert_rowid();
+    ctx.note_deadline(
+        now.plus(request.execution_start_to_close).0,
+        Topics::WORKFLOW,
+    );
     append(
         &tx,
         exec,
@@ -1120,7 +1165,7 @@ fn start(
         },
     )?;
     schedule_decision(&tx, exec, now)?;
-    commit(tx, ctx, true)?;
+    commit(tx, ctx, Topics::DECISION)?;
     tracing::info!(workflow_id = %request.workflow_id, run_id = %run_id, workflow_type = %request.workflow_type, "workflow execution started");
     Ok(StartOutcome::Started {
         run_id: RunId(run_id),
@@ -1204,7 +1249,7 @@ fn request_cancel(
         [exec.id],
     )?;
     request_decision(&tx, exec.id, ctx.now())?;
-    commit(tx, ctx, true)?;
+    commit(tx, ctx, Topics::DECISION)?;
     tracing::info!(workflow_id = %exec.workflow_id, run_id = %exec.run_id, "cancel requested");
     Ok(())
 }
@@ -1229,7 +1274,7 @@ fn terminate(
         },
     )?;
     close_execution(&tx, exec.id, ctx.now(), CloseStatus::Terminated)?;
-    commit(tx, ctx, true)?;
+    commit(tx, ctx, Topics::DECISION)?;
     tracing::info!(workflow_id = %exec.workflow_id, run_id = %exec.run_id, reason, "terminated");
     Ok(())
 }
@@ -1367,7 +1412,7 @@ fn release_decision(
          WHERE id = ?1",
         [id],
     )?;
-    commit(tx, ctx, true)
+    commit(tx, ctx, Topics::DECISION)
 }
 
 /// Undo the claim of an activity task whose poller is gone (see `release_decision`).
@@ -1396,8 +1441,8 @@ fn release_activity(
          WHERE id = ?1",
         [id],
     )?;
-    refresh_activity_deadline(&tx, id)?;
-    commit(tx, ctx, true)
+    refresh_activity_deadline(&tx, ctx, id)?;
+    commit(tx, ctx, Topics::ACTIVITY)
 }
 
 // ---------------------------------------------------------------------------
@@ -1406,6 +1451,45 @@ fn release_activity(
 impl LocalBackend {
     fn domain(&self) -> String {
         self.inner.options.domain.clone()
+    }
+
+    /// Long poll for a decision or activity task: both claim the oldest
+    /// unstarted row of their table, wake on their own topic, and hand
+    /// the claim back if the poll is dropped after it committed.
+    async fn poll_task<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        table: TaskTable,
+        task_list: &str,
+        identity: &str,
+        claim: ClaimFn<T>,
+        release: fn(&mut Connection, &Ctx, T) -> Result<(), LocalError>,
+    ) -> Result<Option<T>, LocalError> {
+        let (domain, list, identity) = (self.domain(), task_list.to_owned(), identity.to_owned());
+        self.long_poll(
+            operation,
+            task_list,
+            table.topic(),
+            self.inner.options.long_poll,
+            move |c, ctx| try_claim(c, ctx, table, &domain, &list, &identity, claim),
+            release,
+        )
+        .await
+    }
+
+    /// Complete, fail or cancel an activity task: one transaction each,
+    /// differing only in the closing event.
+    async fn finish_task(
+        &self,
+        token: &TaskToken,
+        operation: &'static str,
+        finish: Finish,
+    ) -> Result<(), LocalError> {
+        let token = token.0.clone();
+        self.run(operation, token.clone(), move |c, ctx| {
+            finish_activity(c, ctx, &token, operation, finish)
+        })
+        .await
     }
 
     /// Delete executions (and their histories) closed before `closed_before`:
@@ -1471,23 +1555,13 @@ impl WorkflowService for LocalBackend {
         task_list: &str,
         identity: &str,
     ) -> pressbot_core::Result<Option<DecisionTask>> {
-        let (domain, list, identity) = (self.domain(), task_list.to_owned(), identity.to_owned());
         Ok(self
-            .long_poll(
+            .poll_task(
                 "poll_decision_task",
+                TaskTable::Decision,
                 task_list,
-                self.inner.options.long_poll,
-                move |c, ctx| {
-                    try_claim(
-                        c,
-                        ctx,
-                        TaskTable::Decision,
-                        &domain,
-                        &list,
-                        &identity,
-                        claim_decision,
-                    )
-                },
+                identity,
+                claim_decision,
                 release_decision,
             )
             .await?)
@@ -1512,23 +1586,13 @@ impl WorkflowService for LocalBackend {
         task_list: &str,
         identity: &str,
     ) -> pressbot_core::Result<Option<ActivityTask>> {
-        let (domain, list, identity) = (self.domain(), task_list.to_owned(), identity.to_owned());
         Ok(self
-            .long_poll(
+            .poll_task(
                 "poll_activity_task",
+                TaskTable::Activity,
                 task_list,
-                self.inner.options.long_poll,
-                move |c, ctx| {
-                    try_claim(
-                        c,
-                        ctx,
-                        TaskTable::Activity,
-                        &domain,
-                        &list,
-                        &identity,
-                        claim_activity,
-                    )
-                },
+                identity,
+                claim_activity,
                 release_activity,
             )
             .await?)
@@ -1539,17 +1603,8 @@ impl WorkflowService for LocalBackend {
         token: &TaskToken,
         result: Option<String>,
     ) -> pressbot_core::Result<()> {
-        let token = token.0.clone();
         Ok(self
-            .run("complete_activity_task", token.clone(), move |c, ctx| {
-                finish_activity(
-                    c,
-                    ctx,
-                    &token,
-                    "complete_activity_task",
-                    Finish::Completed(result),
-                )
-            })
+            .finish_task(token, "complete_activity_task", Finish::Completed(result))
             .await?)
     }
 
@@ -1559,15 +1614,12 @@ impl WorkflowService for LocalBackend {
         reason: &str,
         details: &str,
     ) -> pressbot_core::Result<()> {
-        let token = token.0.clone();
         let finish = Finish::Failed {
             reason: reason.to_owned(),
             details: details.to_owned(),
         };
         Ok(self
-            .run("fail_activity_task", token.clone(), move |c, ctx| {
-                finish_activity(c, ctx, &token, "fail_activity_task", finish)
-            })
+            .finish_task(token, "fail_activity_task", finish)
             .await?)
     }
 
@@ -1576,17 +1628,8 @@ impl WorkflowService for LocalBackend {
         token: &TaskToken,
         details: Option<String>,
     ) -> pressbot_core::Result<()> {
-        let token = token.0.clone();
         Ok(self
-            .run("cancel_activity_task", token.clone(), move |c, ctx| {
-                finish_activity(
-                    c,
-                    ctx,
-                    &token,
-                    "cancel_activity_task",
-                    Finish::Canceled(details),
-                )
-            })
+            .finish_task(token, "cancel_activity_task", Finish::Canceled(details))
             .await?)
     }
 
