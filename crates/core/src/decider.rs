@@ -125,8 +125,13 @@ pub fn decide(
 
     // Every JSON object text that feeds the context (the start input, then
     // each valid result), with the range of its top-level keys in `keys`.
-    let mut keys: Vec<Cow<'_, str>> = Vec::new();
-    let mut sources: Vec<Source<'_>> = Vec::with_capacity(h.attempts.len() / 2 + 1);
+    let completed = h
+        .attempts
+        .iter()
+        .filter(|a| matches!(a.outcome, Some((_, _, Outcome::Completed(_)))))
+        .count();
+    let mut keys: Vec<Cow<'_, str>> = Vec::with_capacity(4 * (completed + 1));
+    let mut sources: Vec<Source<'_>> = Vec::with_capacity(completed + 1);
     if let Err(problem) = note_object(start_input, &mut keys, &mut sources, parse_start_input) {
         return fail_only(
             None,
@@ -192,7 +197,7 @@ pub fn decide(
         }
     };
     // Valid completions: (closing event id, group, index into `sources`).
-    let mut completions: Vec<(i64, usize, usize)> = Vec::new();
+    let mut completions: Vec<(i64, usize, usize)> = Vec::with_capacity(completed);
     for (a, idx) in h.attempts.iter().zip(&step_index) {
         let Some((step_id, attempt)) = &a.step else {
             note_fatal(
@@ -485,7 +490,10 @@ fn control_fast(c: &str) -> Option<(&str, u32)> {
         if digits.is_empty() || digits.len() > 9 || (digits.len() > 1 && digits.starts_with('0')) {
             return None;
         }
-        Some((digits.parse().ok()?, &s[end..]))
+        let n = digits
+            .bytes()
+            .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+        Some((n, &s[end..]))
     }
     fn step(s: &str) -> Option<(&str, &str)> {
         let s = s.strip_prefix('"')?;
@@ -1110,7 +1118,9 @@ fn note_object<'a>(
     let from = keys.len();
     let ok = match text.map(str::trim) {
         None | Some("") => true,
+        Some(t) if simple_object(t, keys).is_some() => true,
         Some(t) => {
+            keys.truncate(from);
             let mut de = serde_json::Deserializer::from_str(t);
             serde::de::DeserializeSeed::deserialize(TopKeys(keys), &mut de)
                 .and_then(|()| de.end())
@@ -1129,6 +1139,121 @@ fn note_object<'a>(
         keys: from..keys.len(),
     });
     Ok(())
+}
+
+/// The common case of [`note_object`], read by hand: a JSON object whose
+/// strings have no escapes, whose numbers are plain (at most 15 digits, no
+/// exponent) and whose nesting is shallow. `Some` means serde_json accepts
+/// the text as an object with exactly these top-level keys, now appended
+/// to `keys`; `None` means "not sure" (the keys appended so far are to be
+/// dropped) and serde_json decides. Only JSON's own whitespace is skipped.
+fn simple_object<'a>(t: &'a str, keys: &mut Vec<Cow<'a, str>>) -> Option<()> {
+    struct Scan<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+    impl Scan<'_> {
+        fn ws(&mut self) {
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+                self.i += 1;
+            }
+        }
+        fn eat(&mut self, c: u8) -> Option<()> {
+            self.ws();
+            (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+        }
+        /// A string without escapes or control characters; its contents.
+        fn string(&mut self) -> Option<(usize, usize)> {
+            self.eat(b'"')?;
+            let start = self.i;
+            loop {
+                match *self.b.get(self.i)? {
+                    b'"' => {
+                        self.i += 1;
+                        return Some((start, self.i - 1));
+                    }
+                    b'\\' | 0..=0x1f => return None,
+                    _ => self.i += 1,
+                }
+            }
+        }
+        fn digits(&mut self) -> usize {
+            let start = self.i;
+            while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
+                self.i += 1;
+            }
+            self.i - start
+        }
+        fn number(&mut self) -> Option<()> {
+            if self.b.get(self.i) == Some(&b'-') {
+                self.i += 1;
+            }
+            let lead = self.b.get(self.i).copied();
+            let mut n = self.digits();
+            if n == 0 || (lead == Some(b'0') && n > 1) {
+                return None;
+            }
+            if self.b.get(self.i) == Some(&b'.') {
+                self.i += 1;
+                let f = self.digits();
+                if f == 0 {
+                    return None;
+                }
+                n += f;
+            }
+            (n <= 15 && !matches!(self.b.get(self.i), Some(b'e' | b'E'))).then_some(())
+        }
+        fn literal(&mut self, word: &[u8]) -> Option<()> {
+            let end = self.i + word.len();
+            (self.b.get(self.i..end) == Some(word)).then(|| self.i = end)
+        }
+        fn value(&mut self, depth: u32) -> Option<()> {
+            self.ws();
+            match *self.b.get(self.i)? {
+                b'"' => self.string().map(|_| ()),
+                b't' => self.literal(b"true"),
+                b'f' => self.literal(b"false"),
+                b'n' => self.literal(b"null"),
+                b'-' | b'0'..=b'9' => self.number(),
+                b'[' if depth < 32 => {
+                    self.i += 1;
+                    if self.eat(b']').is_some() {
+                        return Some(());
+                    }
+                    loop {
+                        self.value(depth + 1)?;
+                        if self.eat(b',').is_none() {
+                            return self.eat(b']');
+                        }
+                    }
+                }
+                b'{' if depth < 32 => self.object(depth + 1, &mut |_, _| {}),
+                _ => None,
+            }
+        }
+        fn object(&mut self, depth: u32, key: &mut dyn FnMut(usize, usize)) -> Option<()> {
+            self.eat(b'{')?;
+            if self.eat(b'}').is_some() {
+                return Some(());
+            }
+            loop {
+                let (s, e) = self.string()?;
+                key(s, e);
+                self.eat(b':')?;
+                self.value(depth)?;
+                if self.eat(b',').is_none() {
+                    return self.eat(b'}');
+                }
+            }
+        }
+    }
+    let mut scan = Scan {
+        b: t.as_bytes(),
+        i: 0,
+    };
+    scan.object(1, &mut |s, e| keys.push(Cow::Borrowed(&t[s..e])))?;
+    scan.ws();
+    (scan.i == t.len()).then_some(())
 }
 
 /// Appends the top-level keys of a JSON object (none for `null`) to the
@@ -1732,6 +1857,97 @@ mod tests {
             );
         }
         assert_eq!(control_fast(&control_json("A", 3)), Some(("A", 3)));
+    }
+
+    /// The keys serde_json reads from `t`, or `None` where it refuses it.
+    fn serde_keys(t: &str) -> Option<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut de = serde_json::Deserializer::from_str(t);
+        serde::de::DeserializeSeed::deserialize(TopKeys(&mut keys), &mut de)
+            .and_then(|()| de.end())
+            .ok()?;
+        Some(keys.into_iter().map(Cow::into_owned).collect())
+    }
+
+    fn check_simple_object(t: &str) {
+        let mut keys = Vec::new();
+        if simple_object(t, &mut keys).is_some() {
+            let keys: Vec<String> = keys.into_iter().map(Cow::into_owned).collect();
+            assert_eq!(Some(&keys), serde_keys(t).as_ref(), "{t:?}");
+            assert!(
+                matches!(serde_json::from_str::<Value>(t), Ok(Value::Object(_))),
+                "{t:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn simple_object_answers_only_what_serde_agrees_with() {
+        for t in [
+            r#"{"status":"ok","files":1}"#,
+            r#" { "a" : [ 1 , -2.5 , true , false , null , { "b" : "c" } ] , "a" : {} } "#,
+            "{}",
+            "{\"a\":01}",
+            "{\"a\":-}",
+            "{\"a\":1.}",
+            "{\"a\":1e5}",
+            "{\"a\":1234567890123456}",
+            "{\"a\":\"x\\\"y\"}",
+            "{\"a\":\"\u{1}\"}",
+            "{\"a\":1,}",
+            "{\"a\":[1,]}",
+            "{\"a\":tru}",
+            "{\"a\":truex}",
+            "{\"a\":1}x",
+            "{\"a\"\u{a0}:1}",
+            "{\"é\":\"ü\"}",
+        ] {
+            check_simple_object(t);
+        }
+        let mut keys = Vec::new();
+        assert!(simple_object(r#"{"status":"ok","files":1}"#, &mut keys).is_some());
+        assert_eq!(keys, ["status", "files"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn simple_object_agrees_with_serde_on_noise(t in r#"[{}\[\]",: \t\n0-9.eE+\-a-z\\]{0,40}"#) {
+            check_simple_object(&t);
+        }
+
+        #[test]
+        fn simple_object_agrees_with_serde_on_json(
+            m in proptest::collection::btree_map("[a-z\"é]{0,4}", json_value(), 0..6),
+            spaced in proptest::bool::ANY,
+        ) {
+            let v = Value::Object(m.into_iter().collect());
+            let t = if spaced {
+                serde_json::to_string_pretty(&v).expect("encodes")
+            } else {
+                v.to_string()
+            };
+            check_simple_object(&t);
+        }
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| json!(f)),
+            "[a-z\"\\\\é\u{1}]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z\"é]{0,4}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
     }
 
     #[test]
