@@ -186,7 +186,13 @@ pub(crate) fn is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpRespon
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
         // I/O and timeouts only: "other" is where missing credentials and
         // bad endpoints land, which no retry fixes.
-        SdkError::DispatchFailure(f) => f.is_io() || f.is_timeout(),
+        // The SDK files a response cut mid-way (hyper's IncompleteMessage,
+        // also what a reset mid-request looks like) as "other, transient".
+        SdkError::DispatchFailure(f) => {
+            f.is_io()
+                || f.is_timeout()
+                || f.as_other() == Some(aws_smithy_types::retry::ErrorKind::TransientError)
+        }
         SdkError::ServiceError(s) => {
             let status = s.raw().status().as_u16();
             status >= 500

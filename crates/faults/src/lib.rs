@@ -19,6 +19,8 @@
 //! The daemons switch it on with the environment variable [`ENV_VAR`]
 //! (see [`FaultConfig::parse`] for the syntax); without it nothing is wrapped.
 
+pub mod proxy;
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use pressbot_core::backend::{
