@@ -150,3 +150,42 @@ async fn urls_are_fetchable_while_pressbot_up_serves_objects() {
     let _ = up.kill();
     let _ = up.wait();
 }
+
+/// A taken object port (a second `pressbot up`, say) is logged and does not
+/// stop `up`: the object server is an extra, the pipeline is not.
+#[tokio::test(flavor = "multi_thread")]
+async fn pressbot_up_runs_on_when_the_object_port_is_taken() {
+    let mut h = Harness::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr");
+    h.set("PRESSBOT__LOCAL__OBJECT_LISTEN", &addr.to_string());
+    h.set(
+        "PRESSBOT__CMS__EMBEDDED_LISTEN",
+        &format!("127.0.0.1:{}", free_port()),
+    );
+    let log_path = h.path().join("logs/up.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let mut up = h
+        .command("pressbot")
+        .arg("up")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn pressbot up");
+    let line = wait_for("the object server error", Duration::from_secs(60), || {
+        let p = log_path.clone();
+        async move {
+            std::fs::read_to_string(&p)
+                .ok()?
+                .lines()
+                .find(|l| l.contains("object server not started"))
+                .map(str::to_owned)
+        }
+    })
+    .await;
+    assert!(line.contains(&addr.to_string()), "{line}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(up.try_wait().expect("status").is_none(), "up keeps running");
+    let _ = up.kill();
+    let _ = up.wait();
+}

@@ -108,10 +108,19 @@ pub async fn up(
     let roles = shutdown.child_token();
     let mut tasks: JoinSet<crate::Result<()>> = JoinSet::new();
     let object_url = if settings.backend == BackendKind::Local {
-        let served = serve_objects(&settings, roles.clone(), &mut tasks).await?;
-        // Roles sign URLs for the server above unless settings name a
-        // public base (a proxy in front of it, another host name).
-        Some(settings.local.object_url.get_or_insert(served).clone())
+        // The object server is an extra: a taken port (a second `up`, a
+        // test run) must not stop the pipeline, so it is logged and the
+        // roles sign URLs as without it.
+        match serve_objects(&settings, roles.clone(), &mut tasks).await {
+            // Roles sign URLs for the server unless settings name a public
+            // base (a proxy in front of it, another host name).
+            Ok(served) => Some(settings.local.object_url.get_or_insert(served).clone()),
+            Err(e) => {
+                tracing::error!(error = %e, listen = %settings.local.object_listen,
+                    "object server not started: presigned URLs will not be served over HTTP (set local.object_listen)");
+                settings.local.object_url.clone()
+            }
+        }
     } else {
         None
     };
