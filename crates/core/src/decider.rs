@@ -149,19 +149,17 @@ pub fn decide(
     // the definition for every attempt made deciding quadratic in long
     // workflows. A duplicated id resolves to its first step, as
     // `WorkflowDefinition::step` does.
-    let flat: Vec<(usize, &Step)> = def
-        .groups
-        .iter()
-        .enumerate()
-        .flat_map(|(g, steps)| steps.iter().map(move |s| (g, s)))
-        .collect();
+    let n_steps = def.groups.iter().map(Vec::len).sum();
+    // (group, step, index of the first step with this id)
+    let mut flat: Vec<(usize, &Step, usize)> = Vec::with_capacity(n_steps);
     let mut step_of: HashMap<&str, usize> =
-        HashMap::with_capacity_and_hasher(flat.len(), Default::default());
-    let canonical: Vec<usize> = flat
-        .iter()
-        .enumerate()
-        .map(|(i, (_, s))| *step_of.entry(s.id.as_str()).or_insert(i))
-        .collect();
+        HashMap::with_capacity_and_hasher(n_steps, Default::default());
+    for (g, steps) in def.groups.iter().enumerate() {
+        for s in steps {
+            let first = *step_of.entry(s.id.as_str()).or_insert(flat.len());
+            flat.push((g, s, first));
+        }
+    }
 
     // What each step's attempts add up to, in one pass: the decider needs
     // no more than this per step (see `step_state`).
@@ -235,7 +233,7 @@ pub fn decide(
             );
             continue;
         };
-        let (group, step) = flat[i];
+        let (group, step, _) = flat[i];
         let Some((close_id, _, outcome)) = &a.outcome else {
             continue;
         };
@@ -346,11 +344,11 @@ pub fn decide(
     // Walk the groups: the first group not yet done is where the work is.
     let mut decisions = Vec::new();
     let mut waiting = Vec::new();
-    let mut flat_steps = canonical.iter();
+    let mut flat_steps = flat.iter().map(|&(_, _, first)| first);
     for (g, group) in def.groups.iter().enumerate() {
         let mut group_done = true;
         for step in group {
-            let st = &agg[*flat_steps.next().expect("one index per step")];
+            let st = &agg[flat_steps.next().expect("one index per step")];
             if !st.any {
                 if let Some(cond) = &step.when {
                     let entry_value = entry.at(g, &completions, &sources, &keys);
@@ -1148,112 +1146,133 @@ fn note_object<'a>(
 /// to `keys`; `None` means "not sure" (the keys appended so far are to be
 /// dropped) and serde_json decides. Only JSON's own whitespace is skipped.
 fn simple_object<'a>(t: &'a str, keys: &mut Vec<Cow<'a, str>>) -> Option<()> {
-    struct Scan<'a> {
-        b: &'a [u8],
-        i: usize,
+    let b = t.as_bytes();
+    let end = scan::object(b, scan::ws(b, 0), 1, Some((t, keys)))?;
+    (scan::ws(b, end) == b.len()).then_some(())
+}
+
+/// The byte-level reading behind [`simple_object`]: each function takes the
+/// index where its token starts and returns the index after it, or `None`
+/// when the text is not of the simple kind.
+mod scan {
+    use std::borrow::Cow;
+
+    /// Deeper nesting is left to serde_json (whose limit is 128).
+    const MAX_DEPTH: u32 = 32;
+
+    /// Skip JSON whitespace (exactly what serde_json skips).
+    pub(super) fn ws(b: &[u8], mut i: usize) -> usize {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
+            i += 1;
+        }
+        i
     }
-    impl Scan<'_> {
-        fn ws(&mut self) {
-            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
-                self.i += 1;
-            }
+
+    /// A string starting at its opening quote, without escapes or control
+    /// characters: the index of its closing quote.
+    fn string(b: &[u8], i: usize) -> Option<usize> {
+        if b.get(i) != Some(&b'"') {
+            return None;
         }
-        fn eat(&mut self, c: u8) -> Option<()> {
-            self.ws();
-            (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+        let rest = b.get(i + 1..)?;
+        let n = rest
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        (rest[n] == b'"').then_some(i + 1 + n)
+    }
+
+    fn digits(b: &[u8], mut i: usize) -> usize {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
         }
-        /// A string without escapes or control characters; its contents.
-        fn string(&mut self) -> Option<(usize, usize)> {
-            self.eat(b'"')?;
-            let start = self.i;
-            loop {
-                match *self.b.get(self.i)? {
-                    b'"' => {
-                        self.i += 1;
-                        return Some((start, self.i - 1));
-                    }
-                    b'\\' | 0..=0x1f => return None,
-                    _ => self.i += 1,
-                }
-            }
+        i
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, at most 15 digits, no exponent: a
+    /// number serde_json reads without overflow or rounding surprises.
+    fn number(b: &[u8], mut i: usize) -> Option<usize> {
+        if b.get(i) == Some(&b'-') {
+            i += 1;
         }
-        fn digits(&mut self) -> usize {
-            let start = self.i;
-            while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
-                self.i += 1;
-            }
-            self.i - start
+        let int_end = digits(b, i);
+        let mut count = int_end - i;
+        if count == 0 || (count > 1 && b[i] == b'0') {
+            return None;
         }
-        fn number(&mut self) -> Option<()> {
-            if self.b.get(self.i) == Some(&b'-') {
-                self.i += 1;
-            }
-            let lead = self.b.get(self.i).copied();
-            let mut n = self.digits();
-            if n == 0 || (lead == Some(b'0') && n > 1) {
+        let mut end = int_end;
+        if b.get(end) == Some(&b'.') {
+            let frac_end = digits(b, end + 1);
+            if frac_end == end + 1 {
                 return None;
             }
-            if self.b.get(self.i) == Some(&b'.') {
-                self.i += 1;
-                let f = self.digits();
-                if f == 0 {
-                    return None;
+            count += frac_end - end - 1;
+            end = frac_end;
+        }
+        (count <= 15 && !matches!(b.get(end), Some(b'e' | b'E'))).then_some(end)
+    }
+
+    fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
+        (b.get(i..i + word.len()) == Some(word)).then_some(i + word.len())
+    }
+
+    fn value(b: &[u8], i: usize, depth: u32) -> Option<usize> {
+        match *b.get(i)? {
+            b'"' => string(b, i).map(|e| e + 1),
+            b't' => literal(b, i, b"true"),
+            b'f' => literal(b, i, b"false"),
+            b'n' => literal(b, i, b"null"),
+            b'-' | b'0'..=b'9' => number(b, i),
+            b'[' if depth < MAX_DEPTH => {
+                let mut i = ws(b, i + 1);
+                if b.get(i) == Some(&b']') {
+                    return Some(i + 1);
                 }
-                n += f;
-            }
-            (n <= 15 && !matches!(self.b.get(self.i), Some(b'e' | b'E'))).then_some(())
-        }
-        fn literal(&mut self, word: &[u8]) -> Option<()> {
-            let end = self.i + word.len();
-            (self.b.get(self.i..end) == Some(word)).then(|| self.i = end)
-        }
-        fn value(&mut self, depth: u32) -> Option<()> {
-            self.ws();
-            match *self.b.get(self.i)? {
-                b'"' => self.string().map(|_| ()),
-                b't' => self.literal(b"true"),
-                b'f' => self.literal(b"false"),
-                b'n' => self.literal(b"null"),
-                b'-' | b'0'..=b'9' => self.number(),
-                b'[' if depth < 32 => {
-                    self.i += 1;
-                    if self.eat(b']').is_some() {
-                        return Some(());
-                    }
-                    loop {
-                        self.value(depth + 1)?;
-                        if self.eat(b',').is_none() {
-                            return self.eat(b']');
-                        }
+                loop {
+                    i = ws(b, value(b, i, depth + 1)?);
+                    match b.get(i) {
+                        Some(b',') => i = ws(b, i + 1),
+                        Some(b']') => return Some(i + 1),
+                        _ => return None,
                     }
                 }
-                b'{' if depth < 32 => self.object(depth + 1, &mut |_, _| {}),
-                _ => None,
             }
+            b'{' if depth < MAX_DEPTH => object(b, i, depth + 1, None),
+            _ => None,
         }
-        fn object(&mut self, depth: u32, key: &mut dyn FnMut(usize, usize)) -> Option<()> {
-            self.eat(b'{')?;
-            if self.eat(b'}').is_some() {
-                return Some(());
+    }
+
+    /// An object starting at its `{`; its keys are appended to `keys`
+    /// when given (`t` is the text `b` is the bytes of).
+    pub(super) fn object<'a>(
+        b: &[u8],
+        i: usize,
+        depth: u32,
+        mut keys: Option<(&'a str, &mut Vec<Cow<'a, str>>)>,
+    ) -> Option<usize> {
+        if b.get(i) != Some(&b'{') {
+            return None;
+        }
+        let mut i = ws(b, i + 1);
+        if b.get(i) == Some(&b'}') {
+            return Some(i + 1);
+        }
+        loop {
+            let close = string(b, i)?;
+            if let Some((t, keys)) = &mut keys {
+                keys.push(Cow::Borrowed(&t[i + 1..close]));
             }
-            loop {
-                let (s, e) = self.string()?;
-                key(s, e);
-                self.eat(b':')?;
-                self.value(depth)?;
-                if self.eat(b',').is_none() {
-                    return self.eat(b'}');
-                }
+            i = ws(b, close + 1);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = ws(b, value(b, ws(b, i + 1), depth)?);
+            match b.get(i) {
+                Some(b',') => i = ws(b, i + 1),
+                Some(b'}') => return Some(i + 1),
+                _ => return None,
             }
         }
     }
-    let mut scan = Scan {
-        b: t.as_bytes(),
-        i: 0,
-    };
-    scan.object(1, &mut |s, e| keys.push(Cow::Borrowed(&t[s..e])))?;
-    scan.ws();
-    (scan.i == t.len()).then_some(())
 }
 
 /// Appends the top-level keys of a JSON object (none for `null`) to the
@@ -1369,43 +1388,53 @@ impl<'de> serde::Deserialize<'de> for Skip {
 struct KeyTable<'k> {
     entries: Vec<(&'k str, usize)>,
     index: Option<HashMap<&'k str, usize>>,
+    /// Entry of the first key of the last source merged.
+    first_hint: usize,
 }
 
 impl<'k> KeyTable<'k> {
     const INDEXED: usize = 24;
 
     fn merge(&mut self, src: usize, source: &Source<'_>, keys: &'k [Cow<'_, str>]) {
-        for k in &keys[source.keys.clone()] {
-            self.set(k, src);
+        // Results of one workflow tend to repeat the same keys in the same
+        // order: guess each key's entry from the previous source's first
+        // key and the key before it, and only search on a miss.
+        let mut guess = self.first_hint;
+        for (n, k) in keys[source.keys.clone()].iter().enumerate() {
+            let at = match self.entries.get(guess) {
+                Some((g, _)) if *g == k.as_ref() => guess,
+                _ => self.find_or_add(k),
+            };
+            self.entries[at].1 = src;
+            if n == 0 {
+                self.first_hint = at;
+            }
+            guess = at + 1;
         }
     }
 
-    fn set(&mut self, key: &'k str, src: usize) {
+    /// The entry of `key`, added (with no source yet) if new.
+    fn find_or_add(&mut self, key: &'k str) -> usize {
         if let Some(index) = &mut self.index {
-            match index.get(key) {
-                Some(&i) => self.entries[i].1 = src,
-                None => {
-                    index.insert(key, self.entries.len());
-                    self.entries.push((key, src));
-                }
-            }
-            return;
+            return *index.entry(key).or_insert_with(|| {
+                self.entries.push((key, 0));
+                self.entries.len() - 1
+            });
         }
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some(e) => e.1 = src,
-            None => {
-                self.entries.push((key, src));
-                if self.entries.len() > Self::INDEXED {
-                    self.index = Some(
-                        self.entries
-                            .iter()
-                            .enumerate()
-                            .map(|(i, (k, _))| (*k, i))
-                            .collect(),
-                    );
-                }
-            }
+        if let Some(at) = self.entries.iter().position(|(k, _)| *k == key) {
+            return at;
         }
+        self.entries.push((key, 0));
+        if self.entries.len() > Self::INDEXED {
+            self.index = Some(
+                self.entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, _))| (*k, i))
+                    .collect(),
+            );
+        }
+        self.entries.len() - 1
     }
 
     /// The merged object: each winning source is parsed once, and only its
