@@ -132,7 +132,7 @@ pub fn decide(
         .count();
     let mut keys: Vec<Cow<'_, str>> = Vec::with_capacity(4 * (completed + 1));
     let mut sources: Vec<Source<'_>> = Vec::with_capacity(completed + 1);
-    if let Err(problem) = note_object(start_input, &mut keys, &mut sources, parse_start_input) {
+    if let Err(problem) = note_object(start_input, &mut keys, &mut sources) {
         return fail_only(
             None,
             format!("malformed workflow input: {problem}"),
@@ -239,24 +239,22 @@ pub fn decide(
         };
         let of = step.retry.max_attempts;
         match outcome {
-            Outcome::Completed(result) => {
-                match note_object(*result, &mut keys, &mut sources, parse_result) {
-                    Ok(()) => completions.push((*close_id, group, sources.len() - 1)),
-                    Err(problem) => note_fatal(
-                        *close_id,
-                        format!(
-                            "{step_id} returned a bad result on attempt {attempt} of {of}: \
+            Outcome::Completed(result) => match note_object(*result, &mut keys, &mut sources) {
+                Ok(()) => completions.push((*close_id, group, sources.len() - 1)),
+                Err(problem) => note_fatal(
+                    *close_id,
+                    format!(
+                        "{step_id} returned a bad result on attempt {attempt} of {of}: \
                              {problem}"
-                        ),
-                        format!(
-                            "{step_id} ({}) completed attempt {attempt} with a result that is \
-                             not a JSON object: {problem}; result was: {}",
-                            step.activity,
-                            result.unwrap_or("")
-                        ),
                     ),
-                }
-            }
+                    format!(
+                        "{step_id} ({}) completed attempt {attempt} with a result that is \
+                             not a JSON object: {problem}; result was: {}",
+                        step.activity,
+                        result.unwrap_or("")
+                    ),
+                ),
+            },
             Outcome::Failed { reason, .. } if failure_kind(*reason) == FailureKind::Permanent => {
                 let text = format!(
                     "{step_id} failed on attempt {attempt} of {of}: {}",
@@ -1103,15 +1101,14 @@ struct Source<'a> {
     keys: std::ops::Range<usize>,
 }
 
-/// Check that `text` is what `full_parse` accepts (a JSON object, `null`,
+/// Check that `text` is what [`parse_result`] accepts (a JSON object, `null`,
 /// or empty) and note its top-level keys as a new source, without building
-/// a `Value`. On a text `full_parse` refuses, its error is returned, so the
+/// a `Value`. On a text `parse_result` refuses, its error is returned, so the
 /// message is the one the full parse gives.
 fn note_object<'a>(
     text: Option<&'a str>,
     keys: &mut Vec<Cow<'a, str>>,
     sources: &mut Vec<Source<'a>>,
-    full_parse: fn(Option<&str>) -> Result<Map<String, Value>, String>,
 ) -> Result<(), String> {
     let from = keys.len();
     let ok = match text.map(str::trim) {
@@ -1129,7 +1126,7 @@ fn note_object<'a>(
         keys.truncate(from);
         // The authoritative parse: its error names the problem. (Should it
         // ever accept what the key scan refused, its keys are used.)
-        let map = full_parse(text)?;
+        let map = parse_result(text)?;
         keys.extend(map.keys().cloned().map(Cow::Owned));
     }
     sources.push(Source {
@@ -1649,21 +1646,8 @@ fn fail_only(context: Option<Value>, reason: String, details: String) -> Decisio
     }
 }
 
-fn parse_start_input(input: Option<&str>) -> Result<Map<String, Value>, String> {
-    match input.map(str::trim) {
-        None | Some("") => Ok(Map::new()),
-        Some(text) => match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(m)) => Ok(m),
-            Ok(Value::Null) => Ok(Map::new()),
-            Ok(other) => Err(format!(
-                "expected a JSON object, found {}",
-                json_kind(&other)
-            )),
-            Err(e) => Err(format!("not valid JSON ({e})")),
-        },
-    }
-}
-
+/// A start input or an activity result as the context object it adds to:
+/// a JSON object, or nothing for an empty text or `null`.
 fn parse_result(result: Option<&str>) -> Result<Map<String, Value>, String> {
     match result.map(str::trim) {
         None | Some("") => Ok(Map::new()),
