@@ -363,7 +363,9 @@ pub fn decide(
                 }
                 StepState::Schedule(n) => {
                     group_done = false;
-                    let text = context_text.get_or_insert_with(|| context_value.to_string());
+                    let text = context_text.get_or_insert_with(|| {
+                        serde_json::to_string(&context_value).unwrap_or_default()
+                    });
                     match schedule(def, step, n, &context_value, text) {
                         Ok(d) => decisions.push(d),
                         Err((reason, details)) => {
@@ -438,7 +440,23 @@ pub fn retry_timer_id(step: &str, next_attempt: u32) -> String {
 
 /// The control string of a scheduled attempt or retry timer.
 pub fn control_json(step: &str, attempt: u32) -> String {
-    json!({ "step": step, "attempt": attempt }).to_string()
+    // Written directly rather than through `json!(..).to_string()` (a map
+    // and a formatter per call, once per scheduled attempt and timer), in
+    // the key order serde_json's `Map` would give: sorted, unless its
+    // `preserve_order` feature is on somewhere in the build.
+    static SORTED_KEYS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let sorted = *SORTED_KEYS.get_or_init(|| {
+        json!({ "step": 0, "attempt": 0 })
+            .as_object()
+            .and_then(|m| m.keys().next())
+            .is_some_and(|k| k == "attempt")
+    });
+    let step = serde_json::to_string(step).expect("a string always encodes");
+    if sorted {
+        format!("{{\"attempt\":{attempt},\"step\":{step}}}")
+    } else {
+        format!("{{\"step\":{step},\"attempt\":{attempt}}}")
+    }
 }
 
 /// Step and attempt of an activity: from its control, else from its id.
@@ -1829,6 +1847,16 @@ mod tests {
             })
             .expect("encodes");
             assert_eq!(input.as_deref(), Some(expected.as_str()));
+        }
+    }
+
+    #[test]
+    fn control_json_is_what_json_macro_writes() {
+        for (step, attempt) in [("A", 1), ("Post#To", 12), ("q\"x\\é\u{1}", u32::MAX)] {
+            assert_eq!(
+                control_json(step, attempt),
+                json!({ "step": step, "attempt": attempt }).to_string()
+            );
         }
     }
 
