@@ -242,6 +242,10 @@ impl AwsBackend {
             if service == "swf" {
                 counter.fetch_add(1, Ordering::Relaxed);
             }
+            // Exported on the daemons' `/metrics`, so calls per workflow can
+            // be counted from outside the process (pressbot-bench does).
+            metrics::counter!("pressbot_aws_requests_total", "service" => service, "operation" => operation)
+                .increment(1);
             f()
         })
         .retry(backoff)

@@ -53,7 +53,7 @@ struct Args {
     /// the database for work written by another process); unset = settings default.
     #[arg(long)]
     poll_interval: Option<String>,
-    /// Only these scenarios (ping, steps, slots, aws, pipeline); default all.
+    /// Only these scenarios (ping, steps, slots, aws, aws-steps, pipeline); default all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Write every figure as JSON here.
@@ -136,6 +136,27 @@ async fn run(args: &Args) -> Result<Value> {
             }
         }
     }
+    if want("aws-steps") {
+        if pressbot_aws::testing::moto_server_path().is_some() {
+            let w = if args.quick {
+                1
+            } else {
+                (args.aws_workflows / 10).max(1)
+            };
+            eprintln!("scenario aws-steps: {w} workflows of 10 sequential steps on moto");
+            let moto = pressbot_aws::testing::MotoServer::start();
+            let inst = Install::aws(args, &moto.endpoint())?;
+            out.insert(
+                "aws-steps".into(),
+                throughput_on(args, inst, "BenchSteps", w, 10, None).await?,
+            );
+        } else {
+            out.insert(
+                "aws-steps".into(),
+                json!({"skipped": "moto_server not installed"}),
+            );
+        }
+    }
     if want("pipeline") {
         eprintln!("scenario pipeline: {articles} article packages through IngestArticleZip");
         out.insert("pipeline".into(), pipeline(args, articles).await?);
@@ -165,6 +186,9 @@ struct Install {
     procs: Vec<Proc>,
     /// On the AWS backend: moto's endpoint and this installation's prefix.
     aws: Option<(String, String)>,
+    /// RSS of every daemon (MB, spawn order) taken while waiting for work
+    /// to finish, with seconds since the first sample: creep shows here.
+    rss_samples: Vec<(f64, Vec<f64>)>,
 }
 
 impl Install {
@@ -269,6 +293,7 @@ impl Install {
             env,
             procs: Vec::new(),
             aws: aws.map(|e| (e.to_owned(), prefix)),
+            rss_samples: Vec::new(),
         };
         inst.cli(&["create-resources"])?;
         Ok(inst)
@@ -301,14 +326,50 @@ impl Install {
 
     fn spawn(&mut self, role: &'static str) -> Result<()> {
         let log = std::fs::File::create(self.dir.path().join("logs").join(format!("{role}.log")))?;
+        // A port the OS just handed out and released: free unless another
+        // process races for it, which a benchmark machine does not.
+        let ops = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let child = self
             .command(role)?
+            .env("PRESSBOT__HTTP__LISTEN", ops.to_string())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .with_context(|| format!("spawning {role}"))?;
-        self.procs.push(Proc { role, child });
+        self.procs.push(Proc { role, child, ops });
         Ok(())
+    }
+
+    /// The pressbot counters of every daemon (`/metrics`), in spawn order:
+    /// series name with labels → value.
+    async fn counters(&self) -> Result<Vec<Counters>> {
+        let client = reqwest::Client::new();
+        let mut out = Vec::new();
+        for p in &self.procs {
+            let url = format!("http://{}/metrics", p.ops);
+            let mut last = None;
+            // The endpoint comes up with the daemon; give it a moment.
+            for _ in 0..50 {
+                match client.get(&url).send().await {
+                    Ok(r) => {
+                        last = Some(r.text().await?);
+                        break;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+            let text = last.with_context(|| format!("{}: no answer from {url}", p.role))?;
+            out.push(Counters::parse(&text));
+        }
+        Ok(out)
+    }
+
+    /// Resident memory of every daemon now, in MB, in spawn order.
+    fn rss_now(&self) -> Vec<f64> {
+        self.procs
+            .iter()
+            .map(|p| rss_kb(p.child.id()).map_or(0.0, |(rss, _)| round(rss as f64 / 1024.0, 1)))
+            .collect()
     }
 
     async fn backend(&self) -> Result<Backend> {
@@ -401,6 +462,55 @@ impl Drop for Install {
 struct Proc {
     role: &'static str,
     child: Child,
+    /// The daemon's ops endpoint (`/metrics`), on a free loopback port.
+    ops: std::net::SocketAddr,
+}
+
+/// Prometheus counters scraped from a daemon: `name{labels}` → value.
+#[derive(Debug, Default, Clone)]
+struct Counters(std::collections::BTreeMap<String, f64>);
+
+impl Counters {
+    /// The `pressbot_*` samples of the Prometheus text format.
+    fn parse(text: &str) -> Counters {
+        Counters(
+            text.lines()
+                .filter(|l| l.starts_with("pressbot_"))
+                .filter_map(|l| {
+                    let (series, value) = l.rsplit_once(' ')?;
+                    Some((series.to_owned(), value.parse().ok()?))
+                })
+                .collect(),
+        )
+    }
+
+    /// What grew since `before`, per series.
+    fn since(&self, before: &Counters) -> Counters {
+        Counters(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.clone(), v - before.0.get(k).copied().unwrap_or(0.0)))
+                .filter(|(_, d)| *d > 0.0)
+                .collect(),
+        )
+    }
+
+    /// Sum of the series of metric `name` whose labels contain all of `with`.
+    fn sum(&self, name: &str, with: &[&str]) -> f64 {
+        self.0
+            .iter()
+            .filter(|(k, _)| k.starts_with(name) && k[name.len()..].starts_with('{'))
+            .filter(|(k, _)| with.iter().all(|w| k.contains(w)))
+            .map(|(_, v)| v)
+            .sum()
+    }
+
+    /// `label="value"` of a series, e.g. the operation of an AWS request.
+    fn label<'a>(series: &'a str, label: &str) -> Option<&'a str> {
+        let start = series.find(&format!("{label}=\""))? + label.len() + 2;
+        let len = series[start..].find('"')?;
+        Some(&series[start..start + len])
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -497,7 +607,13 @@ async fn wait_closed(
     timeout: Duration,
 ) -> Result<Vec<ExecutionInfo>> {
     let start = Instant::now();
+    let mut next_sample = Duration::ZERO;
     loop {
+        if start.elapsed() >= next_sample {
+            let rss = inst.rss_now();
+            inst.rss_samples.push((start.elapsed().as_secs_f64(), rss));
+            next_sample += RSS_SAMPLE_EVERY;
+        }
         let closed = list(backend, false).await?;
         if closed.len() >= n {
             return Ok(closed);
@@ -509,8 +625,65 @@ async fn wait_closed(
                 closed.len()
             );
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Listing is a full scan: not so often that the bench itself
+        // loads the backend (moto is single-threaded) it measures.
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// How often RSS is sampled while a batch runs.
+const RSS_SAMPLE_EVERY: Duration = Duration::from_secs(2);
+
+/// RSS samples as `{role: [[seconds, MB], ...]}`, at most ~20 per role
+/// (evenly thinned, first and last kept), to read creep at a glance.
+fn rss_series(inst: &Install) -> Value {
+    let samples = &inst.rss_samples;
+    let step = samples.len().div_ceil(20).max(1);
+    let mut picked: Vec<&(f64, Vec<f64>)> = samples.iter().step_by(step).collect();
+    if let Some(last) = samples.last() {
+        if !picked.last().is_some_and(|p| std::ptr::eq(*p, last)) {
+            picked.push(last);
+        }
+    }
+    let mut m = serde_json::Map::new();
+    for (i, p) in inst.procs.iter().enumerate() {
+        let series: Vec<Value> = picked
+            .iter()
+            .map(|(t, rss)| json!([round(*t, 1), rss.get(i).copied().unwrap_or(0.0)]))
+            .collect();
+        m.insert(p.role.into(), Value::Array(series));
+    }
+    Value::Object(m)
+}
+
+/// SWF requests the decider and the activity worker made for a batch, from
+/// their `/metrics`: by operation, how many polls came back empty, and the
+/// calls per workflow on the steady path (empty polls excluded) next to what
+/// SWF's protocol needs: 6 for one activity, 4 more per further activity.
+fn swf_calls(before: &[Counters], after: &[Counters], workflows: usize, steps: usize) -> Value {
+    let mut by_op: std::collections::BTreeMap<String, f64> = Default::default();
+    let mut empty = 0.0;
+    for (b, a) in before.iter().zip(after) {
+        let d = a.since(b);
+        for (series, v) in &d.0 {
+            if series.starts_with("pressbot_aws_requests_total{")
+                && series.contains("service=\"swf\"")
+            {
+                let op = Counters::label(series, "operation").unwrap_or("?");
+                *by_op.entry(op.to_owned()).or_default() += v;
+            }
+        }
+        empty += d.sum("pressbot_polls_total", &["outcome=\"empty\""]);
+    }
+    let total: f64 = by_op.values().sum();
+    let per_workflow = (total - empty) / workflows.max(1) as f64;
+    json!({
+        "by_operation": by_op,
+        "empty_polls": empty,
+        "calls_per_workflow_excluding_empty_polls": round(per_workflow, 2),
+        "expected_per_workflow": 6 + 4 * (steps.saturating_sub(1)),
+        "note": "plus one StartWorkflowExecution per workflow, made by the bench",
+    })
 }
 
 /// Percentiles of a list of milliseconds.
@@ -650,6 +823,8 @@ async fn throughput_on(
     };
     let idle = inst.idle(settle, window).await?;
     let backend = inst.backend().await?;
+    let counters0 = inst.counters().await?;
+    inst.rss_samples.clear();
     let cpu0 = inst.cpu()?;
     let t0 = Instant::now();
     let wall0 = Timestamp::now();
@@ -670,6 +845,7 @@ async fn throughput_on(
     let start_s = t0.elapsed().as_secs_f64();
     let closed = wait_closed(&mut inst, &backend, n, Duration::from_secs(600)).await?;
     let cpu1 = inst.cpu()?;
+    let counters1 = inst.counters().await?;
     let last_close = closed
         .iter()
         .filter_map(|c| c.closed)
@@ -700,6 +876,16 @@ async fn throughput_on(
         "completion_to_next_scheduled": percentiles(stats.completion_to_next_ms),
         "idle": idle,
         "after_load": rss,
+        "rss_over_time_mb": rss_series(&inst),
+        "swf_calls": if inst.aws.is_some() {
+            swf_calls(&counters0, &counters1, n, steps)
+        } else {
+            Value::Null
+        },
+        "polls": {
+            "decider": counters1[0].since(&counters0[0]).sum("pressbot_polls_total", &[]),
+            "activity_worker": counters1[1].since(&counters0[1]).sum("pressbot_polls_total", &[]),
+        },
     }))
 }
 

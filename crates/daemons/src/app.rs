@@ -126,11 +126,7 @@ async fn connect_backend(settings: &Settings) -> Result<Backend> {
         BackendKind::Local => {
             let local = pressbot_local::LocalBackend::open(
                 &settings.local.data_dir,
-                pressbot_local::LocalOptions {
-                    domain: settings.domain(),
-                    poll_interval: settings.local.poll_interval,
-                    long_poll: settings.local.long_poll,
-                },
+                pressbot_local::LocalOptions::from_settings(settings.domain(), &settings.local),
             )
             .map_err(|e| Error::Core(e.into()))?;
             // Presigned URLs over HTTP when an object server is named.

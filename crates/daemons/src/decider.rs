@@ -2,7 +2,7 @@
 //! (definition, history), responds. An unknown workflow type or a bad
 //! history fails that workflow with a clear reason, never the daemon.
 
-use crate::backoff::{sleep_or_shutdown, ErrorBackoff};
+use crate::backoff::{sleep_or_shutdown, EmptyPollPacer, ErrorBackoff};
 use pressbot_core::backend::{Backend, DecisionTask};
 use pressbot_core::decider;
 use pressbot_core::definition::Definitions;
@@ -29,6 +29,7 @@ impl Decider {
     pub async fn run(self, shutdown: CancellationToken) -> crate::Result<()> {
         let slots = Arc::new(Semaphore::new(self.slots.max(1)));
         let mut backoff = ErrorBackoff::default();
+        let mut pacer = EmptyPollPacer::default();
         let mut in_flight = JoinSet::new();
         let _alive = crate::metrics::loop_alive("decider");
         tracing::info!(task_list = %self.task_list, identity = %self.identity, "decider polling");
@@ -42,6 +43,7 @@ impl Decider {
                 break;
             }
             let _poll = crate::metrics::polling("decider");
+            let polled_at = std::time::Instant::now();
             match self
                 .backend
                 .workflows
@@ -50,6 +52,8 @@ impl Decider {
             {
                 Ok(Some(task)) => {
                     backoff.reset();
+                    pacer.reset();
+                    crate::metrics::poll_answered("decider", true);
                     let backend = self.backend.clone();
                     let definitions = self.definitions.clone();
                     let span = tracing::info_span!(
@@ -66,7 +70,16 @@ impl Decider {
                         .instrument(span),
                     );
                 }
-                Ok(None) => backoff.reset(),
+                Ok(None) => {
+                    backoff.reset();
+                    crate::metrics::poll_answered("decider", false);
+                    if let Some(pause) = pacer.after_empty(polled_at.elapsed()) {
+                        drop(permit);
+                        if !sleep_or_shutdown(pause, &shutdown).await {
+                            break;
+                        }
+                    }
+                }
                 Err(e) => {
                     let wait = backoff.next_delay();
                     crate::metrics::poll_error("decider");

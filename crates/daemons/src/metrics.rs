@@ -58,6 +58,14 @@ pub fn render() -> String {
     handle.render()
 }
 
+/// Count a long poll that answered, by whether it brought a task: empty
+/// answers are the idle cost (and, against a service that does not hold
+/// long polls, a busy loop: see `backoff::EmptyPollPacer`).
+pub fn poll_answered(role: &'static str, got_task: bool) {
+    let outcome = if got_task { "task" } else { "empty" };
+    ::metrics::counter!("pressbot_polls_total", "role" => role, "outcome" => outcome).increment(1);
+}
+
 /// Count a failed long poll of a role.
 pub fn poll_error(role: &'static str) {
     ::metrics::counter!("pressbot_poll_errors_total", "role" => role).increment(1);

@@ -3,7 +3,7 @@
 //! an activity runs, cancels it when the service says so, and reports
 //! retryable and permanent failures as such.
 
-use crate::backoff::{sleep_or_shutdown, ErrorBackoff};
+use crate::backoff::{sleep_or_shutdown, EmptyPollPacer, ErrorBackoff};
 use pressbot_activities::{ActivityContext, Env, Progress, Registry};
 use pressbot_core::activity::{ActivityFailure, ActivityInput};
 use pressbot_core::backend::{ActivityTask, Backend};
@@ -82,6 +82,7 @@ async fn poll_loop(
 ) {
     let slots = Arc::new(Semaphore::new(pool.slots.max(1)));
     let mut backoff = ErrorBackoff::default();
+    let mut pacer = EmptyPollPacer::default();
     let mut running = JoinSet::new();
     let _alive = crate::metrics::loop_alive("activity-worker");
     tracing::info!(task_list = %pool.task_list, slots = pool.slots, "activity worker polling");
@@ -95,6 +96,7 @@ async fn poll_loop(
             break;
         }
         let _poll = crate::metrics::polling("activity-worker");
+        let polled_at = std::time::Instant::now();
         match shared
             .env
             .backend
@@ -104,6 +106,8 @@ async fn poll_loop(
         {
             Ok(Some(task)) => {
                 backoff.reset();
+                pacer.reset();
+                crate::metrics::poll_answered("activity-worker", true);
                 metrics::counter!("pressbot_activity_tasks_polled_total", "activity" => task.activity_type.name.clone()).increment(1);
                 let shared = shared.clone();
                 running.spawn(async move {
@@ -111,7 +115,16 @@ async fn poll_loop(
                     drop(permit);
                 });
             }
-            Ok(None) => backoff.reset(),
+            Ok(None) => {
+                backoff.reset();
+                crate::metrics::poll_answered("activity-worker", false);
+                if let Some(pause) = pacer.after_empty(polled_at.elapsed()) {
+                    drop(permit);
+                    if !sleep_or_shutdown(pause, &shutdown).await {
+                        break;
+                    }
+                }
+            }
             Err(e) => {
                 let wait = backoff.next_delay();
                 crate::metrics::poll_error("activity-worker");

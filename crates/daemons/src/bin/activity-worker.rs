@@ -12,7 +12,7 @@ struct Args {
     common: CommonArgs,
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     main_for(Role::ActivityWorker, args.common).await?;
