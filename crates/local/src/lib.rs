@@ -15,6 +15,8 @@
 //! - `objects/<bucket>/<key>`: object bodies (see [`objects`] for how keys map to paths);
 //! - `tmp/`: bodies being written, renamed into place atomically;
 //! - `presign.key`: the secret that signs presigned URLs (see [`presign`]).
+//! - `wake/`: one Unix datagram socket per open backend, through which
+//!   commits wake other processes' long polls (see [`wake`]).
 
 mod db;
 mod error;
