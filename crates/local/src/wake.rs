@@ -31,7 +31,7 @@
 //! Senders cache the list of peer sockets. A new instance lists the
 //! directory *after* binding and sends every peer a hello datagram, which
 //! makes them re-list before their next send, so a new process is never
-//! missed; the cache is also re-listed every [`RELIST`] as a safety net. A
+//! missed; the cache is also re-listed every 5 s as a safety net. A
 //! process killed with SIGKILL leaves its socket file behind: the next send
 //! to it fails with `ECONNREFUSED` (nobody bound), and the sender deletes
 //! the file. Names carry the pid and a random part, so a file is never
@@ -49,7 +49,7 @@
 //! # Fallback
 //!
 //! Where this cannot work (not Unix; the socket could not be bound, e.g. a
-//! read-only `wake/`; its receiver thread died), [`Waker::cross_process`] is
+//! read-only `wake/`; its receiver thread died), `Waker::cross_process` is
 //! false and long polls re-read the database every `poll_interval`, as they
 //! always do between wake-ups anyway for other processes' timers and
 //! timeouts.
