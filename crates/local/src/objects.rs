@@ -125,26 +125,22 @@ fn meta_from_row(r: &Row<'_>) -> rusqlite::Result<ObjectMeta> {
 
 /// The bucket's notification queue; `NotFound` when the bucket does not exist.
 fn bucket_row(conn: &Connection, bucket: &str) -> Result<Option<String>, LocalError> {
-    conn.query_row(
-        "SELECT notify_queue FROM buckets WHERE name = ?1",
-        [bucket],
-        |r| r.get(0),
-    )
-    .optional()?
-    .ok_or_else(|| LocalError::NotFound {
-        what: "bucket",
-        name: bucket.to_owned(),
-    })
+    conn.prepare_cached("SELECT notify_queue FROM buckets WHERE name = ?1")?
+        .query_row([bucket], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| LocalError::NotFound {
+            what: "bucket",
+            name: bucket.to_owned(),
+        })
 }
 
 fn head(conn: &Connection, bucket: &str, key: &str) -> Result<Option<ObjectMeta>, LocalError> {
     bucket_row(conn, bucket)?;
     Ok(conn
-        .query_row(
-            &format!("SELECT {META_COLS} FROM objects WHERE bucket = ?1 AND key = ?2"),
-            params![bucket, key],
-            meta_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {META_COLS} FROM objects WHERE bucket = ?1 AND key = ?2"
+        ))?
+        .query_row(params![bucket, key], meta_from_row)
         .optional()?)
 }
 
@@ -200,22 +196,22 @@ fn store(
     }
     std::fs::rename(temp, &path).map_err(|e| LocalError::io("move object into place", &path, e))?;
     let size = i64::try_from(new.size).unwrap_or(i64::MAX);
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO objects (bucket, key, size, etag, content_type, cache_control, last_modified)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,
             content_type = excluded.content_type, cache_control = excluded.cache_control,
             last_modified = excluded.last_modified",
-        params![
-            new.bucket,
-            new.key,
-            size,
-            new.etag,
-            new.content_type,
-            new.cache_control,
-            now.0
-        ],
-    )?;
+    )?
+    .execute(params![
+        new.bucket,
+        new.key,
+        size,
+        new.etag,
+        new.content_type,
+        new.cache_control,
+        now.0
+    ])?;
     if let Some(q) = &notify_queue {
         let sequencer = format!("{:016X}", next_counter(&tx, "s3_sequencer")?);
         let event = s3_event_json(new.bucket, new.key, new.size, &new.etag, &sequencer, now);
@@ -458,10 +454,9 @@ impl ObjectStore for LocalBackend {
             .run("delete", format!("{bucket}/{key}"), move |c, ctx| {
                 let tx = ctx.begin(c)?;
                 bucket_row(&tx, &b)?;
-                let n = tx.execute(
-                    "DELETE FROM objects WHERE bucket = ?1 AND key = ?2",
-                    params![b, k],
-                )?;
+                let n = tx
+                    .prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
+                    .execute(params![b, k])?;
                 if n > 0 {
                     let path = object_path(&dir, &b, &k)?;
                     match std::fs::remove_file(&path) {
@@ -493,10 +488,7 @@ impl ObjectStore for LocalBackend {
             .run("create_bucket", bucket.to_owned(), move |c, ctx| {
                 std::fs::create_dir_all(&dir)
                     .map_err(|e| LocalError::io("create bucket directory", &dir, e))?;
-                c.execute(
-                    "INSERT OR IGNORE INTO buckets (name, notify_queue, created) VALUES (?1, NULL, ?2)",
-                    params![b, ctx.now().0],
-                )?;
+                c.prepare_cached("INSERT OR IGNORE INTO buckets (name, notify_queue, created) VALUES (?1, NULL, ?2)")?.execute(params![b, ctx.now().0])?;
                 Ok(())
             })
             .await?)
@@ -510,10 +502,8 @@ impl ObjectStore for LocalBackend {
                 let tx = ctx.begin(c)?;
                 bucket_row(&tx, &b)?;
                 queue_row(&tx, &q)?;
-                tx.execute(
-                    "UPDATE buckets SET notify_queue = ?2 WHERE name = ?1",
-                    params![b, q],
-                )?;
+                tx.prepare_cached("UPDATE buckets SET notify_queue = ?2 WHERE name = ?1")?
+                    .execute(params![b, q])?;
                 tx.commit()?;
                 tracing::info!(bucket = %b, queue = %q, "bucket notification set");
                 Ok(())

@@ -39,21 +39,18 @@ pub(crate) struct QueueRow {
 }
 
 pub(crate) fn queue_row(conn: &Connection, name: &str) -> Result<QueueRow, LocalError> {
-    conn.query_row(
-        "SELECT max_receives, dead_letter FROM queues WHERE name = ?1",
-        [name],
-        |r| {
+    conn.prepare_cached("SELECT max_receives, dead_letter FROM queues WHERE name = ?1")?
+        .query_row([name], |r| {
             Ok(QueueRow {
                 max_receives: r.get(0)?,
                 dead_letter: r.get(1)?,
             })
-        },
-    )
-    .optional()?
-    .ok_or_else(|| LocalError::NotFound {
-        what: "queue",
-        name: name.to_owned(),
-    })
+        })
+        .optional()?
+        .ok_or_else(|| LocalError::NotFound {
+            what: "queue",
+            name: name.to_owned(),
+        })
 }
 
 fn validate_name(operation: &'static str, name: &str) -> Result<(), LocalError> {
@@ -91,11 +88,18 @@ pub(crate) fn enqueue(
             message: e.to_string(),
         })?;
     let visible_at = now.plus(message.delay.unwrap_or_default());
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO messages (queue, message_id, body, attributes, sent, visible_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![queue, id, message.body, attributes, now.0, visible_at.0],
-    )?;
+    )?
+    .execute(params![
+        queue,
+        id,
+        message.body,
+        attributes,
+        now.0,
+        visible_at.0
+    ])?;
     Ok(id)
 }
 
@@ -110,18 +114,18 @@ fn try_receive(
 ) -> Result<Option<Vec<ReceivedMessage>>, LocalError> {
     let now = ctx.now();
     queue_row(conn, queue)?;
-    let ready: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM messages WHERE queue = ?1 AND visible_at <= ?2)",
-        params![queue, now.0],
-        |r| r.get(0),
-    )?;
+    let ready: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE queue = ?1 AND visible_at <= ?2)",
+        )?
+        .query_row(params![queue, now.0], |r| r.get(0))?;
     if !ready {
         // Sleep no longer than until a delayed or in-flight message shows.
-        let next: Option<i64> = conn.query_row(
-            "SELECT MIN(visible_at) FROM messages WHERE queue = ?1 AND visible_at > ?2",
-            params![queue, now.0],
-            |r| r.get(0),
-        )?;
+        let next: Option<i64> = conn
+            .prepare_cached(
+                "SELECT MIN(visible_at) FROM messages WHERE queue = ?1 AND visible_at > ?2",
+            )?
+            .query_row(params![queue, now.0], |r| r.get(0))?;
         ctx.set_next_due(next);
         return Ok(None);
     }
@@ -165,10 +169,7 @@ fn try_receive(
             if let (Some(limit), Some(dlq)) = (q.max_receives, q.dead_letter.as_deref()) {
                 if count >= limit {
                     // Redrive, as SQS does on the receive that would exceed the limit.
-                    tx.execute(
-                        "UPDATE messages SET queue = ?2, receipt = NULL, visible_at = ?3 WHERE id = ?1",
-                        params![row_id, dlq, now.0],
-                    )?;
+                    tx.prepare_cached("UPDATE messages SET queue = ?2, receipt = NULL, visible_at = ?3 WHERE id = ?1")?.execute(params![row_id, dlq, now.0])?;
                     tracing::warn!(queue, dead_letter_queue = dlq, message_id = %message_id, receive_count = count, "message moved to the dead-letter queue");
                     moved += 1;
                     continue;
@@ -176,11 +177,8 @@ fn try_receive(
             }
             delivered.push(row_id);
             let receipt = format!("{message_id}#{}", uuid::Uuid::new_v4().simple());
-            tx.execute(
-                "UPDATE messages SET receive_count = receive_count + 1, receipt = ?2, visible_at = ?3
-                 WHERE id = ?1",
-                params![row_id, receipt, now.plus(visibility).0],
-            )?;
+            tx.prepare_cached("UPDATE messages SET receive_count = receive_count + 1, receipt = ?2, visible_at = ?3
+                 WHERE id = ?1")?.execute(params![row_id, receipt, now.plus(visibility).0])?;
             let attributes: BTreeMap<String, String> =
                 serde_json::from_str(&attributes).map_err(|e| LocalError::Corrupt {
                     operation: "receive",
@@ -230,12 +228,12 @@ fn release_messages(
 ) -> Result<(), LocalError> {
     let tx = ctx.begin(conn)?;
     for m in &messages {
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE messages SET visible_at = ?2, receipt = NULL,
                 receive_count = MAX(receive_count - 1, 0)
              WHERE receipt = ?1",
-            params![m.receipt, ctx.now().0],
-        )?;
+        )?
+        .execute(params![m.receipt, ctx.now().0])?;
     }
     tx.commit()?;
     ctx.wake_for(Topics::QUEUE);
@@ -244,15 +242,17 @@ fn release_messages(
 
 fn depth(conn: &Connection, queue: &str, now: Timestamp) -> Result<QueueDepth, LocalError> {
     queue_row(conn, queue)?;
-    let (visible, in_flight, delayed): (i64, i64, i64) = conn.query_row(
-        "SELECT
+    let (visible, in_flight, delayed): (i64, i64, i64) = conn
+        .prepare_cached(
+            "SELECT
             COALESCE(SUM(visible_at <= ?2), 0),
             COALESCE(SUM(visible_at > ?2 AND receipt IS NOT NULL), 0),
             COALESCE(SUM(visible_at > ?2 AND receipt IS NULL), 0)
          FROM messages WHERE queue = ?1",
-        params![queue, now.0],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
+        )?
+        .query_row(params![queue, now.0], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
     let n = |v: i64| u64::try_from(v).unwrap_or(0);
     Ok(QueueDepth {
         visible: n(visible),
@@ -334,10 +334,7 @@ impl QueueService for LocalBackend {
         Ok(self
             .run("delete", queue.to_owned(), move |c, _ctx| {
                 queue_row(c, &name)?;
-                let n = c.execute(
-                    "DELETE FROM messages WHERE queue = ?1 AND receipt = ?2",
-                    params![name, receipt],
-                )?;
+                let n = c.prepare_cached("DELETE FROM messages WHERE queue = ?1 AND receipt = ?2")?.execute(params![name, receipt])?;
                 if n == 0 {
                     tracing::debug!(queue = %name, receipt = %receipt, "delete with a stale receipt: nothing deleted");
                 }
@@ -365,11 +362,17 @@ impl QueueService for LocalBackend {
         Ok(self
             .run("change_visibility", queue.to_owned(), move |c, ctx| {
                 queue_row(c, &name)?;
-                let n = c.execute(
-                    "UPDATE messages SET visible_at = ?3
+                let n = c
+                    .prepare_cached(
+                        "UPDATE messages SET visible_at = ?3
                      WHERE queue = ?1 AND receipt = ?2 AND visible_at > ?4",
-                    params![name, receipt, ctx.now().0 + ms(visibility), ctx.now().0],
-                )?;
+                    )?
+                    .execute(params![
+                        name,
+                        receipt,
+                        ctx.now().0 + ms(visibility),
+                        ctx.now().0
+                    ])?;
                 if n == 0 {
                     return Err(LocalError::NotFound {
                         what: "in-flight message",
@@ -409,16 +412,16 @@ impl QueueService for LocalBackend {
             .run("create_queue", queue.to_owned(), move |c, ctx| {
                 let dlq = dead_letter_queue_name(&name);
                 let tx = ctx.begin(c)?;
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT OR IGNORE INTO queues (name, max_receives, dead_letter, created)
                      VALUES (?1, NULL, NULL, ?2)",
-                    params![dlq, ctx.now().0],
-                )?;
-                tx.execute(
+                )?
+                .execute(params![dlq, ctx.now().0])?;
+                tx.prepare_cached(
                     "INSERT OR IGNORE INTO queues (name, max_receives, dead_letter, created)
                      VALUES (?1, ?2, ?3, ?4)",
-                    params![name, max_receives, dlq, ctx.now().0],
-                )?;
+                )?
+                .execute(params![name, max_receives, dlq, ctx.now().0])?;
                 tx.commit()?;
                 Ok(())
             })

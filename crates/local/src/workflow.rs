@@ -106,11 +106,9 @@ impl ExecRow {
 }
 
 fn load_exec(conn: &Connection, id: i64) -> Result<ExecRow, LocalError> {
-    Ok(conn.query_row(
-        &format!("SELECT {EXEC_COLS} FROM executions WHERE id = ?1"),
-        [id],
-        ExecRow::from_row,
-    )?)
+    Ok(conn
+        .prepare_cached(&format!("SELECT {EXEC_COLS} FROM executions WHERE id = ?1"))?
+        .query_row([id], ExecRow::from_row)?)
 }
 
 /// An execution by workflow id and run id; without a run id, the open one.
@@ -122,24 +120,18 @@ fn find_exec(
 ) -> Result<Option<ExecRow>, LocalError> {
     let row = match run_id {
         Some(run) => conn
-            .query_row(
-                &format!(
-                    "SELECT {EXEC_COLS} FROM executions
+            .prepare_cached(&format!(
+                "SELECT {EXEC_COLS} FROM executions
                      WHERE domain = ?1 AND workflow_id = ?2 AND run_id = ?3"
-                ),
-                params![domain, workflow_id, run],
-                ExecRow::from_row,
-            )
+            ))?
+            .query_row(params![domain, workflow_id, run], ExecRow::from_row)
             .optional()?,
         None => conn
-            .query_row(
-                &format!(
-                    "SELECT {EXEC_COLS} FROM executions
+            .prepare_cached(&format!(
+                "SELECT {EXEC_COLS} FROM executions
                      WHERE domain = ?1 AND workflow_id = ?2 AND closed IS NULL"
-                ),
-                params![domain, workflow_id],
-                ExecRow::from_row,
-            )
+            ))?
+            .query_row(params![domain, workflow_id], ExecRow::from_row)
             .optional()?,
     };
     Ok(row)
@@ -157,16 +149,14 @@ fn append(
         what: "history event",
         message: e.to_string(),
     })?;
-    let id: i64 = tx.query_row(
-        "UPDATE executions SET next_event_id = next_event_id + 1 WHERE id = ?1
+    let id: i64 = tx
+        .prepare_cached(
+            "UPDATE executions SET next_event_id = next_event_id + 1 WHERE id = ?1
          RETURNING next_event_id - 1",
-        [exec],
-        |r| r.get(0),
-    )?;
-    tx.execute(
-        "INSERT INTO events (exec, event_id, ts, kind) VALUES (?1, ?2, ?3, ?4)",
-        params![exec, id, now.0, json],
-    )?;
+        )?
+        .query_row([exec], |r| r.get(0))?;
+    tx.prepare_cached("INSERT INTO events (exec, event_id, ts, kind) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![exec, id, now.0, json])?;
     Ok(id)
 }
 
@@ -202,18 +192,13 @@ fn load_events(conn: &Connection, exec: i64) -> Result<Vec<HistoryEvent>, LocalE
 /// the execution so the next is scheduled when that one completes.
 fn request_decision(tx: &Transaction<'_>, exec: i64, now: Timestamp) -> Result<(), LocalError> {
     let open: Option<Option<i64>> = tx
-        .query_row(
-            "SELECT started_event_id FROM decision_tasks WHERE exec = ?1",
-            [exec],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT started_event_id FROM decision_tasks WHERE exec = ?1")?
+        .query_row([exec], |r| r.get(0))
         .optional()?;
     match open {
         Some(Some(_started)) => {
-            tx.execute(
-                "UPDATE executions SET decision_pending = 1 WHERE id = ?1",
-                [exec],
-            )?;
+            tx.prepare_cached("UPDATE executions SET decision_pending = 1 WHERE id = ?1")?
+                .execute([exec])?;
         }
         Some(None) => {} // the scheduled task will see the new events
         None => schedule_decision(tx, exec, now)?,
@@ -223,11 +208,9 @@ fn request_decision(tx: &Transaction<'_>, exec: i64, now: Timestamp) -> Result<(
 
 /// Append `DecisionTaskScheduled` and create the task row (none may be open).
 fn schedule_decision(tx: &Transaction<'_>, exec: i64, now: Timestamp) -> Result<(), LocalError> {
-    let (domain, task_list): (String, String) = tx.query_row(
-        "SELECT domain, task_list FROM executions WHERE id = ?1",
-        [exec],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let (domain, task_list): (String, String) = tx
+        .prepare_cached("SELECT domain, task_list FROM executions WHERE id = ?1")?
+        .query_row([exec], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let scheduled = append(
         tx,
         exec,
@@ -236,11 +219,11 @@ fn schedule_decision(tx: &Transaction<'_>, exec: i64, now: Timestamp) -> Result<
             task_list: task_list.clone(),
         },
     )?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO decision_tasks (exec, domain, task_list, scheduled_event_id)
          VALUES (?1, ?2, ?3, ?4)",
-        params![exec, domain, task_list, scheduled],
-    )?;
+    )?
+    .execute(params![exec, domain, task_list, scheduled])?;
     Ok(())
 }
 
@@ -251,15 +234,18 @@ fn close_execution(
     now: Timestamp,
     status: CloseStatus,
 ) -> Result<(), LocalError> {
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE executions SET closed = ?2, close_status = ?3, deadline = NULL,
                 decision_pending = 0
          WHERE id = ?1",
-        params![exec, now.0, status.as_str()],
-    )?;
-    tx.execute("DELETE FROM decision_tasks WHERE exec = ?1", [exec])?;
-    tx.execute("DELETE FROM activity_tasks WHERE exec = ?1", [exec])?;
-    tx.execute("DELETE FROM timers WHERE exec = ?1", [exec])?;
+    )?
+    .execute(params![exec, now.0, status.as_str()])?;
+    tx.prepare_cached("DELETE FROM decision_tasks WHERE exec = ?1")?
+        .execute([exec])?;
+    tx.prepare_cached("DELETE FROM activity_tasks WHERE exec = ?1")?
+        .execute([exec])?;
+    tx.prepare_cached("DELETE FROM timers WHERE exec = ?1")?
+        .execute([exec])?;
     Ok(())
 }
 
@@ -314,12 +300,13 @@ impl ActivityTimes {
 
 /// Recompute an activity task's deadline after it was scheduled, started or heartbeat.
 fn refresh_activity_deadline(tx: &Transaction<'_>, ctx: &Ctx, id: i64) -> Result<(), LocalError> {
-    let times = tx.query_row(
-        "SELECT scheduled_at, started_at, last_heartbeat, schedule_to_start_ms,
+    let times = tx
+        .prepare_cached(
+            "SELECT scheduled_at, started_at, last_heartbeat, schedule_to_start_ms,
                 start_to_close_ms, schedule_to_close_ms, heartbeat_ms
          FROM activity_tasks WHERE id = ?1",
-        [id],
-        |r| {
+        )?
+        .query_row([id], |r| {
             Ok(ActivityTimes {
                 scheduled_at: r.get(0)?,
                 started_at: r.get(1)?,
@@ -329,16 +316,13 @@ fn refresh_activity_deadline(tx: &Transaction<'_>, ctx: &Ctx, id: i64) -> Result
                 schedule_to_close: r.get(5)?,
                 heartbeat: r.get(6)?,
             })
-        },
-    )?;
+        })?;
     let (deadline, kind) = match times.deadline() {
         Some((at, kind)) => (Some(at), Some(kind.as_str())),
         None => (None, None),
     };
-    tx.execute(
-        "UPDATE activity_tasks SET deadline = ?2, deadline_kind = ?3 WHERE id = ?1",
-        params![id, deadline, kind],
-    )?;
+    tx.prepare_cached("UPDATE activity_tasks SET deadline = ?2, deadline_kind = ?3 WHERE id = ?1")?
+        .execute(params![id, deadline, kind])?;
     if let Some(at) = deadline {
         ctx.note_deadline(at, Topics::WORKFLOW);
     }
@@ -350,15 +334,15 @@ fn refresh_activity_deadline(tx: &Transaction<'_>, ctx: &Ctx, id: i64) -> Result
 
 /// Whether anything is due (a cheap read; no write lock taken).
 fn sweep_due(conn: &Connection, now: Timestamp) -> Result<bool, LocalError> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM executions
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM executions
                         WHERE deadline IS NOT NULL AND deadline <= ?1 AND closed IS NULL)
              OR EXISTS (SELECT 1 FROM decision_tasks WHERE deadline IS NOT NULL AND deadline <= ?1)
              OR EXISTS (SELECT 1 FROM activity_tasks WHERE deadline IS NOT NULL AND deadline <= ?1)
              OR EXISTS (SELECT 1 FROM timers WHERE fire_at <= ?1)",
-        [now.0],
-        |r| r.get(0),
-    )?)
+        )?
+        .query_row([now.0], |r| r.get(0))?)
 }
 
 /// Expire everything due, in the caller's transaction. Returns how many
@@ -392,7 +376,8 @@ fn sweep_tx(tx: &Transaction<'_>, now: Timestamp) -> Result<usize, LocalError> {
         rows.collect::<rusqlite::Result<_>>()?
     };
     for (id, exec, scheduled, started) in due {
-        tx.execute("DELETE FROM decision_tasks WHERE id = ?1", [id])?;
+        tx.prepare_cached("DELETE FROM decision_tasks WHERE id = ?1")?
+            .execute([id])?;
         append(
             tx,
             exec,
@@ -402,10 +387,8 @@ fn sweep_tx(tx: &Transaction<'_>, now: Timestamp) -> Result<usize, LocalError> {
                 started_event_id: started,
             },
         )?;
-        tx.execute(
-            "UPDATE executions SET decision_pending = 0 WHERE id = ?1",
-            [exec],
-        )?;
+        tx.prepare_cached("UPDATE executions SET decision_pending = 0 WHERE id = ?1")?
+            .execute([exec])?;
         schedule_decision(tx, exec, now)?;
         tracing::info!(
             execution_row = exec,
@@ -442,7 +425,8 @@ fn sweep_tx(tx: &Transaction<'_>, now: Timestamp) -> Result<usize, LocalError> {
                 what: "activity task deadline kind",
                 message: format!("activity task row {id} has deadline kind {kind:?}"),
             })?;
-        tx.execute("DELETE FROM activity_tasks WHERE id = ?1", [id])?;
+        tx.prepare_cached("DELETE FROM activity_tasks WHERE id = ?1")?
+            .execute([id])?;
         append(
             tx,
             exec,
@@ -472,10 +456,8 @@ fn sweep_tx(tx: &Transaction<'_>, now: Timestamp) -> Result<usize, LocalError> {
         rows.collect::<rusqlite::Result<_>>()?
     };
     for (exec, timer_id, started) in due {
-        tx.execute(
-            "DELETE FROM timers WHERE exec = ?1 AND timer_id = ?2",
-            params![exec, timer_id],
-        )?;
+        tx.prepare_cached("DELETE FROM timers WHERE exec = ?1 AND timer_id = ?2")?
+            .execute(params![exec, timer_id])?;
         append(
             tx,
             exec,
@@ -518,15 +500,15 @@ fn commit(tx: Transaction<'_>, ctx: &Ctx, wake: Topics) -> Result<(), LocalError
 /// workflow poll sleeps until then at most, since processing it may make
 /// the task it waits for. Four index look-ups, only when a poll found nothing.
 fn next_deadline(conn: &Connection) -> Result<Option<i64>, LocalError> {
-    Ok(conn.query_row(
-        "SELECT MIN(d) FROM (
+    Ok(conn
+        .prepare_cached(
+            "SELECT MIN(d) FROM (
              SELECT MIN(deadline) AS d FROM executions WHERE deadline IS NOT NULL
              UNION ALL SELECT MIN(deadline) FROM decision_tasks WHERE deadline IS NOT NULL
              UNION ALL SELECT MIN(deadline) FROM activity_tasks WHERE deadline IS NOT NULL
              UNION ALL SELECT MIN(fire_at) FROM timers)",
-        [],
-        |r| r.get(0),
-    )?)
+        )?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// What a sweep that expired `swept` things produced: decision tasks only.
@@ -562,8 +544,9 @@ fn try_claim<T>(
     claim: ClaimFn<T>,
 ) -> Result<Option<T>, LocalError> {
     let now = ctx.now();
-    let ready: bool =
-        conn.query_row(table.ready_sql(), params![domain, task_list], |r| r.get(0))?;
+    let ready: bool = conn
+        .prepare_cached(table.ready_sql())?
+        .query_row(params![domain, task_list], |r| r.get(0))?;
     if !ready && !sweep_due(conn, now)? {
         ctx.set_next_due(next_deadline(conn)?);
         return Ok(None);
@@ -624,13 +607,14 @@ fn claim_decision(
 ) -> Result<Option<DecisionTask>, LocalError> {
     let now = ctx.now();
     let row: Option<(i64, i64, i64)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT id, exec, scheduled_event_id FROM decision_tasks
              WHERE domain = ?1 AND task_list = ?2 AND started_event_id IS NULL
              ORDER BY id LIMIT 1",
-            params![domain, task_list],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        )?
+        .query_row(params![domain, task_list], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
     let Some((id, exec_id, scheduled)) = row else {
         return Ok(None);
@@ -647,15 +631,13 @@ fn claim_decision(
     )?;
     let token = new_token("d");
     let deadline = now.0.saturating_add(exec.decision_timeout_ms);
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE decision_tasks SET started_event_id = ?2, token = ?3, deadline = ?4 WHERE id = ?1",
-        params![id, started, token, deadline],
-    )?;
+    )?
+    .execute(params![id, started, token, deadline])?;
     ctx.note_deadline(deadline, Topics::WORKFLOW);
-    tx.execute(
-        "UPDATE executions SET decision_pending = 0 WHERE id = ?1",
-        [exec_id],
-    )?;
+    tx.prepare_cached("UPDATE executions SET decision_pending = 0 WHERE id = ?1")?
+        .execute([exec_id])?;
     let events = load_events(tx, exec_id)?;
     tracing::debug!(workflow_id = %exec.workflow_id, run_id = %exec.run_id, started_event_id = started, "decision task started");
     Ok(Some(DecisionTask {
@@ -680,12 +662,13 @@ fn complete_decision(
     let now = ctx.now();
     let swept = sweep_tx(&tx, now)?;
     let row: Option<(i64, i64, i64, i64)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT id, exec, scheduled_event_id, started_event_id FROM decision_tasks
              WHERE token = ?1 AND started_event_id IS NOT NULL",
-            [token],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
+        )?
+        .query_row([token], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .optional()?;
     let Some((task_id, exec_id, scheduled, started)) = row else {
         commit(tx, ctx, swept_topics(swept))?;
@@ -697,7 +680,8 @@ fn complete_decision(
     // Events that arrived while the decider was deciding: it has not seen
     // them, so it may not close the workflow on this task.
     let unhandled = exec.decision_pending;
-    tx.execute("DELETE FROM decision_tasks WHERE id = ?1", [task_id])?;
+    tx.prepare_cached("DELETE FROM decision_tasks WHERE id = ?1")?
+        .execute([task_id])?;
     let completed = append(
         &tx,
         exec_id,
@@ -708,10 +692,10 @@ fn complete_decision(
             execution_context,
         },
     )?;
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE executions SET prev_started_event_id = ?2, decision_pending = 0 WHERE id = ?1",
-        params![exec_id, started],
-    )?;
+    )?
+    .execute(params![exec_id, started])?;
     let mut needs_decision = unhandled;
     let mut wake = swept_topics(swept);
     let mut closed = false;
@@ -731,18 +715,17 @@ fn complete_decision(
                 timeouts,
             } => {
                 let default_list: Option<String> = tx
-                    .query_row(
+                    .prepare_cached(
                         "SELECT task_list FROM activity_types
                          WHERE domain = ?1 AND name = ?2 AND version = ?3",
+                    )?
+                    .query_row(
                         params![domain, activity_type.name, activity_type.version],
                         |r| r.get(0),
                     )
                     .optional()?;
-                let in_use: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM activity_tasks WHERE exec = ?1 AND activity_id = ?2)",
-                    params![exec_id, activity_id],
-                    |r| r.get(0),
-                )?;
+                let in_use: bool = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM activity_tasks WHERE exec = ?1 AND activity_id = ?2)")?.query_row(params![exec_id, activity_id],
+                    |r| r.get(0))?;
                 let failure = match (&default_list, in_use) {
                     (None, _) => Some(ACTIVITY_TYPE_DOES_NOT_EXIST),
                     (Some(_), true) => Some(ACTIVITY_ID_ALREADY_IN_USE),
@@ -781,12 +764,10 @@ fn complete_decision(
                         decision_task_completed_event_id: completed,
                     },
                 )?;
-                tx.execute(
-                    "INSERT INTO activity_tasks (exec, domain, activity_id, type_name, type_version,
+                tx.prepare_cached("INSERT INTO activity_tasks (exec, domain, activity_id, type_name, type_version,
                         task_list, input, scheduled_event_id, scheduled_at, schedule_to_start_ms,
                         start_to_close_ms, schedule_to_close_ms, heartbeat_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                    params![
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")?.execute(params![
                         exec_id,
                         domain,
                         activity_id,
@@ -800,20 +781,20 @@ fn complete_decision(
                         timeouts.start_to_close.map(ms),
                         timeouts.schedule_to_close.map(ms),
                         timeouts.heartbeat.map(ms),
-                    ],
-                )?;
+                    ])?;
                 let id = tx.last_insert_rowid();
                 refresh_activity_deadline(&tx, ctx, id)?;
                 wake = wake | Topics::ACTIVITY;
             }
             Decision::RequestCancelActivityTask { activity_id } => {
                 let open: Option<(i64, i64, Option<i64>)> = tx
-                    .query_row(
+                    .prepare_cached(
                         "SELECT id, scheduled_event_id, started_event_id FROM activity_tasks
                          WHERE exec = ?1 AND activity_id = ?2",
-                        params![exec_id, activity_id],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
+                    )?
+                    .query_row(params![exec_id, activity_id], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
                     .optional()?;
                 match open {
                     None => {
@@ -840,7 +821,8 @@ fn complete_decision(
                         )?;
                         if started_event.is_none() {
                             // Not picked up yet: SWF cancels it outright.
-                            tx.execute("DELETE FROM activity_tasks WHERE id = ?1", [id])?;
+                            tx.prepare_cached("DELETE FROM activity_tasks WHERE id = ?1")?
+                                .execute([id])?;
                             append(
                                 &tx,
                                 exec_id,
@@ -853,10 +835,10 @@ fn complete_decision(
                             )?;
                             needs_decision = true;
                         } else {
-                            tx.execute(
+                            tx.prepare_cached(
                                 "UPDATE activity_tasks SET cancel_requested = 1 WHERE id = ?1",
-                                [id],
-                            )?;
+                            )?
+                            .execute([id])?;
                         }
                     }
                 }
@@ -866,11 +848,11 @@ fn complete_decision(
                 control,
                 start_to_fire,
             } => {
-                let in_use: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM timers WHERE exec = ?1 AND timer_id = ?2)",
-                    params![exec_id, timer_id],
-                    |r| r.get(0),
-                )?;
+                let in_use: bool = tx
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM timers WHERE exec = ?1 AND timer_id = ?2)",
+                    )?
+                    .query_row(params![exec_id, timer_id], |r| r.get(0))?;
                 if in_use {
                     append(
                         &tx,
@@ -894,11 +876,16 @@ fn complete_decision(
                         start_to_fire,
                     },
                 )?;
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO timers (exec, timer_id, started_event_id, fire_at)
                      VALUES (?1, ?2, ?3, ?4)",
-                    params![exec_id, timer_id, started_event, now.plus(start_to_fire).0],
-                )?;
+                )?
+                .execute(params![
+                    exec_id,
+                    timer_id,
+                    started_event,
+                    now.plus(start_to_fire).0
+                ])?;
                 ctx.note_deadline(now.plus(start_to_fire).0, Topics::WORKFLOW);
             }
             close @ (Decision::CompleteWorkflowExecution { .. }
@@ -962,24 +949,23 @@ fn claim_activity(
     let now = ctx.now();
     #[allow(clippy::type_complexity)]
     let row: Option<(i64, i64, String, String, String, Option<String>, i64)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT id, exec, activity_id, type_name, type_version, input, scheduled_event_id
              FROM activity_tasks
              WHERE domain = ?1 AND task_list = ?2 AND started_event_id IS NULL
              ORDER BY id LIMIT 1",
-            params![domain, task_list],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            },
-        )
+        )?
+        .query_row(params![domain, task_list], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
         .optional()?;
     let Some((id, exec_id, activity_id, type_name, type_version, input, scheduled)) = row else {
         return Ok(None);
@@ -994,10 +980,7 @@ fn claim_activity(
         },
     )?;
     let token = new_token("a");
-    tx.execute(
-        "UPDATE activity_tasks SET started_event_id = ?2, started_at = ?3, token = ?4 WHERE id = ?1",
-        params![id, started, now.0, token],
-    )?;
+    tx.prepare_cached("UPDATE activity_tasks SET started_event_id = ?2, started_at = ?3, token = ?4 WHERE id = ?1")?.execute(params![id, started, now.0, token])?;
     refresh_activity_deadline(tx, ctx, id)?;
     let exec = load_exec(tx, exec_id)?;
     tracing::debug!(workflow_id = %exec.workflow_id, run_id = %exec.run_id, activity_id = %activity_id, "activity task started");
@@ -1029,18 +1012,20 @@ fn finish_activity(
     let now = ctx.now();
     let swept = sweep_tx(&tx, now)?;
     let row: Option<(i64, i64, i64, i64)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT id, exec, scheduled_event_id, started_event_id FROM activity_tasks
              WHERE token = ?1 AND started_event_id IS NOT NULL",
-            [token],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
+        )?
+        .query_row([token], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .optional()?;
     let Some((id, exec_id, scheduled, started)) = row else {
         commit(tx, ctx, swept_topics(swept))?;
         return Err(LocalError::UnknownTask { operation });
     };
-    tx.execute("DELETE FROM activity_tasks WHERE id = ?1", [id])?;
+    tx.prepare_cached("DELETE FROM activity_tasks WHERE id = ?1")?
+        .execute([id])?;
     let kind = match finish {
         Finish::Completed(result) => EventKind::ActivityTaskCompleted {
             scheduled_event_id: scheduled,
@@ -1074,12 +1059,11 @@ fn heartbeat(
     let now = ctx.now();
     let swept = sweep_tx(&tx, now)?;
     let row: Option<(i64, bool)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT id, cancel_requested FROM activity_tasks
              WHERE token = ?1 AND started_event_id IS NOT NULL",
-            [token],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        )?
+        .query_row([token], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((id, cancel_requested)) = row else {
         commit(tx, ctx, swept_topics(swept))?;
@@ -1087,10 +1071,10 @@ fn heartbeat(
             operation: "heartbeat",
         });
     };
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE activity_tasks SET last_heartbeat = ?2, heartbeat_details = ?3 WHERE id = ?1",
-        params![id, now.0, details],
-    )?;
+    )?
+    .execute(params![id, now.0, details])?;
     refresh_activity_deadline(&tx, ctx, id)?;
     commit(tx, ctx, swept_topics(swept))?;
     Ok(HeartbeatOutcome { cancel_requested })
@@ -1109,11 +1093,8 @@ fn start(
     let now = ctx.now();
     let swept = sweep_tx(&tx, now)?;
     let t = &request.workflow_type;
-    let registered: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM workflow_types WHERE domain = ?1 AND name = ?2 AND version = ?3)",
-        params![domain, t.name, t.version],
-        |r| r.get(0),
-    )?;
+    let registered: bool = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM workflow_types WHERE domain = ?1 AND name = ?2 AND version = ?3)")?.query_row(params![domain, t.name, t.version],
+        |r| r.get(0))?;
     if !registered {
         commit(tx, ctx, swept_topics(swept))?;
         return Err(LocalError::NotFound {
@@ -1131,23 +1112,23 @@ fn start(
     }
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     let tags = serde_json::to_string(&request.tags).unwrap_or_else(|_| "[]".into());
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO executions (domain, workflow_id, run_id, type_name, type_version, task_list,
             decision_timeout_ms, started, deadline, tags)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            domain,
-            request.workflow_id.as_str(),
-            run_id,
-            t.name,
-            t.version,
-            request.task_list,
-            ms(request.decision_task_start_to_close),
-            now.0,
-            now.plus(request.execution_start_to_close).0,
-            tags,
-        ],
-    )?;
+    )?
+    .execute(params![
+        domain,
+        request.workflow_id.as_str(),
+        run_id,
+        t.name,
+        t.version,
+        request.task_list,
+        ms(request.decision_task_start_to_close),
+        now.0,
+        now.plus(request.execution_start_to_close).0,
+        tags,
+    ])?;
     let exec = tx.last_insert_rowid();
     ctx.note_deadline(
         now.plus(request.execution_start_to_close).0,
@@ -1244,10 +1225,8 @@ fn request_cancel(
         ctx.now(),
         &EventKind::WorkflowExecutionCancelRequested { cause: None },
     )?;
-    tx.execute(
-        "UPDATE executions SET cancel_requested = 1 WHERE id = ?1",
-        [exec.id],
-    )?;
+    tx.prepare_cached("UPDATE executions SET cancel_requested = 1 WHERE id = ?1")?
+        .execute([exec.id])?;
     request_decision(&tx, exec.id, ctx.now())?;
     commit(tx, ctx, Topics::DECISION)?;
     tracing::info!(workflow_id = %exec.workflow_id, run_id = %exec.run_id, "cancel requested");
@@ -1287,22 +1266,18 @@ fn register_types(
     activities: &[(TypeRef, String)],
 ) -> Result<(), LocalError> {
     let tx = ctx.begin(conn)?;
-    tx.execute(
-        "INSERT OR IGNORE INTO domains (name, registered) VALUES (?1, ?2)",
-        params![domain, ctx.now().0],
-    )?;
+    tx.prepare_cached("INSERT OR IGNORE INTO domains (name, registered) VALUES (?1, ?2)")?
+        .execute(params![domain, ctx.now().0])?;
     for (table, types) in [
         ("workflow_types", workflows),
         ("activity_types", activities),
     ] {
         for (t, task_list) in types {
-            tx.execute(
-                &format!(
-                    "INSERT OR IGNORE INTO {table} (domain, name, version, task_list, registered)
+            tx.prepare_cached(&format!(
+                "INSERT OR IGNORE INTO {table} (domain, name, version, task_list, registered)
                      VALUES (?1, ?2, ?3, ?4, ?5)"
-                ),
-                params![domain, t.name, t.version, task_list, ctx.now().0],
-            )?;
+            ))?
+            .execute(params![domain, t.name, t.version, task_list, ctx.now().0])?;
         }
     }
     tx.commit()?;
@@ -1367,22 +1342,16 @@ fn exec_by_execution(
 
 /// Remove the last history event if it is `event_id` (a start nobody saw).
 fn unappend_last(tx: &Transaction<'_>, exec: i64, event_id: i64) -> Result<bool, LocalError> {
-    let next: i64 = tx.query_row(
-        "SELECT next_event_id FROM executions WHERE id = ?1",
-        [exec],
-        |r| r.get(0),
-    )?;
+    let next: i64 = tx
+        .prepare_cached("SELECT next_event_id FROM executions WHERE id = ?1")?
+        .query_row([exec], |r| r.get(0))?;
     if next - 1 != event_id {
         return Ok(false);
     }
-    tx.execute(
-        "DELETE FROM events WHERE exec = ?1 AND event_id = ?2",
-        params![exec, event_id],
-    )?;
-    tx.execute(
-        "UPDATE executions SET next_event_id = ?2 WHERE id = ?1",
-        params![exec, event_id],
-    )?;
+    tx.prepare_cached("DELETE FROM events WHERE exec = ?1 AND event_id = ?2")?
+        .execute(params![exec, event_id])?;
+    tx.prepare_cached("UPDATE executions SET next_event_id = ?2 WHERE id = ?1")?
+        .execute(params![exec, event_id])?;
     Ok(true)
 }
 
@@ -1395,11 +1364,8 @@ fn release_decision(
 ) -> Result<(), LocalError> {
     let tx = ctx.begin(conn)?;
     let row: Option<(i64, i64)> = tx
-        .query_row(
-            "SELECT id, exec FROM decision_tasks WHERE token = ?1",
-            [&task.token.0],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT id, exec FROM decision_tasks WHERE token = ?1")?
+        .query_row([&task.token.0], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((id, exec)) = row else {
         return Ok(());
@@ -1407,11 +1373,11 @@ fn release_decision(
     if !unappend_last(&tx, exec, task.started_event_id)? {
         return Ok(());
     }
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE decision_tasks SET started_event_id = NULL, token = NULL, deadline = NULL
          WHERE id = ?1",
-        [id],
-    )?;
+    )?
+    .execute([id])?;
     commit(tx, ctx, Topics::DECISION)
 }
 
@@ -1423,11 +1389,8 @@ fn release_activity(
 ) -> Result<(), LocalError> {
     let tx = ctx.begin(conn)?;
     let row: Option<(i64, i64)> = tx
-        .query_row(
-            "SELECT id, exec FROM activity_tasks WHERE token = ?1",
-            [&task.token.0],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT id, exec FROM activity_tasks WHERE token = ?1")?
+        .query_row([&task.token.0], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((id, exec)) = row else {
         return Ok(());
@@ -1435,12 +1398,12 @@ fn release_activity(
     if !unappend_last(&tx, exec, task.started_event_id)? {
         return Ok(());
     }
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE activity_tasks SET started_event_id = NULL, started_at = NULL, token = NULL,
             last_heartbeat = NULL, heartbeat_details = NULL
          WHERE id = ?1",
-        [id],
-    )?;
+    )?
+    .execute([id])?;
     refresh_activity_deadline(&tx, ctx, id)?;
     commit(tx, ctx, Topics::ACTIVITY)
 }
@@ -1499,15 +1462,9 @@ impl LocalBackend {
         let domain = self.domain();
         self.run("purge_closed", domain.clone(), move |c, ctx| {
             let tx = ctx.begin(c)?;
-            tx.execute(
-                "DELETE FROM events WHERE exec IN
-                    (SELECT id FROM executions WHERE domain = ?1 AND closed IS NOT NULL AND closed < ?2)",
-                params![domain, closed_before.0],
-            )?;
-            let n = tx.execute(
-                "DELETE FROM executions WHERE domain = ?1 AND closed IS NOT NULL AND closed < ?2",
-                params![domain, closed_before.0],
-            )?;
+            tx.prepare_cached("DELETE FROM events WHERE exec IN
+                    (SELECT id FROM executions WHERE domain = ?1 AND closed IS NOT NULL AND closed < ?2)")?.execute(params![domain, closed_before.0])?;
+            let n = tx.prepare_cached("DELETE FROM executions WHERE domain = ?1 AND closed IS NOT NULL AND closed < ?2")?.execute(params![domain, closed_before.0])?;
             tx.commit()?;
             Ok(n)
         })
