@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pressbot benchmarks. Figures in docs/benchmarks.md come from this script.
 #
-#   bash scripts/bench.sh            full run: release builds, criterion benches,
+#   bash scripts/bench.sh            full run: dist builds, criterion benches,
 #                                    whole-process figures (pressbot-bench)
 #   bash scripts/bench.sh --quick    CI smoke: debug profile, every criterion
 #                                    bench run once, pressbot-bench --quick;
@@ -28,8 +28,7 @@ machine() {
 case "$mode" in
 --quick)
     # cargo test runs criterion benches once each, in the test profile.
-    cargo test -p pressbot-core --bench decider
-    cargo test -p pressbot-activities --bench activities
+    cargo test --workspace --bench '*'
     cargo build -p pressbot-daemons --bins
     cargo run -p pressbot-bench -- --quick --bin-dir target/debug "$@"
     ;;
@@ -38,8 +37,11 @@ case "$mode" in
     mkdir -p target/bench
     cargo bench -p pressbot-core --bench decider | tee target/bench/decider.txt
     cargo bench -p pressbot-activities --bench activities | tee target/bench/activities.txt
-    cargo build --release -p pressbot-daemons -p pressbot-bench
-    target/release/pressbot-bench --bin-dir target/release --json target/bench/process.json "$@"
+    cargo bench -p pressbot-aws --bench swf_tasks | tee target/bench/swf_tasks.txt
+    # The deployable build (see [profile.dist] in Cargo.toml): what an
+    # operator runs, so what the footprint figures are of.
+    cargo build --profile dist -p pressbot-daemons -p pressbot-bench
+    target/dist/pressbot-bench --bin-dir target/dist --json target/bench/process.json "$@"
     ;;
 *)
     echo "usage: $0 [--quick|--full] [pressbot-bench args]" >&2

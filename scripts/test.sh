@@ -21,3 +21,6 @@ export PRESSBOT_MOTO_SERVER
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked --no-fail-fast "$@"
+# The criterion benches, each case once in the test profile: they cannot rot,
+# and no timing is asserted (figures come from scripts/bench.sh).
+cargo test --workspace --locked --bench '*'
