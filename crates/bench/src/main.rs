@@ -882,6 +882,25 @@ async fn throughput_on(
         } else {
             Value::Null
         },
+        "aws_requests": if inst.aws.is_some() {
+            let d = counters1[0].since(&counters0[0]).sum("pressbot_aws_requests_total", &[]);
+            let w = counters1[1].since(&counters0[1]).sum("pressbot_aws_requests_total", &[]);
+            json!({
+                "decider": d,
+                "activity_worker": w,
+                "decider_cpu_ms_per_request": round(decider_ms / d.max(1.0), 3),
+                "worker_cpu_ms_per_request": round(worker_ms / w.max(1.0), 3),
+                "worker_by_operation": counters1[1]
+                    .since(&counters0[1])
+                    .0
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("pressbot_aws_requests_total{"))
+                    .map(|(k, v)| (Counters::label(k, "operation").unwrap_or("?").to_owned(), *v))
+                    .collect::<std::collections::BTreeMap<_, _>>(),
+            })
+        } else {
+            Value::Null
+        },
         "polls": {
             "decider": counters1[0].since(&counters0[0]).sum("pressbot_polls_total", &[]),
             "activity_worker": counters1[1].since(&counters0[1]).sum("pressbot_polls_total", &[]),
