@@ -645,7 +645,10 @@ async fn stuck_workflow_report_lists_a_failed_workflow_and_retry_reruns_it() {
         "{status}"
     );
 
-    // `retry` re-runs it with the same input, under the same id.
+    // `retry` re-runs it with the same input, under the same id. No worker
+    // runs meanwhile, so the re-run is certainly still open when a second
+    // `retry` is refused (with one, it fails again within milliseconds).
+    h.kill("activity-worker");
     let out = h.pressbot_ok(&["retry", "doomed-1"]);
     assert!(out.contains("restarted doomed-1"), "{out}");
     let refused = h.pressbot(&["retry", "doomed-1"]);
@@ -653,6 +656,7 @@ async fn stuck_workflow_report_lists_a_failed_workflow_and_retry_reruns_it() {
         !refused.status.success(),
         "an open execution is not retried"
     );
+    h.spawn("activity-worker");
     wait_for(
         "the retry to fail the same way",
         Duration::from_secs(60),
