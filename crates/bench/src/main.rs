@@ -607,11 +607,14 @@ async fn wait_closed(
     timeout: Duration,
 ) -> Result<Vec<ExecutionInfo>> {
     let start = Instant::now();
+    // Samples continue the series of the caller (if any) on one clock.
+    let offset = inst.rss_samples.last().map_or(0.0, |(t, _)| *t);
     let mut next_sample = Duration::ZERO;
     loop {
         if start.elapsed() >= next_sample {
             let rss = inst.rss_now();
-            inst.rss_samples.push((start.elapsed().as_secs_f64(), rss));
+            inst.rss_samples
+                .push((offset + start.elapsed().as_secs_f64(), rss));
             next_sample += RSS_SAMPLE_EVERY;
         }
         let closed = list(backend, false).await?;
@@ -828,7 +831,15 @@ async fn throughput_on(
     let cpu0 = inst.cpu()?;
     let t0 = Instant::now();
     let wall0 = Timestamp::now();
+    let mut next_sample = Duration::ZERO;
     for i in 0..n {
+        // The daemons are busy while workflows are being started: sample
+        // their RSS here too, not only once everything has been started.
+        if t0.elapsed() >= next_sample {
+            let rss = inst.rss_now();
+            inst.rss_samples.push((t0.elapsed().as_secs_f64(), rss));
+            next_sample += RSS_SAMPLE_EVERY;
+        }
         backend
             .workflows
             .start_workflow(StartRequest {
