@@ -194,11 +194,12 @@ const FAST_TRIES: u32 = 100;
 const FAST_RETRY: Duration = Duration::from_micros(100);
 const SLOW_RETRY: Duration = Duration::from_millis(1);
 
-/// Open a connection with the settings every connection needs: WAL, a busy
-/// handler, `synchronous = NORMAL` (durable at checkpoints, safe in WAL).
 /// Prepared statements kept per connection: more than the backend has.
 const STATEMENT_CACHE: usize = 128;
 
+/// Open a connection with the settings every connection needs: WAL, a busy
+/// handler, `synchronous = NORMAL` (durable at checkpoints, safe in WAL), and
+/// room for every prepared statement.
 pub(crate) fn connect(path: &Path) -> Result<Connection, LocalError> {
     let ctx = |e: rusqlite::Error| LocalError::from(e).context("open", &path.display().to_string());
     let conn = Connection::open(path).map_err(ctx)?;
