@@ -296,24 +296,8 @@ impl Harness {
     pub fn aws(endpoint: &str) -> Self {
         let mut h = Self::new();
         let prefix = format!("e{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-        for (k, v) in [
-            ("PRESSBOT__BACKEND", "aws"),
-            ("PRESSBOT__AWS__ENDPOINT_URL", endpoint),
-            ("PRESSBOT__AWS__FORCE_PATH_STYLE", "true"),
-            ("PRESSBOT__AWS__REGION", "us-east-1"),
-            ("PRESSBOT__SWF__RETENTION_DAYS", "1"),
-            ("PRESSBOT__PREFIX", prefix.as_str()),
-            // moto accepts any credentials; the SDK needs some to sign, and
-            // must never reach for a real profile or instance role.
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_SESSION_TOKEN", "testing"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_CONFIG_FILE", "/dev/null"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-        ] {
-            h.set(k, v);
+        for (k, v) in pressbot_aws::testing::daemon_env(endpoint, &prefix) {
+            h.set(k, &v);
         }
         h
     }

@@ -190,6 +190,32 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// The environment that points pressbot processes (the daemons, the CLI)
+/// at moto on `endpoint`, with names prefixed by `prefix`: the same as
+/// [`test_settings`], through the `PRESSBOT__*` overrides. moto accepts any
+/// credentials; the SDK needs some to sign, and must never reach for a real
+/// profile or instance role.
+pub fn daemon_env(endpoint: &str, prefix: &str) -> Vec<(&'static str, String)> {
+    [
+        ("PRESSBOT__BACKEND", "aws"),
+        ("PRESSBOT__AWS__ENDPOINT_URL", endpoint),
+        ("PRESSBOT__AWS__FORCE_PATH_STYLE", "true"),
+        ("PRESSBOT__AWS__REGION", "us-east-1"),
+        ("PRESSBOT__SWF__RETENTION_DAYS", "1"),
+        ("PRESSBOT__PREFIX", prefix),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_SESSION_TOKEN", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_owned()))
+    .collect()
+}
+
 /// A complete [`Settings`] for the AWS backend at `endpoint` (moto):
 /// region us-east-1, path-style S3, names prefixed with `prefix`.
 pub fn test_settings(endpoint: &str, prefix: &str) -> Settings {

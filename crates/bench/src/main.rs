@@ -269,22 +269,8 @@ impl Install {
         }
         let prefix = format!("bench{}", std::process::id());
         if let Some(endpoint) = aws {
-            for (k, v) in [
-                ("PRESSBOT__BACKEND", "aws"),
-                ("PRESSBOT__AWS__ENDPOINT_URL", endpoint),
-                ("PRESSBOT__AWS__FORCE_PATH_STYLE", "true"),
-                ("PRESSBOT__AWS__REGION", "us-east-1"),
-                ("PRESSBOT__SWF__RETENTION_DAYS", "1"),
-                ("PRESSBOT__PREFIX", prefix.as_str()),
-                ("AWS_ACCESS_KEY_ID", "testing"),
-                ("AWS_SECRET_ACCESS_KEY", "testing"),
-                ("AWS_SESSION_TOKEN", "testing"),
-                ("AWS_REGION", "us-east-1"),
-                ("AWS_EC2_METADATA_DISABLED", "true"),
-                ("AWS_CONFIG_FILE", "/dev/null"),
-                ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-            ] {
-                env.push((k.into(), v.into()));
+            for (k, v) in pressbot_aws::testing::daemon_env(endpoint, &prefix) {
+                env.push((k.into(), v));
             }
         }
         let inst = Install {
