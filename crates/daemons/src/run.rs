@@ -75,9 +75,44 @@ pub enum Role {
     WorkflowStarter,
 }
 
-/// Entry point of a role binary: load, log, connect, run until a signal.
-pub async fn main_for(role: Role, args: crate::app::CommonArgs) -> crate::Result<()> {
+/// Entry point of a role binary: load, build the runtime, run until a
+/// signal.
+///
+/// One thread runs the daemon's tasks (a daemon waits on the network far
+/// more than it computes; a single-threaded runtime saves cross-thread
+/// wake-ups). Blocking work — every embedded-backend call and the
+/// activities' CPU work — runs on a pool bounded by [`blocking_threads`]:
+/// tokio's default (512 threads, created whenever all are busy, e.g. while
+/// SQLite waits for another process's lock) let a decider reach a dozen
+/// threads, each with its own glibc malloc arena and SQLite connection, and
+/// its memory crept up over long runs.
+pub fn main_for(role: Role, args: crate::app::CommonArgs) -> crate::Result<()> {
     let loaded = Loaded::load(&args)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(blocking_threads(role, &loaded.settings))
+        .build()
+        .map_err(|e| crate::Error::Io {
+            context: "building the tokio runtime".into(),
+            source: e,
+        })?;
+    runtime.block_on(run_role(role, loaded))
+}
+
+/// Threads for blocking work: one per slot that can block at once (a
+/// decision or an activity in progress), plus a few for polls, heartbeats
+/// and the embedded backend's housekeeping.
+pub fn blocking_threads(role: Role, settings: &pressbot_core::settings::Settings) -> usize {
+    const SPARE: usize = 4;
+    SPARE
+        + match role {
+            Role::Decider => settings.decider.slots,
+            Role::ActivityWorker => settings.worker.pools.iter().map(|p| p.slots).sum(),
+            Role::QueueWorker | Role::WorkflowStarter => 0,
+        }
+}
+
+async fn run_role(role: Role, loaded: Loaded) -> crate::Result<()> {
     crate::logging::init(&loaded.settings.log);
     let backend = crate::app::connect_verified(&loaded.settings).await?;
     let shutdown = crate::shutdown::install();

@@ -99,19 +99,36 @@ struct Inner {
     pool: Mutex<Vec<Connection>>,
     waker: Arc<wake::Waker>,
     presign: presign::PresignState,
-    /// Operations run by this instance, to checkpoint every [`CHECKPOINT_EVERY`].
+    /// Operations run by this instance, to look at the WAL's size every
+    /// [`WAL_CHECK_EVERY`].
     ops: std::sync::atomic::AtomicU64,
+    /// A checkpoint of this instance is running: one at a time is enough.
+    checkpointing: Arc<AtomicBool>,
 }
 
-/// How many operations an instance runs between two WAL resets.
+/// WAL size beyond which an instance empties it.
 ///
 /// SQLite's automatic checkpoint copies the WAL into the database but can
 /// only start the WAL over when no reader is using it; with several
 /// processes polling all the time there always is one, and the WAL grew
 /// without bound (2.3 GB after 15,000 workflows, and every process's memory
-/// with its index). A `wal_checkpoint(TRUNCATE)` waits (through the busy
-/// handler) for the readers of the moment to finish and empties the file.
-const CHECKPOINT_EVERY: u64 = 2000;
+/// with it). A `wal_checkpoint(TRUNCATE)` waits (through the busy handler)
+/// for the readers of the moment to finish and empties the file. It is
+/// triggered by size, not by a count of operations, because the WAL grows
+/// with the work of every process, not of this one.
+const WAL_LIMIT_BYTES: u64 = 16 << 20;
+
+/// Operations between two looks at the WAL's size (a `stat`, ~1 µs).
+const WAL_CHECK_EVERY: u64 = 32;
+
+/// Attempts of one checkpoint before it is left to the next trigger.
+///
+/// A TRUNCATE checkpoint fails at once, without calling the busy handler,
+/// while another connection runs a checkpoint (SQLite's automatic PASSIVE
+/// ones run after commits all the time under load); one attempt per
+/// trigger lost that race so often that the WAL still reached 2.4 GB.
+const CHECKPOINT_TRIES: u32 = 200;
+const CHECKPOINT_RETRY: Duration = Duration::from_millis(5);
 
 impl std::fmt::Debug for LocalBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -172,6 +189,7 @@ impl LocalBackend {
                 waker,
                 presign: presign::PresignState::default(),
                 ops: std::sync::atomic::AtomicU64::new(0),
+                checkpointing: Arc::new(AtomicBool::new(false)),
             }),
         })
     }
@@ -234,10 +252,8 @@ impl LocalBackend {
             result
         });
         let n = self.inner.ops.fetch_add(1, Ordering::Relaxed) + 1;
-        if n.is_multiple_of(CHECKPOINT_EVERY) {
-            // Off the caller's path: the checkpoint may wait for readers.
-            let inner = self.inner.clone();
-            tokio::task::spawn_blocking(move || inner.checkpoint());
+        if n.is_multiple_of(WAL_CHECK_EVERY) && self.inner.wal_bytes() > WAL_LIMIT_BYTES {
+            self.inner.checkpoint_in_background();
         }
         match handle.await {
             Ok(r) => r,
@@ -469,8 +485,30 @@ impl Inner {
         }
     }
 
-    /// Copy the WAL into the database and empty it (see [`CHECKPOINT_EVERY`]).
-    /// Best effort: if readers outlast the busy timeout, the next one will.
+    /// Size of the WAL file now (0 if there is none).
+    fn wal_bytes(&self) -> u64 {
+        let mut wal = self.db_path.clone().into_os_string();
+        wal.push("-wal");
+        std::fs::metadata(wal).map_or(0, |m| m.len())
+    }
+
+    /// Start [`Inner::checkpoint`] on a blocking thread unless this
+    /// instance already runs one: off the caller's path, as it may wait
+    /// for readers.
+    fn checkpoint_in_background(self: &Arc<Self>) {
+        if self.checkpointing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let inner = self.clone();
+        tokio::task::spawn_blocking(move || {
+            inner.checkpoint();
+            inner.checkpointing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Copy the WAL into the database and empty it (see [`WAL_LIMIT_BYTES`]),
+    /// retrying while another checkpoint or a reader is in the way. Best
+    /// effort: if it still cannot, the next size check tries again.
     fn checkpoint(&self) {
         let conn = match self.checkout() {
             Ok(c) => c,
@@ -479,12 +517,32 @@ impl Inner {
                 return;
             }
         };
-        match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        }) {
-            Ok((0, _)) => tracing::trace!("WAL checkpointed and truncated"),
-            Ok((_, frames)) => tracing::debug!(frames, "WAL checkpoint busy; retried later"),
-            Err(e) => tracing::debug!(error = %e, "WAL checkpoint failed; retried later"),
+        let mut outcome = Ok((0, 0));
+        for attempt in 1..=CHECKPOINT_TRIES {
+            outcome = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            });
+            match outcome {
+                Ok((0, _)) => {
+                    tracing::debug!(attempt, "WAL checkpointed and truncated");
+                    break;
+                }
+                Ok(_) | Err(_) if attempt < CHECKPOINT_TRIES => {
+                    std::thread::sleep(CHECKPOINT_RETRY);
+                }
+                _ => {}
+            }
+        }
+        match outcome {
+            Ok((0, _)) => {}
+            Ok((_, frames)) => tracing::warn!(
+                frames,
+                tries = CHECKPOINT_TRIES,
+                "WAL checkpoint still busy; retried at the next size check"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoint failed; retried at the next size check")
+            }
         }
         self.checkin(conn);
     }

@@ -12,9 +12,8 @@ struct Args {
     common: CommonArgs,
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    main_for(Role::Decider, args.common).await?;
+    main_for(Role::Decider, args.common)?;
     Ok(())
 }
