@@ -97,6 +97,8 @@ impl ObjectStore for MemObjects {
 #[derive(Debug, Default)]
 struct MemQueues {
     sent: Mutex<Vec<(String, String)>>,
+    /// Sizes of the `send_batch` calls, in order.
+    batches: Mutex<Vec<usize>>,
     fail: bool,
 }
 
@@ -120,6 +122,19 @@ impl QueueService for MemQueues {
             .expect("lock")
             .push((queue.to_owned(), message.body));
         Ok("id".into())
+    }
+    async fn send_batch(
+        &self,
+        queue: &str,
+        messages: Vec<OutgoingMessage>,
+    ) -> Result<Vec<Result<String>>> {
+        assert!(messages.len() <= pressbot_core::backend::SEND_BATCH_MAX);
+        self.batches.lock().expect("lock").push(messages.len());
+        let mut out = Vec::new();
+        for m in messages {
+            out.push(self.send(queue, m).await);
+        }
+        Ok(out)
     }
     async fn delete(&self, _: &str, _: &str) -> Result<()> {
         Ok(())
@@ -583,4 +598,50 @@ async fn dashboard_events_have_the_dashboard_format_and_never_fail() {
         )
         .await
     );
+}
+
+/// The worker's events go through an `EventSender`: never waiting, several
+/// per request, every queued event sent when the sender is dropped, and a
+/// broken queue is logged, not raised.
+#[tokio::test(start_paused = true)]
+async fn dashboard_events_are_batched_and_flushed_on_close() {
+    let f = fixture("http://127.0.0.1:1", false);
+    let c = ctx("ConvertJATS", article_context(), json!({}));
+    let (events, task) = dashboard::EventSender::start(f.env.clone());
+    for i in 0..23 {
+        events.emit(&c, EventStatus::Start, &format!("event {i}"));
+    }
+    // Full batches go at once; the rest waits for the linger.
+    tokio::time::sleep(dashboard::EVENT_LINGER / 2).await;
+    assert_eq!(*f.queues.batches.lock().expect("lock"), vec![10, 10]);
+    tokio::time::sleep(dashboard::EVENT_LINGER).await;
+    assert_eq!(*f.queues.batches.lock().expect("lock"), vec![10, 10, 3]);
+
+    // Queued events are sent when the sender goes, without the linger.
+    events.emit(&c, EventStatus::End, "last");
+    drop(events);
+    tokio::time::timeout(Duration::from_millis(1), task)
+        .await
+        .expect("the task ends as soon as the sender is dropped")
+        .expect("no panic");
+    let sent = f.queues.sent.lock().expect("lock").clone();
+    assert_eq!(sent.len(), 24);
+    let messages: Vec<String> = sent
+        .iter()
+        .map(|(queue, body)| {
+            assert_eq!(queue, &f.env.settings.event_queue());
+            let v: Value = serde_json::from_str(body).expect("json");
+            v["message"].as_str().expect("message").to_owned()
+        })
+        .collect();
+    assert_eq!(messages[0], "event 0");
+    assert_eq!(messages[22], "event 22");
+    assert_eq!(messages[23], "last");
+
+    let broken = fixture("http://127.0.0.1:1", true);
+    let (events, task) = dashboard::EventSender::start(broken.env.clone());
+    events.emit(&c, EventStatus::End, "done");
+    drop(events);
+    task.await
+        .expect("a failing queue does not panic the sender");
 }

@@ -4,9 +4,13 @@
 use crate::error::{call_error, error_code, AwsError};
 use crate::{AwsBackend, SQS_MAX_WAIT};
 use async_trait::async_trait;
-use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{
+    MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
+    SendMessageBatchRequestEntry,
+};
 use pressbot_core::backend::{
     dead_letter_queue_name, OutgoingMessage, QueueDepth, QueueService, ReceivedMessage,
+    SEND_BATCH_MAX,
 };
 use pressbot_core::time::Timestamp;
 use pressbot_core::Result;
@@ -22,6 +26,25 @@ fn is_missing_queue(code: Option<&str>) -> bool {
         code,
         Some("QueueDoesNotExist" | "AWS.SimpleQueueService.NonExistentQueue" | "NonExistentQueue")
     )
+}
+
+/// A message's attributes as SQS string attributes.
+fn message_attributes(
+    operation: &'static str,
+    message: &OutgoingMessage,
+) -> std::result::Result<Vec<(String, MessageAttributeValue)>, AwsError> {
+    message
+        .attributes
+        .iter()
+        .map(|(k, v)| {
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(v)
+                .build()
+                .map(|value| (k.clone(), value))
+                .map_err(|e| AwsError::request("sqs", operation, format!("attribute {k:?}: {e}")))
+        })
+        .collect()
 }
 
 fn secs_i32(d: Duration, max: u64) -> i32 {
@@ -396,15 +419,7 @@ impl QueueService for AwsBackend {
         const OP: &str = "SendMessage";
         let url = self.queue_url(queue).await?;
         let sqs = &self.inner.sqs;
-        let mut attributes = Vec::with_capacity(message.attributes.len());
-        for (k, v) in &message.attributes {
-            let value = MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(v)
-                .build()
-                .map_err(|e| AwsError::request("sqs", OP, format!("attribute {k:?}: {e}")))?;
-            attributes.push((k.clone(), value));
-        }
+        let attributes = message_attributes(OP, &message)?;
         let delay = message.delay.map(|d| secs_i32(d, 900));
         let out = self
             .call("sqs", OP, queue, || {
@@ -421,6 +436,84 @@ impl QueueService for AwsBackend {
             .await
             .map_err(|e| self.queue_error(OP, queue, e))?;
         Ok(out.message_id().unwrap_or_default().to_owned())
+    }
+
+    /// `SendMessageBatch`, [`SEND_BATCH_MAX`] messages per request.
+    async fn send_batch(
+        &self,
+        queue: &str,
+        messages: Vec<OutgoingMessage>,
+    ) -> Result<Vec<Result<String>>> {
+        const OP: &str = "SendMessageBatch";
+        let url = self.queue_url(queue).await?;
+        let sqs = &self.inner.sqs;
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for chunk in messages.chunks(SEND_BATCH_MAX) {
+            let mut entries = Vec::with_capacity(chunk.len());
+            for (i, message) in chunk.iter().enumerate() {
+                let mut entry = SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(&message.body)
+                    .set_delay_seconds(message.delay.map(|d| secs_i32(d, 900)));
+                for (k, v) in message_attributes(OP, message)? {
+                    entry = entry.message_attributes(k, v);
+                }
+                entries.push(entry.build().map_err(|e| {
+                    AwsError::request("sqs", OP, format!("entry {i} for {queue}: {e}"))
+                })?);
+            }
+            let out = self
+                .call("sqs", OP, queue, || {
+                    sqs.send_message_batch()
+                        .queue_url(&url)
+                        .set_entries(Some(entries.clone()))
+                        .send()
+                })
+                .await
+                .map_err(|e| self.queue_error(OP, queue, e))?;
+            // Entries are answered by id, in no particular order.
+            let mut chunk_outcomes: Vec<Option<Result<String>>> =
+                std::iter::repeat_with(|| None).take(chunk.len()).collect();
+            for ok in out.successful() {
+                if let Some(slot) = ok
+                    .id()
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| chunk_outcomes.get_mut(i))
+                {
+                    *slot = Some(Ok(ok.message_id().to_owned()));
+                }
+            }
+            for failed in out.failed() {
+                if let Some(slot) = failed
+                    .id()
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| chunk_outcomes.get_mut(i))
+                {
+                    *slot = Some(Err(AwsError::Call {
+                        service: "sqs",
+                        operation: OP,
+                        resource: queue.to_owned(),
+                        code: Some(failed.code().to_owned()),
+                        retryable: !failed.sender_fault(),
+                        message: failed.message().unwrap_or("entry refused").to_owned(),
+                    }
+                    .into()));
+                }
+            }
+            outcomes.extend(chunk_outcomes.into_iter().map(|o| {
+                o.unwrap_or_else(|| {
+                    Err(AwsError::request(
+                        "sqs",
+                        OP,
+                        format!("no answer for an entry sent to {queue}"),
+                    )
+                    .into())
+                })
+            }));
+        }
+        Ok(outcomes)
     }
 
     async fn delete(&self, queue: &str, receipt: &str) -> Result<()> {

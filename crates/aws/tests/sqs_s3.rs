@@ -67,6 +67,57 @@ async fn queue_send_receive_visibility_delete_depth() {
     assert_eq!(q.depth(&queue).await.unwrap().delayed, 1);
 }
 
+/// SendMessageBatch: ten per request, one outcome per message in order,
+/// attributes and delays kept. (moto accepts every entry SQS would refuse
+/// alone, e.g. control characters, so per-entry failures are not exercised.)
+#[tokio::test]
+async fn send_batch_sends_in_tens_and_answers_per_message() {
+    let (_moto, settings, aws) = common::setup("qb", 1000).await;
+    let q = aws.backend().queues;
+    let queue = settings.event_queue();
+
+    let mut messages: Vec<OutgoingMessage> = (0..13)
+        .map(|i| OutgoingMessage::new(format!("event {i}")))
+        .collect();
+    messages[3]
+        .attributes
+        .insert("source".into(), "batch".into());
+    messages[12].delay = Some(Duration::from_secs(60));
+    let outcomes = q.send_batch(&queue, messages).await.unwrap();
+    assert_eq!(outcomes.len(), 13);
+    let ids: Vec<String> = outcomes.into_iter().map(|o| o.unwrap()).collect();
+    assert_eq!(
+        ids.iter().collect::<std::collections::BTreeSet<_>>().len(),
+        13,
+        "{ids:?}"
+    );
+    let depth = q.depth(&queue).await.unwrap();
+    assert_eq!((depth.visible, depth.delayed), (12, 1));
+
+    let mut got = Vec::new();
+    while got.len() < 12 {
+        let batch = q
+            .receive(&queue, 10, Duration::from_secs(1), Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert!(!batch.is_empty(), "only {} of 12 came back", got.len());
+        got.extend(batch);
+    }
+    for m in &got {
+        let i: usize = m.body.trim_start_matches("event ").parse().unwrap();
+        assert_eq!(m.id, ids[i], "message {i} came back under another id");
+        let source = m.attributes.get("source").map(String::as_str);
+        assert_eq!(source, (i == 3).then_some("batch"), "message {i}");
+    }
+
+    // A queue that does not exist fails the request, naming the queue.
+    let err = q
+        .send_batch("pressbot-nope", vec![OutgoingMessage::new("x")])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("pressbot-nope"), "{err}");
+}
+
 #[tokio::test]
 async fn message_moves_to_dead_letter_queue_after_max_receives() {
     let (_moto, settings, aws) = common::setup("dlq", 1000).await;

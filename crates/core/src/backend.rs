@@ -226,6 +226,9 @@ pub fn dead_letter_queue_name(queue: &str) -> String {
     format!("{queue}-dlq")
 }
 
+/// Most messages one [`QueueService::send_batch`] request carries (SQS's limit).
+pub const SEND_BATCH_MAX: usize = 10;
+
 /// SQS, or its embedded equivalent. Queues are named (not URLs); a backend
 /// resolves names itself.
 #[async_trait]
@@ -239,6 +242,23 @@ pub trait QueueService: Send + Sync + std::fmt::Debug {
         visibility: Duration,
     ) -> Result<Vec<ReceivedMessage>>;
     async fn send(&self, queue: &str, message: OutgoingMessage) -> Result<String>;
+    /// Send up to [`SEND_BATCH_MAX`] messages to one queue in one request
+    /// where the service has one (SQS `SendMessageBatch`): for senders that
+    /// can wait a little to save requests, such as dashboard events. One
+    /// outcome per message, in order, because a batch can half-succeed; the
+    /// outer error is a request that failed as a whole. The default sends
+    /// them one at a time.
+    async fn send_batch(
+        &self,
+        queue: &str,
+        messages: Vec<OutgoingMessage>,
+    ) -> Result<Vec<Result<String>>> {
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for message in messages {
+            outcomes.push(self.send(queue, message).await);
+        }
+        Ok(outcomes)
+    }
     async fn delete(&self, queue: &str, receipt: &str) -> Result<()>;
     async fn change_visibility(
         &self,

@@ -4,6 +4,7 @@
 //! retryable and permanent failures as such.
 
 use crate::backoff::{sleep_or_shutdown, EmptyPollPacer, ErrorBackoff};
+use pressbot_activities::dashboard::{EventSender, EVENT_LINGER};
 use pressbot_activities::{ActivityContext, Env, Progress, Registry};
 use pressbot_core::activity::{ActivityFailure, ActivityInput};
 use pressbot_core::backend::{ActivityTask, Backend};
@@ -31,6 +32,10 @@ pub struct ActivityWorker {
     pub max_heartbeat_interval: Duration,
 }
 
+/// How long a stopping worker waits for its last dashboard events to be
+/// sent: the batch's linger plus one slow request.
+const EVENT_FLUSH: Duration = Duration::from_secs(5).saturating_add(EVENT_LINGER);
+
 /// Shared by every task of a worker.
 #[derive(Debug)]
 struct Shared {
@@ -40,16 +45,20 @@ struct Shared {
     max_heartbeat_interval: Duration,
     /// Cancelled when the drain deadline passes: in-flight activities stop.
     hand_back: CancellationToken,
+    /// Start/end events for the dashboard, sent in the background.
+    events: EventSender,
 }
 
 impl ActivityWorker {
     pub async fn run(self, shutdown: CancellationToken) -> crate::Result<()> {
+        let (events, event_task) = EventSender::start(self.env.clone());
         let shared = Arc::new(Shared {
             env: self.env.clone(),
             registry: self.registry,
             definitions: self.definitions,
             max_heartbeat_interval: self.max_heartbeat_interval,
             hand_back: CancellationToken::new(),
+            events,
         });
         let mut pollers = JoinSet::new();
         for pool in self.pools {
@@ -69,6 +78,12 @@ impl ActivityWorker {
         });
         while pollers.join_next().await.is_some() {}
         deadline.abort();
+        // The last events: dropping the only sender lets the task send what
+        // is queued and end; bounded, as the queue may be the thing down.
+        drop(shared);
+        if tokio::time::timeout(EVENT_FLUSH, event_task).await.is_err() {
+            tracing::warn!(waited = ?EVENT_FLUSH, "last dashboard events not sent before stopping");
+        }
         tracing::info!("activity worker stopped");
         Ok(())
     }
@@ -198,8 +213,7 @@ async fn run_activity(
         cancel: cancel.clone(),
         progress: Progress::default(),
     };
-    pressbot_activities::dashboard::emit_event(&shared.env, &ctx, EventStatus::Start, "started")
-        .await;
+    shared.events.emit(&ctx, EventStatus::Start, "started");
     let started = std::time::Instant::now();
 
     let heartbeats = heartbeat_loop(
@@ -256,24 +270,12 @@ async fn run_activity(
         Ok(_) => {
             metrics::counter!("pressbot_activity_tasks_completed_total", "activity" => task.activity_type.name.clone()).increment(1);
             tracing::info!(elapsed = ?elapsed, "activity completed");
-            pressbot_activities::dashboard::emit_event(
-                &shared.env,
-                &ctx,
-                EventStatus::End,
-                "completed",
-            )
-            .await;
+            shared.events.emit(&ctx, EventStatus::End, "completed");
         }
         Err(f) => {
             metrics::counter!("pressbot_activity_tasks_failed_total", "activity" => task.activity_type.name.clone(), "kind" => f.kind.as_str()).increment(1);
             tracing::warn!(elapsed = ?elapsed, kind = f.kind.as_str(), error = %f.message, "activity failed");
-            pressbot_activities::dashboard::emit_event(
-                &shared.env,
-                &ctx,
-                EventStatus::Error,
-                &f.to_string(),
-            )
-            .await;
+            shared.events.emit(&ctx, EventStatus::Error, &f.to_string());
         }
     }
     outcome
