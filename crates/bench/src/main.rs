@@ -120,10 +120,15 @@ async fn run(args: &Args) -> Result<Value> {
                 eprintln!("scenario aws: {w} Ping workflows on moto, 1 decider, 1 activity-worker");
                 let moto = pressbot_aws::testing::MotoServer::start();
                 let inst = Install::aws(args, &moto.endpoint())?;
-                out.insert(
-                    "aws".into(),
-                    throughput_on(args, inst, "Ping", w, 1, None).await?,
-                );
+                let mut figures = throughput_on(args, inst, "Ping", w, 1, None).await?;
+                let floor_requests = if args.quick { 20 } else { 3000 };
+                let endpoint = moto.endpoint();
+                let floor = tokio::task::spawn_blocking(move || {
+                    connection_floor(&endpoint, floor_requests)
+                })
+                .await??;
+                figures["moto_connection_floor"] = floor;
+                out.insert("aws".into(), figures);
             }
             None => {
                 eprintln!(
@@ -499,13 +504,72 @@ impl Counters {
     }
 }
 
+/// The least CPU any client can spend on one request to moto: moto
+/// (werkzeug) answers every request with `Connection: close`, so each
+/// request pays a TCP connect, a write, a read and a close. This sends
+/// `requests` minimal unsigned SWF requests over plain sockets, one
+/// connection each, and reports this thread's CPU per request: the floor
+/// under the daemons' CPU per request in the `aws` scenario, whatever the
+/// HTTP client or SDK.
+fn connection_floor(endpoint: &str, requests: u32) -> Result<Value> {
+    use std::io::{Read, Write};
+    let addr = endpoint
+        .strip_prefix("http://")
+        .context("moto endpoint is not http://host:port")?
+        .to_owned();
+    let body = r#"{"registrationStatus":"REGISTERED"}"#;
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: SimpleWorkflowService.ListDomains\r\n\
+         Content-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut response = Vec::with_capacity(4096);
+    let one = |response: &mut Vec<u8>| -> Result<()> {
+        let mut conn = std::net::TcpStream::connect(&addr)?;
+        conn.set_nodelay(true)?;
+        conn.write_all(request.as_bytes())?;
+        response.clear();
+        conn.read_to_end(response)?;
+        anyhow::ensure!(
+            response.starts_with(b"HTTP/1.1 200"),
+            "moto answered: {}",
+            String::from_utf8_lossy(&response[..response.len().min(200)])
+        );
+        Ok(())
+    };
+    one(&mut response)?;
+    let cpu0 = thread_cpu_ticks()?;
+    let t0 = Instant::now();
+    for _ in 0..requests {
+        one(&mut response)?;
+    }
+    let wall = t0.elapsed();
+    let cpu_ms = ticks_ms(thread_cpu_ticks()? - cpu0);
+    Ok(json!({
+        "requests": requests,
+        "client_cpu_us_per_request": round(cpu_ms * 1000.0 / f64::from(requests), 1),
+        "wall_us_per_request": round(wall.as_secs_f64() * 1e6 / f64::from(requests), 1),
+        "note": "plain sockets, one connection per request as moto forces: the floor for any client",
+    }))
+}
+
 // ---------------------------------------------------------------------------
 // /proc
+
+/// utime + stime of the calling thread, in clock ticks.
+fn thread_cpu_ticks() -> Result<u64> {
+    stat_cpu_ticks(&std::fs::read_to_string("/proc/thread-self/stat")?)
+}
 
 /// utime + stime of a process, in clock ticks.
 fn cpu_ticks(pid: u32) -> Result<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    stat_cpu_ticks(&stat)
+}
+
+/// utime + stime from the text of a `/proc/.../stat` file.
+fn stat_cpu_ticks(stat: &str) -> Result<u64> {
     // The command name (field 2) may hold spaces: count fields after ')'.
     let rest = stat
         .rsplit_once(')')
