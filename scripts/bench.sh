@@ -8,7 +8,7 @@
 #                                    asserts nothing about timings
 #
 # Extra arguments after the mode go to pressbot-bench, e.g.
-#   bash scripts/bench.sh --full --workflows 10000     (the long RSS-flatness run)
+#   bash scripts/bench.sh --full --workflows 100000    (the long RSS-flatness run)
 #   bash scripts/bench.sh --full --poll-interval 10ms
 set -euo pipefail
 cd "$(dirname "$0")/.."
