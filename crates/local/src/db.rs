@@ -175,7 +175,7 @@ CREATE TABLE IF NOT EXISTS objects (
 /// tens of milliseconds for a lock that was free after 0.2 ms, which the
 /// bench saw as hand-off latency spikes. So: retry every 100 µs for the
 /// first [`FAST_TRIES`] tries (about 10 ms), then every millisecond.
-fn busy_wait(tries: i32) -> bool {
+pub(crate) fn busy_wait(tries: i32) -> bool {
     let tries = u32::try_from(tries).unwrap_or(0);
     let (fast, slow) = (tries.min(FAST_TRIES), tries.saturating_sub(FAST_TRIES));
     let waited = FAST_RETRY * fast + SLOW_RETRY * slow;
@@ -187,6 +187,16 @@ fn busy_wait(tries: i32) -> bool {
     } else {
         SLOW_RETRY
     });
+    true
+}
+
+/// Busy handler of a WAL checkpoint: about 20 ms, then give up (see
+/// `Inner::checkpoint`: it holds the write lock while it waits).
+pub(crate) fn checkpoint_busy_wait(tries: i32) -> bool {
+    if tries >= 20 {
+        return false;
+    }
+    std::thread::sleep(SLOW_RETRY);
     true
 }
 

@@ -126,9 +126,11 @@ const WAL_CHECK_EVERY: u64 = 32;
 /// A TRUNCATE checkpoint fails at once, without calling the busy handler,
 /// while another connection runs a checkpoint (SQLite's automatic PASSIVE
 /// ones run after commits all the time under load); one attempt per
-/// trigger lost that race so often that the WAL still reached 2.4 GB.
-const CHECKPOINT_TRIES: u32 = 200;
+/// trigger lost that race so often that the WAL still reached 2.4 GB. So it
+/// retries, 5 ms apart at first, doubling to 1 s (about 9 s in all).
+const CHECKPOINT_TRIES: u32 = 16;
 const CHECKPOINT_RETRY: Duration = Duration::from_millis(5);
+const CHECKPOINT_RETRY_MAX: Duration = Duration::from_secs(1);
 
 impl std::fmt::Debug for LocalBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -517,20 +519,28 @@ impl Inner {
                 return;
             }
         };
+        // While it waits for readers a TRUNCATE checkpoint holds the write
+        // lock, so it must give up quickly: a reader that stays (another
+        // process's long transaction) would otherwise stall every writer
+        // for the whole busy timeout and fail them. It backs off instead.
+        if let Err(e) = conn.busy_handler(Some(db::checkpoint_busy_wait)) {
+            tracing::debug!(error = %e, "no busy handler for a WAL checkpoint");
+            self.checkin(conn);
+            return;
+        }
         let mut outcome = Ok((0, 0));
+        let mut delay = CHECKPOINT_RETRY;
         for attempt in 1..=CHECKPOINT_TRIES {
             outcome = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
             });
-            match outcome {
-                Ok((0, _)) => {
-                    tracing::debug!(attempt, "WAL checkpointed and truncated");
-                    break;
-                }
-                Ok(_) | Err(_) if attempt < CHECKPOINT_TRIES => {
-                    std::thread::sleep(CHECKPOINT_RETRY);
-                }
-                _ => {}
+            if let Ok((0, _)) = outcome {
+                tracing::debug!(attempt, "WAL checkpointed and truncated");
+                break;
+            }
+            if attempt < CHECKPOINT_TRIES {
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(CHECKPOINT_RETRY_MAX);
             }
         }
         match outcome {
@@ -538,11 +548,16 @@ impl Inner {
             Ok((_, frames)) => tracing::warn!(
                 frames,
                 tries = CHECKPOINT_TRIES,
-                "WAL checkpoint still busy; retried at the next size check"
+                "WAL checkpoint still busy: a long read transaction (another process?) keeps it from emptying the WAL; retried at the next size check"
             ),
             Err(e) => {
                 tracing::warn!(error = %e, "WAL checkpoint failed; retried at the next size check")
             }
+        }
+        if let Err(e) = conn.busy_handler(Some(db::busy_wait)) {
+            // Never hand out a connection without the normal busy handler.
+            tracing::debug!(error = %e, "could not restore the busy handler; connection closed");
+            return;
         }
         self.checkin(conn);
     }
