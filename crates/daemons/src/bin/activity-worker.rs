@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use pressbot_daemons::app::CommonArgs;
-use pressbot_daemons::run::{main_for, Role};
+use pressbot_daemons::run::{activity_worker, main_for, Role};
 
 /// pressbot activity-worker: runs until SIGTERM/SIGINT, then stops gracefully.
 #[derive(Debug, Parser)]
@@ -14,6 +14,8 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    main_for(Role::ActivityWorker, args.common)?;
+    main_for(Role::ActivityWorker, args.common, |l, b, s| {
+        activity_worker(l, b).run(s)
+    })?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use pressbot_daemons::app::CommonArgs;
-use pressbot_daemons::run::{main_for, Role};
+use pressbot_daemons::run::{decider, main_for, Role};
 
 /// pressbot decider: runs until SIGTERM/SIGINT, then stops gracefully.
 #[derive(Debug, Parser)]
@@ -14,6 +14,6 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    main_for(Role::Decider, args.common)?;
+    main_for(Role::Decider, args.common, |l, b, s| decider(l, b).run(s))?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use pressbot_daemons::app::CommonArgs;
-use pressbot_daemons::run::{main_for, Role};
+use pressbot_daemons::run::{main_for, workflow_starter, Role};
 
 /// pressbot workflow-starter: runs until SIGTERM/SIGINT, then stops gracefully.
 #[derive(Debug, Parser)]
@@ -14,6 +14,8 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    main_for(Role::WorkflowStarter, args.common)?;
+    main_for(Role::WorkflowStarter, args.common, |l, b, s| {
+        workflow_starter(l, b).run(s)
+    })?;
     Ok(())
 }
