@@ -474,32 +474,28 @@ impl QueueService for AwsBackend {
             // Entries are answered by id, in no particular order.
             let mut chunk_outcomes: Vec<Option<Result<String>>> =
                 std::iter::repeat_with(|| None).take(chunk.len()).collect();
-            for ok in out.successful() {
-                if let Some(slot) = ok
-                    .id()
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|i| chunk_outcomes.get_mut(i))
-                {
-                    *slot = Some(Ok(ok.message_id().to_owned()));
-                }
-            }
-            for failed in out.failed() {
-                if let Some(slot) = failed
-                    .id()
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|i| chunk_outcomes.get_mut(i))
-                {
-                    *slot = Some(Err(AwsError::Call {
+            let answers = out
+                .successful()
+                .iter()
+                .map(|ok| (ok.id(), Ok(ok.message_id().to_owned())))
+                .chain(out.failed().iter().map(|failed| {
+                    let refused = AwsError::Call {
                         service: "sqs",
                         operation: OP,
                         resource: queue.to_owned(),
                         code: Some(failed.code().to_owned()),
                         retryable: !failed.sender_fault(),
                         message: failed.message().unwrap_or("entry refused").to_owned(),
-                    }
-                    .into()));
+                    };
+                    (failed.id(), Err(refused.into()))
+                }));
+            for (id, answer) in answers {
+                if let Some(slot) = id
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| chunk_outcomes.get_mut(i))
+                {
+                    *slot = Some(answer);
                 }
             }
             outcomes.extend(chunk_outcomes.into_iter().map(|o| {

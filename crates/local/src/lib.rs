@@ -95,6 +95,8 @@ pub struct LocalBackend {
 struct Inner {
     data_dir: PathBuf,
     db_path: PathBuf,
+    /// `pressbot.db-wal`, whose size triggers a checkpoint.
+    wal_path: PathBuf,
     options: LocalOptions,
     pool: Mutex<Vec<Connection>>,
     waker: Arc<wake::Waker>,
@@ -184,6 +186,7 @@ impl LocalBackend {
         let waker = Arc::new(wake::Waker::open(&data_dir));
         Ok(LocalBackend {
             inner: Arc::new(Inner {
+                wal_path: data_dir.join(format!("{DB_FILE}-wal")),
                 data_dir,
                 db_path,
                 options,
@@ -489,9 +492,7 @@ impl Inner {
 
     /// Size of the WAL file now (0 if there is none).
     fn wal_bytes(&self) -> u64 {
-        let mut wal = self.db_path.clone().into_os_string();
-        wal.push("-wal");
-        std::fs::metadata(wal).map_or(0, |m| m.len())
+        std::fs::metadata(&self.wal_path).map_or(0, |m| m.len())
     }
 
     /// Start [`Inner::checkpoint`] on a blocking thread unless this
