@@ -402,3 +402,66 @@ async fn put_into_incoming_bucket_notifies_incoming_queue() {
         "{records:?}"
     );
 }
+
+/// An entry SQS refuses fails alone, with SQS's code and message and
+/// whether resending could help; the others keep their ids. moto never
+/// refuses an entry, so a stand-in speaking SQS's JSON protocol over real
+/// HTTP answers one batch with one success and one refusal.
+#[tokio::test]
+async fn send_batch_reports_a_refused_entry_alone() {
+    use axum::http::HeaderMap;
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/",
+        post(|headers: HeaderMap| async move {
+            let target = headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            let body = if target.ends_with("GetQueueUrl") {
+                r#"{"QueueUrl":"http://127.0.0.1/000000000000/events"}"#
+            } else if target.ends_with("SendMessageBatch") {
+                r#"{"Successful":[{"Id":"0","MessageId":"m-0","MD5OfMessageBody":"x"}],
+                    "Failed":[{"Id":"1","SenderFault":true,"Code":"InvalidMessageContents","Message":"bad character"}]}"#
+            } else {
+                "{}"
+            };
+            ([("content-type", "application/x-amz-json-1.0")], body)
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let aws = pressbot_aws::AwsBackend::connect_with_credentials(
+        &pressbot_aws::testing::test_settings(&endpoint, "standin"),
+        pressbot_aws::testing::test_credentials(),
+    )
+    .await
+    .unwrap();
+
+    let outcomes = aws
+        .backend()
+        .queues
+        .send_batch(
+            "events",
+            vec![OutgoingMessage::new("fine"), OutgoingMessage::new("bad")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 2);
+    assert_eq!(outcomes[0].as_ref().unwrap(), "m-0");
+    let err = outcomes[1].as_ref().unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("SendMessageBatch")
+            && text.contains("events")
+            && text.contains("InvalidMessageContents")
+            && text.contains("bad character"),
+        "{text}"
+    );
+    assert!(
+        !err.is_retryable(),
+        "a sender fault is not worth resending: {text}"
+    );
+}
