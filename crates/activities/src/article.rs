@@ -18,14 +18,20 @@
 //! | `expanded_folder` | string          | ExpandArticle      | `"00353.1/<run>"` (in the expanded bucket) |
 //! | `xml_key`         | string          | ExpandArticle, ApplyVersionNumber | `"00353.1/<run>/elife-00353-v1.xml"` |
 //! | `pdf_key`         | string/null     | ExpandArticle, ApplyVersionNumber | `"00353.1/<run>/elife-00353-v1.pdf"` |
-//! | `figures`         | [string]        | ExpandArticle, ApplyVersionNumber | keys of the TIFF/PNG/JPEG files |
-//! | `supplementary`   | [string]        | ExpandArticle, ApplyVersionNumber | keys of every other file |
+//! | `manifest_key`    | string          | ExpandArticle, ApplyVersionNumber | `"00353.1/<run>/manifest.json"`: every file, its role, media type, size |
+//! | `file_count`      | integer         | ExpandArticle      | files expanded |
 //! | `renamed`         | integer         | ApplyVersionNumber | files renamed to carry `-v<version>` |
+//! | `images_key`      | string          | ResizeImages       | `"00353.1/<run>/images.json"`: each figure's web JPEGs and their pixel sizes |
+//! | `image_count`     | integer         | ResizeImages       | figures resized |
 //! | `article_json_key`| string          | ConvertJATS        | `"00353.1/<run>/article.json"` |
 //! | `doi`             | string          | ConvertJATS        | `"10.7554/eLife.00353"` |
-//! | `images`          | [{source, width, key, pixel_width, pixel_height}] | ResizeImages | web JPEGs in the expanded folder |
-//! | `assets`          | [{key, url, content_type, size}] | DepositAssets | files in the CDN bucket |
+//! | `assets_key`      | string          | DepositAssets      | `"00353.1/<run>/assets.json"`: files in the CDN bucket |
+//! | `asset_count`     | integer         | DepositAssets      | files deposited |
 //! | `archive_key`     | string          | ArchiveArticle     | `"00353/20261123201500-elife-00353-vor-v1-20121213000000.zip"` |
+//!
+//! Nothing that grows with the package travels in the context (SWF caps it
+//! at 32 KB): per-file lists are manifests in the expanded bucket, and only
+//! their keys are here (see [`crate::manifest`] for their formats).
 //!
 //! Keys of objects are relative to the bucket of their role (expanded, cdn,
 //! archive); the package itself lives in `bucket_name`, which is the
@@ -53,13 +59,15 @@ pub mod keys {
     pub const EXPANDED_FOLDER: &str = "expanded_folder";
     pub const XML_KEY: &str = "xml_key";
     pub const PDF_KEY: &str = "pdf_key";
-    pub const FIGURES: &str = "figures";
-    pub const SUPPLEMENTARY: &str = "supplementary";
+    pub const MANIFEST_KEY: &str = "manifest_key";
+    pub const FILE_COUNT: &str = "file_count";
     pub const RENAMED: &str = "renamed";
+    pub const IMAGES_KEY: &str = "images_key";
+    pub const IMAGE_COUNT: &str = "image_count";
     pub const ARTICLE_JSON_KEY: &str = "article_json_key";
     pub const DOI: &str = "doi";
-    pub const IMAGES: &str = "images";
-    pub const ASSETS: &str = "assets";
+    pub const ASSETS_KEY: &str = "assets_key";
+    pub const ASSET_COUNT: &str = "asset_count";
     pub const ARCHIVE_KEY: &str = "archive_key";
 }
 
@@ -118,22 +126,6 @@ pub(crate) fn ctx_u32(ctx: &ActivityContext, key: &str) -> Result<Option<u32>> {
         .filter(|&n| n > 0)
         .map(Some)
         .ok_or_else(|| Error::context(key, format!("expected a positive integer, got {v}")))
-}
-
-/// A list of strings (absent → empty).
-pub(crate) fn ctx_str_list(ctx: &ActivityContext, key: &str) -> Result<Vec<String>> {
-    match ctx.input.context.get(key) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| Error::context(key, format!("expected strings, found {v}")))
-            })
-            .collect(),
-        Some(other) => Err(Error::context(key, format!("expected a list, got {other}"))),
-    }
 }
 
 /// The run: the context's `run` if an earlier step set it, else this execution's run id.
@@ -218,6 +210,17 @@ pub fn content_type(name: &str) -> &'static str {
         "csv" => "text/csv",
         "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "doc" => "application/msword",
+        "xls" => "application/vnd.ms-excel",
+        "tsv" => "text/tab-separated-values",
+        "mov" => "video/quicktime",
+        "avi" => "video/x-msvideo",
+        "webm" => "video/webm",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "eps" => "application/postscript",
+        "gz" => "application/gzip",
         _ => "application/octet-stream",
     }
 }

@@ -11,25 +11,19 @@
 use crate::article::{self as a, keys};
 use crate::error::{Error, Result};
 use pressbot_core::backend::PutOptions;
-use serde::Serialize;
 
 /// The CDN key of an article's file (an empty `file` gives the article's prefix).
 pub fn cdn_key(article_id: &str, file: &str) -> String {
     format!("articles/{article_id}/{file}")
 }
 
-/// One deposited file (`assets` in the workflow context).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Asset {
-    /// Key in the CDN bucket.
-    pub key: String,
-    pub url: String,
-    pub content_type: String,
-    pub size: u64,
-}
+pub use crate::manifest::Asset;
 
-/// `DepositAssets`. Input: `article_id`, `images` (from ResizeImages),
-/// `xml_key`, `pdf_key`, `supplementary`. Output: `assets` ([`Asset`] list).
+/// `DepositAssets`. Input: `article_id`, `manifest_key` (the XML, the PDF
+/// and the supplementary files), `images_key` (the web JPEGs; absent when
+/// the workflow makes none). Writes `assets.json`
+/// ([`crate::manifest::AssetsManifest`]) in the expanded folder. Output:
+/// `assets_key`, `asset_count`.
 #[derive(Debug, Clone)]
 pub struct DepositAssets {
     env: std::sync::Arc<crate::Env>,
@@ -41,30 +35,23 @@ impl DepositAssets {
     }
 
     async fn deposit(&self, ctx: &crate::ActivityContext) -> Result<serde_json::Value> {
+        use crate::manifest::{self as m, AssetsManifest, ImagesManifest};
         let article_id = a::ctx_str(ctx, keys::ARTICLE_ID)?;
-        let mut sources: Vec<String> = match ctx.input.context.get(keys::IMAGES) {
-            None | Some(serde_json::Value::Null) => Vec::new(),
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .map(|i| {
-                    i.get("key")
-                        .and_then(|k| k.as_str())
-                        .map(str::to_owned)
-                        .ok_or_else(|| {
-                            Error::context(keys::IMAGES, format!("entry without a `key`: {i}"))
-                        })
-                })
-                .collect::<Result<_>>()?,
-            Some(other) => {
-                return Err(Error::context(
-                    keys::IMAGES,
-                    format!("expected a list, got {other}"),
-                ))
+        let (_, manifest) = m::package(&self.env, ctx).await?;
+        let mut sources: Vec<String> = match a::ctx_opt_str(ctx, keys::IMAGES_KEY)? {
+            Some(key) => {
+                let images: ImagesManifest = m::read(&self.env, &key).await?;
+                images
+                    .images
+                    .into_iter()
+                    .flat_map(|i| i.renditions.into_iter().map(|r| r.key))
+                    .collect()
             }
+            None => Vec::new(),
         };
-        sources.extend(a::ctx_opt_str(ctx, keys::XML_KEY)?);
-        sources.extend(a::ctx_opt_str(ctx, keys::PDF_KEY)?);
-        sources.extend(a::ctx_str_list(ctx, keys::SUPPLEMENTARY)?);
+        sources.extend(manifest.xml().map(|f| f.key.clone()));
+        sources.extend(manifest.pdf().map(|f| f.key.clone()));
+        sources.extend(manifest.supplementary().map(|f| f.key.clone()));
 
         let expanded = a::bucket(&self.env, "expanded")?;
         let cdn = a::bucket(&self.env, "cdn")?;
@@ -96,12 +83,28 @@ impl DepositAssets {
                 key,
                 content_type,
                 size: meta.size,
+                source: src.clone(),
             });
             ctx.progress
                 .report(format!("deposited {} of {} files", i + 1, sources.len()));
         }
-        tracing::info!(article_id = %article_id, assets = assets.len(), "assets deposited");
-        Ok(serde_json::json!({ keys::ASSETS: assets }))
+        let count = assets.len();
+        let assets_key = m::key_in(&manifest.folder, m::ASSETS_MANIFEST);
+        m::write(
+            &self.env,
+            &assets_key,
+            &AssetsManifest {
+                format: m::FORMAT,
+                article_id: article_id.clone(),
+                assets,
+            },
+        )
+        .await?;
+        tracing::info!(article_id = %article_id, assets = count, key = %assets_key, "assets deposited");
+        Ok(serde_json::json!({
+            keys::ASSETS_KEY: assets_key,
+            keys::ASSET_COUNT: count,
+        }))
     }
 }
 

@@ -29,6 +29,17 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// Two entries in different folders of the zip with the same file name:
+    /// the expanded folder is flat (files are the package's by file name),
+    /// so one would silently replace the other.
+    #[error("{package}: duplicate file name {file_name:?}: entries {first:?} and {second:?}")]
+    DuplicateFileName {
+        package: String,
+        file_name: String,
+        first: String,
+        second: String,
+    },
+
     /// A zip safety limit (size, entries, compression ratio) was exceeded.
     #[error("{package}: {limit} limit exceeded{}: {value} > {max}", entry.as_ref().map(|e| format!(" at entry {e:?}")).unwrap_or_default())]
     ZipLimit {
@@ -82,6 +93,12 @@ pub enum Error {
         #[source]
         source: Box<pressbot_core::Error>,
     },
+
+    /// A manifest (the per-file lists kept in the expanded bucket instead of
+    /// the workflow context) that is missing or does not parse. Permanent:
+    /// the step that should have written it has already completed.
+    #[error("manifest {key}: {problem}")]
+    Manifest { key: String, problem: String },
 
     /// The workflow context lacks a key or holds the wrong type.
     #[error("workflow context key `{key}`: {problem}")]

@@ -50,14 +50,18 @@ fn central_directory_records(zip: &[u8]) -> Option<u64> {
 /// One file of a package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageFile {
-    /// The entry's path inside the zip, `/`-separated, checked safe.
+    /// The file name (last path component), which is the file's name in the
+    /// expanded folder: packages are flat, and a folder inside the zip
+    /// (`figures/`) is only how the publisher's tool packed it.
     pub name: String,
+    /// The entry's path inside the zip, `/`-separated, checked safe.
+    pub path: String,
     pub data: Vec<u8>,
 }
 
-/// Check an entry name: a relative path of plain components. Returns the
-/// name normalised to `/` separators.
-pub fn check_entry_name(package: &str, raw: &str) -> Result<String> {
+/// The checked components of an entry name (empty for `./` or `/`-only
+/// names, which only a directory entry may have).
+fn check_path(package: &str, raw: &str) -> Result<Vec<String>> {
     let refuse = |reason: &'static str| Error::UnsafeEntry {
         package: package.to_owned(),
         entry: raw.to_owned(),
@@ -77,19 +81,36 @@ pub fn check_entry_name(package: &str, raw: &str) -> Result<String> {
     if bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
         return Err(refuse("absolute path (drive letter)"));
     }
-    for part in name.split('/') {
-        if part == ".." {
-            return Err(refuse("path traversal (`..`)"));
-        }
+    if name.split('/').any(|part| part == "..") {
+        return Err(refuse("path traversal (`..`)"));
     }
-    let clean: Vec<&str> = name
+    Ok(name
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
-        .collect();
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Check a file entry's name: a relative path of plain components. Returns
+/// the name normalised to `/` separators.
+pub fn check_entry_name(package: &str, raw: &str) -> Result<String> {
+    let clean = check_path(package, raw)?;
     if clean.is_empty() {
-        return Err(refuse("empty name"));
+        return Err(Error::UnsafeEntry {
+            package: package.to_owned(),
+            entry: raw.to_owned(),
+            reason: "empty name",
+        });
     }
     Ok(clean.join("/"))
+}
+
+/// Files that archivers add and no publisher means to ship: macOS's
+/// resource-fork folder (`__MACOSX/`) and Finder's `.DS_Store`. Skipped
+/// rather than refused, because packages zipped on a Mac carry them and
+/// they are not part of the article.
+pub fn is_archiver_junk(path: &str) -> bool {
+    path.split('/').next() == Some("__MACOSX") || base(path) == ".DS_Store"
 }
 
 /// A package opened for a safe unzip: the central directory has been read
@@ -101,8 +122,23 @@ pub struct SafeZip<'a> {
     package: String,
     archive: zip::ZipArchive<std::io::Cursor<&'a [u8]>>,
     limits: ZipLimits,
-    /// (index in the archive, checked name, raw name) of every file entry.
-    files: Vec<(usize, String, String)>,
+    /// Every file entry: where it is in the archive, its names.
+    files: Vec<Entry>,
+    /// Raw names of the archiver junk skipped (see [`is_archiver_junk`]).
+    skipped: Vec<String>,
+}
+
+/// A file entry of a [`SafeZip`].
+#[derive(Debug, Clone)]
+struct Entry {
+    /// Index in the archive.
+    index: usize,
+    /// File name (last component of `path`).
+    name: String,
+    /// Checked, normalised path.
+    path: String,
+    /// As in the central directory, for messages.
+    raw: String,
 }
 
 impl<'a> SafeZip<'a> {
@@ -144,15 +180,25 @@ impl<'a> SafeZip<'a> {
             entry: entry.to_owned(),
             reason,
         };
-        let mut files = Vec::new();
-        let mut seen = std::collections::BTreeSet::new();
+        let mut files: Vec<Entry> = Vec::new();
+        let mut skipped = Vec::new();
+        // File name → the raw entry name that first had it.
+        let mut seen: std::collections::BTreeMap<String, String> = Default::default();
         for i in 0..archive.len() {
             let raw_name = archive.name_for_index(i).unwrap_or("").to_owned();
             // by_index (not _raw) so unsupported methods and encryption fail here.
             let entry = archive
                 .by_index(i)
                 .map_err(|e| corrupt(Some(raw_name.clone()), e.to_string()))?;
-            let name = check_entry_name(package, entry.name())?;
+            // Directory entries (`./`, `figures/`) name nothing to store, but
+            // a directory that would escape is still refused: it says what
+            // the packing tool was up to.
+            let is_dir = entry.is_dir();
+            let path = if is_dir {
+                check_path(package, entry.name())?.join("/")
+            } else {
+                check_entry_name(package, entry.name())?
+            };
             if entry.is_symlink() {
                 return Err(unsafe_entry(&raw_name, "symbolic link"));
             }
@@ -162,25 +208,55 @@ impl<'a> SafeZip<'a> {
                     return Err(unsafe_entry(&raw_name, "not a regular file"));
                 }
             }
-            if entry.is_dir() {
+            if is_dir {
                 continue;
             }
-            if !seen.insert(name.clone()) {
-                return Err(unsafe_entry(&raw_name, "duplicate name"));
+            if is_archiver_junk(&path) {
+                skipped.push(raw_name);
+                continue;
             }
-            files.push((i, name, raw_name));
+            let name = base(&path).to_owned();
+            if let Some(first) = seen.get(&name) {
+                return Err(Error::DuplicateFileName {
+                    package: package.to_owned(),
+                    file_name: name,
+                    first: first.clone(),
+                    second: raw_name,
+                });
+            }
+            seen.insert(name.clone(), raw_name.clone());
+            files.push(Entry {
+                index: i,
+                name,
+                path,
+                raw: raw_name,
+            });
         }
         Ok(SafeZip {
             package: package.to_owned(),
             archive,
             limits: *limits,
             files,
+            skipped,
         })
     }
 
-    /// The (checked) names of the file entries, in archive order.
+    /// The file names of the file entries, in archive order.
     pub fn names(&self) -> Vec<String> {
-        self.files.iter().map(|(_, n, _)| n.clone()).collect()
+        self.files.iter().map(|e| e.name.clone()).collect()
+    }
+
+    /// (file name, path in the zip) of the file entries, in archive order.
+    pub fn entries(&self) -> Vec<(String, String)> {
+        self.files
+            .iter()
+            .map(|e| (e.name.clone(), e.path.clone()))
+            .collect()
+    }
+
+    /// The raw names of the archiver junk entries skipped.
+    pub fn skipped(&self) -> &[String] {
+        &self.skipped
     }
 
     /// Decompress every file in order and hand it to `f`. Sizes are
@@ -190,7 +266,13 @@ impl<'a> SafeZip<'a> {
     pub fn for_each_file(&mut self, mut f: impl FnMut(PackageFile) -> Result<()>) -> Result<()> {
         let mut total: u64 = 0;
         let mut buf = vec![0u8; 64 * 1024];
-        for (index, name, raw_name) in self.files.clone() {
+        for Entry {
+            index,
+            name,
+            path,
+            raw: raw_name,
+        } in self.files.clone()
+        {
             let package = self.package.as_str();
             let limits = self.limits;
             let corrupt = |message: String| Error::CorruptZip {
@@ -234,17 +316,15 @@ impl<'a> SafeZip<'a> {
                 }
             }
             drop(entry);
-            f(PackageFile {
-                name: name.clone(),
-                data,
-            })?;
+            f(PackageFile { name, path, data })?;
         }
         Ok(())
     }
 }
 
-/// Unzip a package in memory under the limits. Directory entries are
-/// skipped; every other entry must be a regular file with a safe name.
+/// Unzip a package in memory under the limits. Directory entries and
+/// archiver junk are skipped; every other entry must be a regular file with
+/// a safe name, and no two may share a file name.
 pub fn unzip_safely(
     package: &str,
     zip_bytes: &[u8],
@@ -259,7 +339,7 @@ pub fn unzip_safely(
     Ok(files)
 }
 
-/// What an expanded package holds, by role (names as in the zip).
+/// What an expanded package holds, by role (file names).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PackageLayout {
     /// The article's JATS XML.
@@ -297,7 +377,22 @@ fn is_main_file(name: &str, ext: &str) -> bool {
 
 /// Sort a package's files by role. The JATS XML is the top-level `.xml`
 /// named like the article (`elife-00353-v1.xml`), else the only top-level `.xml`.
+///
+/// A file named like one of the manifests pressbot writes into the expanded
+/// folder ([`crate::manifest::RESERVED_NAMES`]) is refused: it would be
+/// overwritten there.
 pub fn classify(package: &str, names: &[String]) -> Result<PackageLayout> {
+    if let Some(reserved) = names
+        .iter()
+        .find(|n| crate::manifest::RESERVED_NAMES.contains(&base(n)))
+    {
+        return Err(Error::UnsafeEntry {
+            package: package.to_owned(),
+            entry: reserved.clone(),
+            reason:
+                "reserved name (pressbot writes its own file of that name in the expanded folder)",
+        });
+    }
     let top_xml: Vec<&String> = names
         .iter()
         .filter(|n| !n.contains('/') && extension(n) == "xml")
@@ -337,12 +432,14 @@ pub fn classify(package: &str, names: &[String]) -> Result<PackageLayout> {
 
 /// `ExpandArticle`: unzip the package from `bucket_name` (the incoming or
 /// silent-corrections bucket) into the expanded bucket under
-/// `<article id>.<version>/<run>/`.
+/// `<article id>.<version>/<run>/<file name>`, and write the package
+/// manifest ([`crate::manifest::PackageManifest`]) there as `manifest.json`.
 ///
 /// Input: `bucket_name`, `file_name`, and `article_id`/`version`/`run` if
 /// VersionLookup ran (else read from the name: version 1 if it has none).
 /// Output: `article_id`, `version`, `run`, `expanded_folder`, `xml_key`,
-/// `pdf_key`, `figures`, `supplementary`.
+/// `pdf_key`, `manifest_key`, `file_count`. The file list itself stays out of
+/// the workflow context, which SWF caps at 32 KB.
 #[derive(Debug, Clone)]
 pub struct ExpandArticle {
     env: std::sync::Arc<crate::Env>,
@@ -355,6 +452,7 @@ impl ExpandArticle {
 
     async fn expand(&self, ctx: &crate::ActivityContext) -> Result<serde_json::Value> {
         use crate::article::{self as a, keys};
+        use crate::manifest::{self as m, FileRole, ManifestFile, PackageManifest};
         let bucket_name = a::ctx_str(ctx, keys::BUCKET_NAME)?;
         let file_name = a::ctx_str(ctx, keys::FILE_NAME)?;
         let (article_id, version) = match (
@@ -385,7 +483,7 @@ impl ExpandArticle {
         let (layout_tx, layout_rx) = tokio::sync::oneshot::channel();
         let (tx, mut rx) = tokio::sync::mpsc::channel::<PackageFile>(1);
         let pkg = package.clone();
-        let cpu = tokio::task::spawn_blocking(move || -> Result<usize> {
+        let cpu = tokio::task::spawn_blocking(move || -> Result<(usize, usize)> {
             let mut safe = SafeZip::open(&pkg, &zip, &limits)?;
             let names = safe.names();
             let layout = classify(&pkg, &names)?;
@@ -396,20 +494,37 @@ impl ExpandArticle {
                     operation: format!("expanding {pkg}"),
                 })
             })?;
-            Ok(names.len())
+            Ok((names.len(), safe.skipped().len()))
         });
 
-        let mut stored = 0usize;
+        let mut files: Vec<ManifestFile> = Vec::new();
         let upload: Result<()> = async {
+            // The layout arrives before the first file (or never, when the
+            // package is refused: then the channel closes empty).
+            let mut layout: Option<PackageLayout> = None;
+            let mut layout_rx = Some(layout_rx);
             while let Some(f) = rx.recv().await {
                 if ctx.cancel.is_cancelled() {
                     return Err(Error::Cancelled {
                         operation: format!("expanding {package}"),
                     });
                 }
+                if layout.is_none() {
+                    if let Some(rx) = layout_rx.take() {
+                        layout = rx.await.ok();
+                    }
+                }
+                let role = match &layout {
+                    Some(l) if l.xml == f.name => FileRole::Xml,
+                    Some(l) if l.pdf.as_ref() == Some(&f.name) => FileRole::Pdf,
+                    Some(l) if l.figures.contains(&f.name) => FileRole::Figure,
+                    _ => FileRole::Supplementary,
+                };
                 let key = format!("{folder}/{}", f.name);
+                let media_type = a::content_type(&f.name).to_owned();
+                let size = f.data.len() as u64;
                 let options = pressbot_core::backend::PutOptions {
-                    content_type: Some(a::content_type(&f.name).to_owned()),
+                    content_type: Some(media_type.clone()),
                     cache_control: None,
                 };
                 a::put(
@@ -420,9 +535,16 @@ impl ExpandArticle {
                     options,
                 )
                 .await?;
-                stored += 1;
+                files.push(ManifestFile {
+                    key,
+                    name: f.name,
+                    zip_path: f.path,
+                    role,
+                    media_type,
+                    size,
+                });
                 ctx.progress
-                    .report(format!("expanded {stored} files of {package}"));
+                    .report(format!("expanded {} files of {package}", files.len()));
             }
             Ok(())
         }
@@ -435,22 +557,34 @@ impl ExpandArticle {
         // An upload error is the cause when both failed (the unzip then only
         // saw the channel close).
         upload?;
-        let total = cpu?;
-        let layout = layout_rx.await.map_err(|_| Error::Task {
-            operation: format!("unzip {package}"),
-            message: "no layout".into(),
-        })?;
-        tracing::info!(package = %package, folder = %folder, files = total, "package expanded");
-        let k = |n: &String| format!("{folder}/{n}");
+        let (total, skipped) = cpu?;
+        let manifest = PackageManifest {
+            format: m::FORMAT,
+            package: package.clone(),
+            article_id: article_id.clone(),
+            version,
+            folder: folder.clone(),
+            files,
+        };
+        let xml_key = manifest
+            .xml()
+            .map(|f| f.key.clone())
+            .ok_or_else(|| Error::NoXml {
+                package: package.clone(),
+            })?;
+        let pdf_key = manifest.pdf().map(|f| f.key.clone());
+        let manifest_key = m::key_in(&folder, m::PACKAGE_MANIFEST);
+        m::write(&self.env, &manifest_key, &manifest).await?;
+        tracing::info!(package = %package, folder = %folder, files = total, skipped, "package expanded");
         Ok(serde_json::json!({
             keys::ARTICLE_ID: article_id,
             keys::VERSION: version,
             keys::RUN: run,
             keys::EXPANDED_FOLDER: folder,
-            keys::XML_KEY: k(&layout.xml),
-            keys::PDF_KEY: layout.pdf.as_ref().map(k),
-            keys::FIGURES: layout.figures.iter().map(k).collect::<Vec<_>>(),
-            keys::SUPPLEMENTARY: layout.others.iter().map(k).collect::<Vec<_>>(),
+            keys::XML_KEY: xml_key,
+            keys::PDF_KEY: pdf_key,
+            keys::MANIFEST_KEY: manifest_key,
+            keys::FILE_COUNT: total,
         }))
     }
 }

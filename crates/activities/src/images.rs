@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageReader};
-use serde::Serialize;
 
 /// One web JPEG.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +35,14 @@ pub fn decode(data: &[u8], file: &str) -> Result<DynamicImage> {
     reader.decode().map_err(|e| err(e.to_string()))
 }
 
+/// A figure's own pixel size and its web JPEGs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResizedFigure {
+    pub width: u32,
+    pub height: u32,
+    pub jpegs: Vec<WebImage>,
+}
+
 /// Make the web JPEGs of one figure.
 pub fn resize_to_jpegs(
     data: &[u8],
@@ -43,6 +50,16 @@ pub fn resize_to_jpegs(
     widths: &[u32],
     quality: u8,
 ) -> Result<Vec<WebImage>> {
+    resize_figure(data, file, widths, quality).map(|r| r.jpegs)
+}
+
+/// Make the web JPEGs of one figure, keeping the figure's own size too.
+pub fn resize_figure(
+    data: &[u8],
+    file: &str,
+    widths: &[u32],
+    quality: u8,
+) -> Result<ResizedFigure> {
     let img = decode(data, file)?;
     let rgb = DynamicImage::ImageRgb8(img.to_rgb8());
     let mut out = Vec::with_capacity(widths.len());
@@ -70,26 +87,20 @@ pub fn resize_to_jpegs(
             jpeg,
         });
     }
-    Ok(out)
-}
-
-/// A web image in the workflow context (`images`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ImageEntry {
-    /// The figure's key in the expanded bucket.
-    pub source: String,
-    pub width: u32,
-    /// The JPEG's key in the expanded bucket.
-    pub key: String,
-    pub pixel_width: u32,
-    pub pixel_height: u32,
+    Ok(ResizedFigure {
+        width: rgb.width(),
+        height: rgb.height(),
+        jpegs: out,
+    })
 }
 
 // ---------------------------------------------------------------- activity
 
-/// `ResizeImages`. Input: `figures` (keys in the expanded bucket).
-/// Output: `images` ([`ImageEntry`] list). Reports progress after each figure
-/// and stops (retryable) when cancelled.
+/// `ResizeImages`. Input: `manifest_key` (its `figure` files). Writes
+/// `images.json` ([`crate::manifest::ImagesManifest`]: each figure's size
+/// and its renditions' actual pixel sizes, which ConvertJATS needs) in the
+/// expanded folder. Output: `images_key`, `image_count`. Reports progress
+/// after each figure and stops (retryable) when cancelled.
 #[derive(Debug, Clone)]
 pub struct ResizeImages {
     env: std::sync::Arc<crate::Env>,
@@ -102,27 +113,28 @@ impl ResizeImages {
 
     async fn resize(&self, ctx: &crate::ActivityContext) -> Result<serde_json::Value> {
         use crate::article::{self as a, keys};
-        let figures = a::ctx_str_list(ctx, keys::FIGURES)?;
+        use crate::manifest::{self as m, ImageFile, ImagesManifest, Rendition};
+        let (_, manifest) = m::package(&self.env, ctx).await?;
+        let figures: Vec<_> = manifest.figures().cloned().collect();
         let expanded = a::bucket(&self.env, "expanded")?;
         let widths = self.env.settings.activities.image_widths.clone();
         let quality = self.env.settings.activities.jpeg_quality;
-        let mut entries = Vec::new();
+        let mut images = Vec::with_capacity(figures.len());
+        let mut renditions_made = 0usize;
         for (i, fig) in figures.iter().enumerate() {
             if ctx.cancel.is_cancelled() {
                 return Err(Error::Cancelled {
-                    operation: format!("resizing {fig}"),
+                    operation: format!("resizing {}", fig.key),
                 });
             }
-            let data = a::get(&self.env, &expanded, fig).await?;
-            let (file, w) = (a::file_part(fig).to_owned(), widths.clone());
-            let images =
-                a::blocking("resize", move || resize_to_jpegs(&data, &file, &w, quality)).await?;
-            let dir = fig
-                .rsplit_once('/')
-                .map(|(d, _)| format!("{d}/"))
-                .unwrap_or_default();
-            for img in images {
-                let key = format!("{dir}{}", crate::jats::web_image_name(fig, img.width));
+            let data = a::get(&self.env, &expanded, &fig.key).await?;
+            let (file, w) = (fig.name.clone(), widths.clone());
+            let resized =
+                a::blocking("resize", move || resize_figure(&data, &file, &w, quality)).await?;
+            let mut renditions = Vec::with_capacity(resized.jpegs.len());
+            for img in resized.jpegs {
+                let filename = crate::jats::web_image_name(&fig.name, img.width);
+                let key = m::key_in(&manifest.folder, &filename);
                 a::put(
                     &self.env,
                     &expanded,
@@ -134,19 +146,43 @@ impl ResizeImages {
                     },
                 )
                 .await?;
-                entries.push(ImageEntry {
-                    source: fig.clone(),
-                    width: img.width,
+                renditions.push(Rendition {
+                    width: img.pixel_width,
+                    height: img.pixel_height,
                     key,
-                    pixel_width: img.pixel_width,
-                    pixel_height: img.pixel_height,
+                    filename,
+                    requested_width: img.width,
                 });
             }
+            renditions_made += renditions.len();
+            images.push(ImageFile {
+                source: fig.key.clone(),
+                name: fig.name.clone(),
+                width: resized.width,
+                height: resized.height,
+                renditions,
+            });
             ctx.progress
                 .report(format!("resized {} of {} figures", i + 1, figures.len()));
-            tracing::debug!(figure = %fig, "figure resized");
+            tracing::debug!(figure = %fig.key, "figure resized");
         }
-        Ok(serde_json::json!({ keys::IMAGES: entries }))
+        let images_key = m::key_in(&manifest.folder, m::IMAGES_MANIFEST);
+        let count = images.len();
+        m::write(
+            &self.env,
+            &images_key,
+            &ImagesManifest {
+                format: m::FORMAT,
+                folder: manifest.folder.clone(),
+                images,
+            },
+        )
+        .await?;
+        tracing::info!(figures = count, renditions = renditions_made, key = %images_key, "images resized");
+        Ok(serde_json::json!({
+            keys::IMAGES_KEY: images_key,
+            keys::IMAGE_COUNT: count,
+        }))
     }
 }
 

@@ -23,6 +23,7 @@ pub mod error;
 pub mod expand;
 pub mod images;
 pub mod jats;
+pub mod manifest;
 pub mod package;
 pub mod versioning;
 

@@ -137,10 +137,15 @@ fn rewrite_start(
 /// `ApplyVersionNumber`: give every article file of the expanded folder the
 /// workflow's version and rewrite the XML's references to match.
 ///
-/// Input: `expanded_folder`, `version`, `xml_key`, `pdf_key`, `figures`,
-/// `supplementary`. Output: the same file keys, renamed, and `renamed` (how
-/// many files changed name). Renamed files are copies: the originals stay,
-/// so a retried attempt finds its inputs again.
+/// Input: `version`, `manifest_key`. Output: `xml_key`, `pdf_key`,
+/// `manifest_key` (the same key: the manifest is rewritten with the new
+/// names) and `renamed` (how many files changed name).
+///
+/// Renamed files are copies: the originals stay, so a retried attempt
+/// finds its inputs again. New names are always computed from each file's
+/// name in the zip (the manifest's `zip_path`), never from the current
+/// `name`, so an attempt that runs after an earlier one rewrote the
+/// manifest does the same thing again.
 #[derive(Debug, Clone)]
 pub struct ApplyVersionNumber {
     env: std::sync::Arc<crate::Env>,
@@ -153,48 +158,67 @@ impl ApplyVersionNumber {
 
     async fn apply(&self, ctx: &crate::ActivityContext) -> Result<serde_json::Value> {
         use crate::article::{self as a, keys};
-        let folder = a::ctx_str(ctx, keys::EXPANDED_FOLDER)?;
+        use crate::manifest::{self as m, FileRole};
         let version = a::ctx_u32(ctx, keys::VERSION)?
             .ok_or_else(|| Error::context(keys::VERSION, "missing (VersionLookup sets it)"))?;
-        let xml_key = a::ctx_str(ctx, keys::XML_KEY)?;
-        let pdf_key = a::ctx_opt_str(ctx, keys::PDF_KEY)?;
-        let figures = a::ctx_str_list(ctx, keys::FIGURES)?;
-        let supplementary = a::ctx_str_list(ctx, keys::SUPPLEMENTARY)?;
-        let prefix = format!("{folder}/");
-        let rel = |k: &str| k.strip_prefix(&prefix).unwrap_or(k).to_owned();
-        let mut all: Vec<String> = vec![rel(&xml_key)];
-        all.extend(pdf_key.iter().map(|k| rel(k)));
-        all.extend(figures.iter().map(|k| rel(k)));
-        all.extend(supplementary.iter().map(|k| rel(k)));
-        let renames = rename_map(all.iter().map(String::as_str), version);
+        let (manifest_key, mut manifest) = m::package(&self.env, ctx).await?;
+        let folder = manifest.folder.clone();
+        let original = |f: &m::ManifestFile| a::file_part(&f.zip_path).to_owned();
+        let originals: Vec<String> = manifest.files.iter().map(original).collect();
+        let renames = rename_map(originals.iter().map(String::as_str), version);
+        // Two files that become one name (`x-fig1.tif` and `x-fig1-v2.tif`
+        // at version 2) would overwrite each other on the CDN.
+        let mut targets: BTreeMap<String, &str> = BTreeMap::new();
+        for o in &originals {
+            let new = renames.get(o).cloned().unwrap_or_else(|| o.clone());
+            if let Some(first) = targets.insert(new.clone(), o) {
+                return Err(Error::DuplicateFileName {
+                    package: manifest.package.clone(),
+                    file_name: new,
+                    first: first.to_owned(),
+                    second: o.clone(),
+                });
+            }
+        }
+        let xml = manifest.xml().ok_or_else(|| Error::Manifest {
+            key: manifest_key.clone(),
+            problem: "lists no file of role `xml`".into(),
+        })?;
+        let xml_original = m::key_in(&folder, &original(xml));
 
         let expanded = a::bucket(&self.env, "expanded")?;
-        let xml = a::get(&self.env, &expanded, &xml_key).await?;
-        let xml_name = a::file_part(&xml_key).to_owned();
+        let xml_body = a::get(&self.env, &expanded, &xml_original).await?;
+        let xml_name = a::file_part(&xml_original).to_owned();
         let map = renames.clone();
         let (new_xml, refs) = a::blocking("rewrite references", move || {
-            rewrite_references(&xml, &xml_name, &map)
+            rewrite_references(&xml_body, &xml_name, &map)
         })
         .await?;
-        let new_key = |k: &str| -> String {
-            match renames.get(&rel(k)) {
-                Some(n) => format!("{prefix}{n}"),
-                None => k.to_owned(),
+        for (i, f) in manifest.files.iter_mut().enumerate() {
+            if ctx.cancel.is_cancelled() {
+                return Err(Error::Cancelled {
+                    operation: format!("versioning {}", f.name),
+                });
             }
-        };
-        for (old, new) in &renames {
-            let (old, new) = (format!("{prefix}{old}"), format!("{prefix}{new}"));
-            if old == xml_key {
-                continue;
+            let old = &originals[i];
+            let new = renames.get(old).unwrap_or(old);
+            let (old_key, new_key) = (m::key_in(&folder, old), m::key_in(&folder, new));
+            if new != old && f.role != FileRole::Xml {
+                self.env
+                    .backend
+                    .objects
+                    .copy(&expanded, &old_key, &expanded, &new_key)
+                    .await
+                    .map_err(|e| Error::store("copy", &expanded, &old_key, e))?;
             }
-            self.env
-                .backend
-                .objects
-                .copy(&expanded, &old, &expanded, &new)
-                .await
-                .map_err(|e| Error::store("copy", &expanded, &old, e))?;
+            f.name = new.clone();
+            f.key = new_key;
         }
-        let xml_out = new_key(&xml_key);
+        let xml_out = manifest
+            .xml()
+            .map(|f| f.key.clone())
+            .unwrap_or_else(|| xml_original.clone());
+        let size = new_xml.len() as u64;
         a::put(
             &self.env,
             &expanded,
@@ -206,12 +230,20 @@ impl ApplyVersionNumber {
             },
         )
         .await?;
+        for f in manifest
+            .files
+            .iter_mut()
+            .filter(|f| f.role == FileRole::Xml)
+        {
+            f.size = size;
+        }
+        manifest.version = version;
+        m::write(&self.env, &manifest_key, &manifest).await?;
         tracing::info!(folder = %folder, version, renamed = renames.len(), references = refs, "version applied");
         Ok(serde_json::json!({
             keys::XML_KEY: xml_out,
-            keys::PDF_KEY: pdf_key.as_deref().map(new_key),
-            keys::FIGURES: figures.iter().map(|k| new_key(k)).collect::<Vec<_>>(),
-            keys::SUPPLEMENTARY: supplementary.iter().map(|k| new_key(k)).collect::<Vec<_>>(),
+            keys::PDF_KEY: manifest.pdf().map(|f| f.key.clone()),
+            keys::MANIFEST_KEY: manifest_key,
             keys::RENAMED: renames.len(),
         }))
     }
