@@ -305,6 +305,125 @@ mod tests {
         assert_eq!((p.status, p.version), (None, None));
     }
 
+    /// Every form a publisher ships, and what is read from it.
+    #[test]
+    fn every_package_name_form() {
+        type Row = (
+            &'static str,
+            &'static str,
+            Option<Status>,
+            Option<u32>,
+            Option<u32>,
+            Option<&'static str>,
+        );
+        let ts = Some("2012-12-13T00:00:00Z");
+        let table: &[Row] = &[
+            // versioned, with the supply timestamp
+            (
+                "elife-00353-vor-v1-20121213000000.zip",
+                "00353",
+                Some(Status::Vor),
+                Some(1),
+                None,
+                ts,
+            ),
+            (
+                "elife-00353-poa-v2-20121213000000.zip",
+                "00353",
+                Some(Status::Poa),
+                Some(2),
+                None,
+                ts,
+            ),
+            // versioned, no timestamp
+            (
+                "elife-00353-vor-v3.zip",
+                "00353",
+                Some(Status::Vor),
+                Some(3),
+                None,
+                None,
+            ),
+            ("elife-00353-v1.zip", "00353", None, Some(1), None, None),
+            // revisions (re-supplies): the version is looked up
+            (
+                "elife-00353-vor-r1.zip",
+                "00353",
+                Some(Status::Vor),
+                None,
+                Some(1),
+                None,
+            ),
+            (
+                "elife-00353-poa-r2.zip",
+                "00353",
+                Some(Status::Poa),
+                None,
+                Some(2),
+                None,
+            ),
+            (
+                "elife-00353-vor-r12-20121213000000.zip",
+                "00353",
+                Some(Status::Vor),
+                None,
+                Some(12),
+                ts,
+            ),
+            ("elife-00353-r1.zip", "00353", None, None, Some(1), None),
+            // neither
+            ("elife-00353.zip", "00353", None, None, None, None),
+            (
+                "elife-00353-vor.zip",
+                "00353",
+                Some(Status::Vor),
+                None,
+                None,
+                None,
+            ),
+            (
+                "elife-00353-20121213000000.zip",
+                "00353",
+                None,
+                None,
+                None,
+                ts,
+            ),
+            // case, folders, long ids
+            (
+                "ELIFE-00353-VOR-R1.ZIP",
+                "00353",
+                Some(Status::Vor),
+                None,
+                Some(1),
+                None,
+            ),
+            (
+                "in/2024/elife-100353-vor-v1.zip",
+                "100353",
+                Some(Status::Vor),
+                Some(1),
+                None,
+                None,
+            ),
+        ];
+        for &(name, id, status, version, revision, timestamp) in table {
+            let p = parse_package_name(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                (
+                    p.article_id.as_str(),
+                    p.status,
+                    p.version,
+                    p.revision,
+                    p.timestamp.as_deref()
+                ),
+                (id, status, version, revision, timestamp),
+                "{name}"
+            );
+            assert_eq!(p.journal, "elife", "{name}");
+        }
+    }
+
     #[test]
     fn refuses_unreadable_names() {
         for bad in [

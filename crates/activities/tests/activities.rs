@@ -46,6 +46,14 @@ fn world() -> World {
 }
 
 impl World {
+    fn json(&self, bucket: &str, key: &str) -> Value {
+        let o = self
+            .store
+            .object(bucket, key)
+            .unwrap_or_else(|| panic!("{bucket}/{key} missing"));
+        serde_json::from_slice(&o.body).unwrap_or_else(|e| panic!("{key}: {e}"))
+    }
+
     fn activity(&self, name: &str) -> Arc<dyn Activity> {
         self.registry
             .get(name)
@@ -84,11 +92,30 @@ async fn the_whole_article_flow_on_the_real_package() {
     assert_eq!(out["expanded_folder"], "00353.1/run-1");
     assert_eq!(out["xml_key"], "00353.1/run-1/elife-00353-v1.xml");
     assert_eq!(out["pdf_key"], "00353.1/run-1/elife-00353-v1.pdf");
-    assert_eq!(
-        out["figures"],
-        json!(["00353.1/run-1/elife-00353-fig1-v1.tif"])
-    );
-    assert_eq!(out["supplementary"], json!([]));
+    assert_eq!(out["manifest_key"], "00353.1/run-1/manifest.json");
+    assert_eq!(out["file_count"], 3);
+    assert!(out.get("figures").is_none() && out.get("supplementary").is_none());
+    let manifest = w.json(&w.expanded, "00353.1/run-1/manifest.json");
+    assert_eq!(manifest["package"], PACKAGE);
+    assert_eq!(manifest["folder"], "00353.1/run-1");
+    let figures: Vec<&Value> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["role"] == "figure")
+        .collect();
+    assert_eq!(figures.len(), 1);
+    assert_eq!(figures[0]["key"], "00353.1/run-1/elife-00353-fig1-v1.tif");
+    assert_eq!(figures[0]["media_type"], "image/tiff");
+    assert_eq!(figures[0]["size"], 961324);
+    let pdf_entry = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["role"] == "pdf")
+        .unwrap();
+    assert_eq!(pdf_entry["media_type"], "application/pdf");
+    assert_eq!(pdf_entry["size"], 936318);
     let pdf = w
         .store
         .object(&w.expanded, "00353.1/run-1/elife-00353-v1.pdf")
@@ -99,6 +126,44 @@ async fn the_whole_article_flow_on_the_real_package() {
     let out = w.step("ApplyVersionNumber", &mut c).await;
     assert_eq!(out["renamed"], 0, "already version 1");
     assert_eq!(out["xml_key"], "00353.1/run-1/elife-00353-v1.xml");
+
+    let rctx = ctx(c.clone());
+    let out = w.activity("ResizeImages").run(&rctx).await.unwrap();
+    assert_eq!(
+        rctx.progress.take().as_deref(),
+        Some("resized 1 of 1 figures")
+    );
+    merge(&mut c, out.clone());
+    assert_eq!(out["images_key"], "00353.1/run-1/images.json");
+    assert_eq!(out["image_count"], 1);
+    let images = w.json(&w.expanded, "00353.1/run-1/images.json");
+    let fig = &images["images"][0];
+    assert_eq!(fig["name"], "elife-00353-fig1-v1.tif");
+    assert_eq!(fig["source"], "00353.1/run-1/elife-00353-fig1-v1.tif");
+    let renditions = fig["renditions"].as_array().unwrap();
+    assert_eq!(renditions.len(), 2);
+    assert_eq!(
+        renditions[0]["key"],
+        "00353.1/run-1/elife-00353-fig1-v1-400w.jpg"
+    );
+    assert_eq!(renditions[0]["filename"], "elife-00353-fig1-v1-400w.jpg");
+    assert_eq!(renditions[0]["width"], 400);
+    assert_eq!(renditions[0]["requested_width"], 400);
+    assert_eq!(renditions[1]["width"], 100);
+    let jpeg = w
+        .store
+        .object(&w.expanded, "00353.1/run-1/elife-00353-fig1-v1-400w.jpg")
+        .unwrap();
+    let decoded = image::load_from_memory(&jpeg.body).unwrap();
+    assert_eq!(decoded.width(), 400);
+    // The height recorded is the JPEG's own, and the proportions are kept.
+    assert_eq!(renditions[0]["height"], decoded.height());
+    let (fw, fh) = (
+        fig["width"].as_u64().unwrap(),
+        fig["height"].as_u64().unwrap(),
+    );
+    assert_eq!(u64::from(decoded.height()), fh * 400 / fw);
+    assert_eq!(jpeg.meta.content_type.as_deref(), Some("image/jpeg"));
 
     let out = w.step("ConvertJATS", &mut c).await;
     assert_eq!(out["article_json_key"], "00353.1/run-1/article.json");
@@ -123,31 +188,11 @@ async fn the_whole_article_flow_on_the_real_package() {
         "https://cdn.example.org/articles/00353/elife-00353-v1.pdf"
     );
 
-    let rctx = ctx(c.clone());
-    let out = w.activity("ResizeImages").run(&rctx).await.unwrap();
-    assert_eq!(
-        rctx.progress.take().as_deref(),
-        Some("resized 1 of 1 figures")
-    );
-    merge(&mut c, out.clone());
-    let images = out["images"].as_array().unwrap();
-    assert_eq!(images.len(), 2);
-    assert_eq!(
-        images[0]["key"],
-        "00353.1/run-1/elife-00353-fig1-v1-400w.jpg"
-    );
-    assert_eq!(images[0]["pixel_width"], 400);
-    assert_eq!(images[1]["pixel_width"], 100);
-    let jpeg = w
-        .store
-        .object(&w.expanded, "00353.1/run-1/elife-00353-fig1-v1-400w.jpg")
-        .unwrap();
-    let decoded = image::load_from_memory(&jpeg.body).unwrap();
-    assert_eq!(decoded.width(), 400);
-    assert_eq!(jpeg.meta.content_type.as_deref(), Some("image/jpeg"));
-
     let out = w.step("DepositAssets", &mut c).await;
-    let assets = out["assets"].as_array().unwrap();
+    assert_eq!(out["assets_key"], "00353.1/run-1/assets.json");
+    assert_eq!(out["asset_count"], 4);
+    let assets = w.json(&w.expanded, "00353.1/run-1/assets.json");
+    let assets = assets["assets"].as_array().unwrap();
     let keys: Vec<&str> = assets.iter().map(|a| a["key"].as_str().unwrap()).collect();
     assert_eq!(
         keys,
@@ -226,10 +271,26 @@ async fn a_package_without_version_gets_the_next_one_and_files_are_renamed() {
     assert_eq!(out["renamed"], 3);
     assert_eq!(out["xml_key"], "00353.3/run-1/elife-00353-v3.xml");
     assert_eq!(out["pdf_key"], "00353.3/run-1/elife-00353-v3.pdf");
-    assert_eq!(
-        out["figures"],
-        json!(["00353.3/run-1/elife-00353-fig1-v3.tif"])
-    );
+    assert_eq!(out["manifest_key"], "00353.3/run-1/manifest.json");
+    let manifest = w.json(&w.expanded, "00353.3/run-1/manifest.json");
+    let fig = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["role"] == "figure")
+        .unwrap();
+    assert_eq!(fig["key"], "00353.3/run-1/elife-00353-fig1-v3.tif");
+    assert_eq!(fig["zip_path"], "elife-00353-fig1-v1.tif");
+    assert_eq!(manifest["version"], 3);
+    // A retried attempt (the rewritten manifest, the context of before)
+    // ends the same way.
+    let again = w
+        .activity("ApplyVersionNumber")
+        .run(&ctx(c.clone()))
+        .await
+        .unwrap();
+    assert_eq!(again, out);
+    assert_eq!(w.json(&w.expanded, "00353.3/run-1/manifest.json"), manifest);
     let xml = w
         .store
         .object(&w.expanded, "00353.3/run-1/elife-00353-v3.xml")
@@ -400,10 +461,31 @@ async fn malformed_xml_in_the_package_fails_convert_permanently() {
     );
 }
 
+/// A package manifest naming one figure, stored under `f/`.
+fn one_figure_manifest(w: &World) -> Value {
+    let manifest = json!({
+        "format": 1, "package": "elife-1-vor-v1.zip", "article_id": "1", "version": 1,
+        "folder": "f",
+        "files": [
+            {"key": "f/elife-1-v1.xml", "name": "elife-1-v1.xml", "zip_path": "elife-1-v1.xml",
+             "role": "xml", "media_type": "application/xml", "size": 4},
+            {"key": "f/elife-1-fig1-v1.tif", "name": "elife-1-fig1-v1.tif",
+             "zip_path": "figures/elife-1-fig1-v1.tif", "role": "figure",
+             "media_type": "image/tiff", "size": 10}
+        ]
+    });
+    w.store.insert(
+        &w.expanded,
+        "f/manifest.json",
+        serde_json::to_vec(&manifest).unwrap(),
+    );
+    json!({"manifest_key": "f/manifest.json", "article_id": "1", "version": 1})
+}
+
 #[tokio::test]
 async fn resize_stops_when_cancelled() {
     let w = world();
-    let c = ctx(json!({"figures": ["f/elife-1-fig1-v1.tif"]}));
+    let c = ctx(one_figure_manifest(&w));
     c.cancel.cancel();
     let e = w.activity("ResizeImages").run(&c).await.unwrap_err();
     assert_eq!(e.kind, FailureKind::Retryable);
@@ -420,7 +502,7 @@ async fn a_broken_figure_fails_permanently_naming_it() {
     );
     let e = w
         .activity("ResizeImages")
-        .run(&ctx(json!({"figures": ["f/elife-1-fig1-v1.tif"]})))
+        .run(&ctx(one_figure_manifest(&w)))
         .await
         .unwrap_err();
     assert_eq!(e.kind, FailureKind::Permanent);
@@ -475,4 +557,58 @@ async fn a_zip_bomb_is_refused_before_anything_is_stored() {
         w.store.keys(&w.expanded).is_empty(),
         "the XML before the bomb was not stored either"
     );
+}
+
+#[tokio::test]
+async fn a_missing_or_malformed_manifest_is_permanent_and_named() {
+    let w = world();
+    for activity in ["ApplyVersionNumber", "ResizeImages", "DepositAssets"] {
+        let e = w
+            .activity(activity)
+            .run(&ctx(
+                json!({"manifest_key": "9.1/r/manifest.json", "article_id": "9", "version": 1}),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, FailureKind::Permanent, "{activity}: {}", e.message);
+        assert!(
+            e.message.contains("manifest 9.1/r/manifest.json: missing"),
+            "{activity}: {}",
+            e.message
+        );
+    }
+    w.store.insert(
+        &w.expanded,
+        "9.1/r/manifest.json",
+        b"{\"files\": [1]}".to_vec(),
+    );
+    let e = w
+        .activity("ResizeImages")
+        .run(&ctx(json!({"manifest_key": "9.1/r/manifest.json"})))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, FailureKind::Permanent);
+    assert!(
+        e.message
+            .starts_with("manifest 9.1/r/manifest.json: malformed"),
+        "{}",
+        e.message
+    );
+    // Without the key in the context at all: the context key is named.
+    let e = w
+        .activity("DepositAssets")
+        .run(&ctx(json!({"article_id": "9"})))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, FailureKind::Permanent);
+    assert!(e.message.contains("`manifest_key`"), "{}", e.message);
+    // A transient store failure stays retryable.
+    one_figure_manifest(&w);
+    *w.store.fail_next.lock().unwrap() = Some(true);
+    let e = w
+        .activity("ResizeImages")
+        .run(&ctx(json!({"manifest_key": "f/manifest.json"})))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, FailureKind::Retryable, "{}", e.message);
 }

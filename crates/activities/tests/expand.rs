@@ -15,6 +15,21 @@ const LIMITS: ZipLimits = ZipLimits {
     max_compression_ratio: 200,
 };
 
+/// A zip as packing tools write them: directory entries (`dir/`), files.
+fn build_with_dirs(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        if name.ends_with('/') {
+            w.add_directory(*name, opts).unwrap();
+        } else {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+    }
+    w.finish().unwrap().into_inner()
+}
+
 fn build(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
@@ -215,7 +230,7 @@ fn duplicate_names_are_refused() {
 
 #[test]
 fn a_package_without_xml_is_refused() {
-    let zip = build(&[("elife-1-v1.pdf", b"%PDF"), ("sub/elife-1-v1.xml", b"<a/>")]);
+    let zip = build(&[("elife-1-v1.pdf", b"%PDF"), ("sub/elife-1-v1.txt", b"<a/>")]);
     let files = unzip_safely("noxml.zip", &zip, &LIMITS).unwrap();
     let names: Vec<String> = files.into_iter().map(|f| f.name).collect();
     let e = classify("noxml.zip", &names).unwrap_err();
@@ -246,5 +261,183 @@ fn the_article_xml_is_preferred_over_other_xml() {
     assert_eq!(
         l.others,
         vec!["elife-1-supp1-v1.xml", "elife-1-figures-v1.pdf"]
+    );
+}
+
+/// Packages as publishers' tools make them: what is kept (by file name, in
+/// zip order, with the path it had) and what is skipped.
+#[test]
+fn real_world_packages_keep_their_files_by_name() {
+    let table: &[(&str, &[(&str, &[u8])], &[(&str, &str)])] = &[
+        (
+            "dot-slash directory entry",
+            &[("./", b""), ("./elife-1-v1.xml", b"<a/>")],
+            &[("elife-1-v1.xml", "elife-1-v1.xml")],
+        ),
+        (
+            "figures in a folder",
+            &[
+                ("elife-1-v1.xml", b"<a/>"),
+                ("figures/", b""),
+                ("figures/elife-1-fig1-v1.tif", b"II*"),
+            ],
+            &[
+                ("elife-1-v1.xml", "elife-1-v1.xml"),
+                ("elife-1-fig1-v1.tif", "figures/elife-1-fig1-v1.tif"),
+            ],
+        ),
+        (
+            "everything under one top folder",
+            &[
+                ("elife-1-vor-r1/", b""),
+                ("elife-1-vor-r1/elife-1-v1.xml", b"<a/>"),
+                ("elife-1-vor-r1/elife-1-v1.pdf", b"%PDF"),
+            ],
+            &[
+                ("elife-1-v1.xml", "elife-1-vor-r1/elife-1-v1.xml"),
+                ("elife-1-v1.pdf", "elife-1-vor-r1/elife-1-v1.pdf"),
+            ],
+        ),
+        (
+            "macOS junk",
+            &[
+                ("elife-1-v1.xml", b"<a/>"),
+                ("__MACOSX/", b""),
+                ("__MACOSX/._elife-1-v1.xml", b"\0\x05\x16\x07"),
+                ("__MACOSX/figures/._elife-1-fig1-v1.tif", b"\0"),
+                (".DS_Store", b"Bud1"),
+                ("figures/.DS_Store", b"Bud1"),
+            ],
+            &[("elife-1-v1.xml", "elife-1-v1.xml")],
+        ),
+        (
+            "backslash folders",
+            &[
+                ("elife-1-v1.xml", b"<a/>"),
+                ("supp\\elife-1-supp1-v1.csv", b"a,b"),
+            ],
+            &[
+                ("elife-1-v1.xml", "elife-1-v1.xml"),
+                ("elife-1-supp1-v1.csv", "supp/elife-1-supp1-v1.csv"),
+            ],
+        ),
+    ];
+    for (case, entries, expected) in table {
+        let zip = build_with_dirs(entries);
+        let files = unzip_safely("p.zip", &zip, &LIMITS).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let got: Vec<(&str, &str)> = files
+            .iter()
+            .map(|f| (f.name.as_str(), f.path.as_str()))
+            .collect();
+        assert_eq!(&got, expected, "{case}");
+        let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+        let layout = classify("p.zip", &names).unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_eq!(layout.xml, "elife-1-v1.xml", "{case}");
+    }
+}
+
+/// What stays refused however the package is laid out.
+#[test]
+fn hostile_entries_stay_refused_in_folders_and_as_directories() {
+    let table: &[(&str, &[(&str, &[u8])], &str)] = &[
+        (
+            "slip from inside a folder",
+            &[("figures/", b""), ("figures/../../evil", b"x")],
+            "path traversal",
+        ),
+        (
+            "a directory that escapes",
+            &[("../up/", b"")],
+            "path traversal",
+        ),
+        ("an absolute directory", &[("/etc/", b"")], "absolute path"),
+        (
+            "slip hidden in junk",
+            &[("__MACOSX/../../evil", b"x")],
+            "path traversal",
+        ),
+        ("absolute junk", &[("/__MACOSX/._x", b"x")], "absolute path"),
+        (
+            "a drive letter in a folder",
+            &[("C:/figures/x.tif", b"x")],
+            "drive letter",
+        ),
+        (
+            "same file name in two folders",
+            &[
+                ("figures/elife-1-fig1-v1.tif", b"1"),
+                ("old/elife-1-fig1-v1.tif", b"2"),
+            ],
+            r#"duplicate file name "elife-1-fig1-v1.tif": entries "figures/elife-1-fig1-v1.tif" and "old/elife-1-fig1-v1.tif""#,
+        ),
+        (
+            "same file name at the top and in a folder",
+            &[("elife-1-v1.xml", b"1"), ("./x/elife-1-v1.xml", b"2")],
+            r#"entries "elife-1-v1.xml" and "./x/elife-1-v1.xml""#,
+        ),
+    ];
+    for (case, entries, reason) in table {
+        let zip = build_with_dirs(entries);
+        let e = unzip_safely("p.zip", &zip, &LIMITS).unwrap_err();
+        assert!(e.to_string().contains(reason), "{case}: {e}");
+        assert!(e.to_string().starts_with("p.zip: "), "{case}: {e}");
+    }
+}
+
+#[test]
+fn symlinks_in_folders_and_junk_are_refused() {
+    for link in ["figures/elife-1-fig1-v1.tif", "__MACOSX/._x", ".DS_Store"] {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file("elife-1-v1.xml", SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(b"<a/>").unwrap();
+        w.add_symlink(link, "/etc/passwd", SimpleFileOptions::default())
+            .unwrap();
+        let zip = w.finish().unwrap().into_inner();
+        let e = unzip_safely("link.zip", &zip, &LIMITS).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{link}: {e}");
+    }
+}
+
+#[test]
+fn other_non_regular_entries_are_refused() {
+    // A FIFO: unix mode 0o010644 in the external attributes.
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    w.start_file(
+        "figures/fifo",
+        SimpleFileOptions::default().unix_permissions(0o010644),
+    )
+    .unwrap();
+    let zip = w.finish().unwrap().into_inner();
+    match unzip_safely("fifo.zip", &zip, &LIMITS) {
+        Err(e) => assert!(e.to_string().contains("not a regular file"), "{e}"),
+        // The zip crate may mask the type bits when writing: then the entry
+        // is a plain file, which is fine.
+        Ok(files) => assert_eq!(files[0].name, "fifo"),
+    }
+}
+
+#[test]
+fn the_xml_in_a_folder_is_the_article_xml() {
+    let zip = build_with_dirs(&[
+        ("elife-1-vor-r1/", b""),
+        ("elife-1-vor-r1/elife-1-v1.xml", b"<a/>"),
+        ("elife-1-vor-r1/figures/elife-1-fig1-v1.tif", b"II*"),
+    ]);
+    let files = unzip_safely("p.zip", &zip, &LIMITS).unwrap();
+    let names: Vec<String> = files.into_iter().map(|f| f.name).collect();
+    let l = classify("p.zip", &names).unwrap();
+    assert_eq!(l.xml, "elife-1-v1.xml");
+    assert_eq!(l.figures, vec!["elife-1-fig1-v1.tif"]);
+}
+
+#[test]
+fn a_file_named_like_a_manifest_is_refused() {
+    let names = vec!["elife-1-v1.xml".to_owned(), "manifest.json".to_owned()];
+    let e = classify("p.zip", &names).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("p.zip: entry \"manifest.json\" refused: reserved name"),
+        "{e}"
     );
 }
