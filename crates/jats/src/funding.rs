@@ -85,7 +85,10 @@ pub(crate) fn fill(cx: &mut Cx<'_>, root: &Element, article: &mut Article) -> Re
         if !awards.is_empty() {
             cx.warn(
                 format!("{META}/funding-group/funding-statement"),
-                format!("no funding statement, which the model requires: {} award(s) left out", awards.len()),
+                format!(
+                    "no funding statement, which the model requires: {} award(s) left out",
+                    awards.len()
+                ),
             );
         }
         return Ok(());
@@ -95,7 +98,11 @@ pub(crate) fn fill(cx: &mut Cx<'_>, root: &Element, article: &mut Article) -> Re
 }
 
 fn award(cx: &mut Cx<'_>, ag: &Element, path: &str, generated: &mut u32) -> Option<Award> {
-    let id = match ag.attr("id").map(str::trim).filter(|i| !i.is_empty() && !i.contains(char::is_whitespace)) {
+    let id = match ag
+        .attr("id")
+        .map(str::trim)
+        .filter(|i| !i.is_empty() && !i.contains(char::is_whitespace))
+    {
         Some(i) => i.to_owned(),
         None => {
             *generated += 1;
@@ -104,15 +111,24 @@ fn award(cx: &mut Cx<'_>, ag: &Element, path: &str, generated: &mut u32) -> Opti
     };
     let sources: Vec<&Element> = ag.children_named("funding-source").collect();
     if sources.len() > 1 {
-        cx.warn(format!("{path}/funding-source[2]"), "only the first funding source of an award is kept");
+        cx.warn(
+            format!("{path}/funding-source[2]"),
+            "only the first funding source of an award is kept",
+        );
     }
-    let Some(source) = sources.first().and_then(|s| source(cx, s, &format!("{path}/funding-source"))) else {
+    let Some(source) = sources
+        .first()
+        .and_then(|s| source(cx, s, &format!("{path}/funding-source")))
+    else {
         cx.warn(path, "award without a funder name: left out");
         return None;
     };
     let ids: Vec<&Element> = ag.children_named("award-id").collect();
     if ids.len() > 1 {
-        cx.warn(format!("{path}/award-id[2]"), "only the first award id is kept");
+        cx.warn(
+            format!("{path}/award-id[2]"),
+            "only the first award id is kept",
+        );
     }
     let award_id = ids.first().map(|e| e.text()).filter(|t| !t.is_empty());
     let award_doi = match (ids.first().and_then(|e| e.attr("award-id-type")), &award_id) {
@@ -121,7 +137,10 @@ fn award(cx: &mut Cx<'_>, ag: &Element, path: &str, generated: &mut u32) -> Opti
             if is_doi(&d) {
                 Some(d)
             } else {
-                cx.warn(format!("{path}/award-id"), format!("{a:?} is typed doi but is not a DOI"));
+                cx.warn(
+                    format!("{path}/award-id"),
+                    format!("{a:?} is typed doi but is not a DOI"),
+                );
                 None
             }
         }
@@ -129,7 +148,12 @@ fn award(cx: &mut Cx<'_>, ag: &Element, path: &str, generated: &mut u32) -> Opti
     };
     let mut recipients = Vec::new();
     for (ri, r) in ag.children_named("principal-award-recipient").enumerate() {
-        recipients_of(cx, r, &format!("{path}/principal-award-recipient[{}]", ri + 1), &mut recipients);
+        recipients_of(
+            cx,
+            r,
+            &format!("{path}/principal-award-recipient[{}]", ri + 1),
+            &mut recipients,
+        );
     }
     Some(Award {
         id,
@@ -172,7 +196,12 @@ fn source(cx: &mut Cx<'_>, fs: &Element, path: &str) -> Option<Source> {
         let d = bare_doi(&raw);
         // FundRef (Crossref Funder Registry) ids are DOIs; ROR ids and
         // others have no place in the model.
-        if is_doi(&d) && matches!(i.attr("institution-id-type"), None | Some("FundRef" | "fundref" | "doi" | "DOI")) {
+        if is_doi(&d)
+            && matches!(
+                i.attr("institution-id-type"),
+                None | Some("FundRef" | "fundref" | "doi" | "DOI")
+            )
+        {
             funder_id = funder_id.or(Some(d));
         } else {
             cx.warn(
@@ -225,7 +254,8 @@ mod tests {
     use serde_json::{json, Value};
 
     fn run(funding: &str) -> (Value, Vec<crate::Warning>) {
-        let xml = format!("<article><front><article-meta>{funding}</article-meta></front></article>");
+        let xml =
+            format!("<article><front><article-meta>{funding}</article-meta></front></article>");
         let root = crate::xml::parse(xml.as_bytes(), "t.xml").unwrap();
         let opts = Options::default();
         let mut cx = Cx::new(&opts, "t.xml");
@@ -236,7 +266,9 @@ mod tests {
 
     #[test]
     fn award_with_fundref_and_recipients() {
-        let (v, w) = run(r#"<funding-group><award-group id="fund1"><funding-source><institution-wrap><institution-id institution-id-type="FundRef">http://dx.doi.org/10.13039/501100001700</institution-id><institution>Ministry of <italic>Education</italic></institution></institution-wrap></funding-source><award-id>18K06216</award-id><principal-award-recipient><name><surname>Ninagawa</surname><given-names>Satoshi</given-names></name><institution>Kyoto Lab</institution></principal-award-recipient></award-group><funding-statement>The funders had no role.</funding-statement></funding-group>"#);
+        let (v, w) = run(
+            r#"<funding-group><award-group id="fund1"><funding-source><institution-wrap><institution-id institution-id-type="FundRef">http://dx.doi.org/10.13039/501100001700</institution-id><institution>Ministry of <italic>Education</italic></institution></institution-wrap></funding-source><award-id>18K06216</award-id><principal-award-recipient><name><surname>Ninagawa</surname><given-names>Satoshi</given-names></name><institution>Kyoto Lab</institution></principal-award-recipient></award-group><funding-statement>The funders had no role.</funding-statement></funding-group>"#,
+        );
         assert!(w.is_empty(), "{w:?}");
         assert_eq!(
             v,
@@ -246,7 +278,9 @@ mod tests {
 
     #[test]
     fn award_without_fundref_bare_source_generated_id_loose_recipient() {
-        let (v, _) = run(r#"<funding-group><award-group><funding-source>Max Planck Society</funding-source><principal-award-recipient>The Lab</principal-award-recipient></award-group><award-group><funding-source><institution>X</institution></funding-source><award-id award-id-type="doi">10.35802/212242</award-id></award-group><funding-statement>S</funding-statement></funding-group>"#);
+        let (v, _) = run(
+            r#"<funding-group><award-group><funding-source>Max Planck Society</funding-source><principal-award-recipient>The Lab</principal-award-recipient></award-group><award-group><funding-source><institution>X</institution></funding-source><award-id award-id-type="doi">10.35802/212242</award-id></award-group><funding-statement>S</funding-statement></funding-group>"#,
+        );
         assert_eq!(
             v["awards"],
             json!([
@@ -258,8 +292,13 @@ mod tests {
 
     #[test]
     fn ror_ids_and_nameless_sources_are_warned() {
-        let (v, w) = run(r#"<funding-group><award-group id="a1"><funding-source><institution-wrap><institution-id institution-id-type="ror">https://ror.org/01cwqze88</institution-id><institution>NIH</institution></institution-wrap></funding-source></award-group><award-group id="a2"><funding-source> </funding-source></award-group><funding-statement>S</funding-statement></funding-group>"#);
-        assert_eq!(v["awards"], json!([{"id": "a1", "source": {"name": ["NIH"]}}]));
+        let (v, w) = run(
+            r#"<funding-group><award-group id="a1"><funding-source><institution-wrap><institution-id institution-id-type="ror">https://ror.org/01cwqze88</institution-id><institution>NIH</institution></institution-wrap></funding-source></award-group><award-group id="a2"><funding-source> </funding-source></award-group><funding-statement>S</funding-statement></funding-group>"#,
+        );
+        assert_eq!(
+            v["awards"],
+            json!([{"id": "a1", "source": {"name": ["NIH"]}}])
+        );
         assert_eq!(w.len(), 2);
         assert!(w[0].path.ends_with("institution-id"));
         assert!(w[1].path.ends_with("award-group[2]"));
@@ -267,9 +306,13 @@ mod tests {
 
     #[test]
     fn statement_only_and_none() {
-        let (v, _) = run(r#"<funding-group><funding-statement>No external funding.</funding-statement></funding-group>"#);
+        let (v, _) = run(
+            r#"<funding-group><funding-statement>No external funding.</funding-statement></funding-group>"#,
+        );
         assert_eq!(v, json!({"statement": "No external funding."}));
-        let (v, w) = run(r#"<funding-group><award-group id="a"><funding-source>F</funding-source></award-group></funding-group>"#);
+        let (v, w) = run(
+            r#"<funding-group><award-group id="a"><funding-source>F</funding-source></award-group></funding-group>"#,
+        );
         assert_eq!(v, Value::Null);
         assert!(w[0].message.contains("1 award"));
         let (v, w) = run("");
@@ -279,7 +322,9 @@ mod tests {
 
     #[test]
     fn hostile_markup_is_escaped() {
-        let (v, _) = run(r#"<funding-group><award-group id="a"><funding-source>&lt;script&gt;</funding-source></award-group><funding-statement><ext-link xlink:href="javascript:alert(1)">x</ext-link></funding-statement></funding-group>"#);
+        let (v, _) = run(
+            r#"<funding-group><award-group id="a"><funding-source>&lt;script&gt;</funding-source></award-group><funding-statement><ext-link xlink:href="javascript:alert(1)">x</ext-link></funding-statement></funding-group>"#,
+        );
         assert_eq!(v["awards"][0]["source"]["name"][0], "&lt;script&gt;");
         assert_eq!(v["statement"], "x");
     }

@@ -35,11 +35,7 @@ pub fn escape(s: &str) -> String {
 /// control characters (which browsers ignore inside a scheme) are removed
 /// before the scheme is read.
 pub fn safe_url(href: &str) -> Option<String> {
-    let cleaned: String = href
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
+    let cleaned: String = href.trim().chars().filter(|c| !c.is_control()).collect();
     if cleaned.is_empty() {
         return None;
     }

@@ -65,11 +65,14 @@ fn title_el(sub: &Element) -> Option<&Element> {
 }
 
 fn front(sub: &Element) -> Option<&Element> {
-    sub.child("front-stub").or_else(|| sub.path("front/article-meta"))
+    sub.child("front-stub")
+        .or_else(|| sub.path("front/article-meta"))
 }
 
 fn kind(sub: &Element) -> Option<Kind> {
-    let title = title_el(sub).map(|t| t.text().to_lowercase()).unwrap_or_default();
+    let title = title_el(sub)
+        .map(|t| t.text().to_lowercase())
+        .unwrap_or_default();
     Some(match sub.attr("article-type")? {
         "editor-report" if title.contains("assessment") => Kind::Assessment,
         "editor-report" => Kind::Evaluation,
@@ -91,7 +94,10 @@ pub(crate) fn fill(cx: &mut Cx<'_>, root: &Element, article: &mut Article) -> Re
         let Some(k) = kind(sub) else {
             cx.warn(
                 path,
-                format!("sub-article type {:?} not mapped: left out", sub.attr("article-type").unwrap_or("")),
+                format!(
+                    "sub-article type {:?} not mapped: left out",
+                    sub.attr("article-type").unwrap_or("")
+                ),
             );
             continue;
         };
@@ -110,7 +116,10 @@ pub(crate) fn fill(cx: &mut Cx<'_>, root: &Element, article: &mut Article) -> Re
             }
         };
         if slot.is_some() {
-            cx.warn(path, "a second sub-article of this kind: left out (the model has one)");
+            cx.warn(
+                path,
+                "a second sub-article of this kind: left out (the model has one)",
+            );
             continue;
         }
         *slot = convert(cx, sub, path, k);
@@ -119,10 +128,16 @@ pub(crate) fn fill(cx: &mut Cx<'_>, root: &Element, article: &mut Article) -> Re
     // decision-letter one.
     let decisions = ["article-commentary", "decision-letter"]
         .into_iter()
-        .flat_map(|t| subs.iter().filter(move |(_, s)| s.attr("article-type") == Some(t)));
+        .flat_map(|t| {
+            subs.iter()
+                .filter(move |(_, s)| s.attr("article-type") == Some(t))
+        });
     for (path, sub) in decisions {
         if article.decision_letter.is_some() {
-            cx.warn(path, "a second decision letter: left out (the model has one)");
+            cx.warn(
+                path,
+                "a second decision letter: left out (the model has one)",
+            );
         } else {
             article.decision_letter = convert(cx, sub, path, Kind::Decision);
         }
@@ -155,7 +170,10 @@ fn convert(cx: &mut Cx<'_>, sub: &Element, path: &str, k: Kind) -> Option<SubArt
     let id = match sub.attr("id") {
         Some(i) if !i.is_empty() && !i.contains(char::is_whitespace) => Some(i.to_owned()),
         Some(i) => {
-            cx.warn(format!("{path}/@id"), format!("{i:?} is not an HTML id: left out"));
+            cx.warn(
+                format!("{path}/@id"),
+                format!("{i:?} is not an HTML id: left out"),
+            );
             None
         }
         None => None,
@@ -171,14 +189,26 @@ fn convert(cx: &mut Cx<'_>, sub: &Element, path: &str, k: Kind) -> Option<SubArt
             if is_doi(&d) {
                 Some(d)
             } else {
-                cx.warn(format!("{path}/front-stub/article-id"), format!("{d:?} is not a DOI: left out"));
+                cx.warn(
+                    format!("{path}/front-stub/article-id"),
+                    format!("{d:?} is not a DOI: left out"),
+                );
                 None
             }
         });
     let title = title_el(sub)
-        .map(|t| html::inline(cx, t, &format!("{path}/front-stub/title-group/article-title")))
+        .map(|t| {
+            html::inline(
+                cx,
+                t,
+                &format!("{path}/front-stub/title-group/article-title"),
+            )
+        })
         .filter(|t| !t.is_empty());
-    let needs_title = matches!(k, Kind::Assessment | Kind::Recommendations | Kind::PublicReview);
+    let needs_title = matches!(
+        k,
+        Kind::Assessment | Kind::Recommendations | Kind::PublicReview
+    );
     let title = match (needs_title, title) {
         (false, _) => None,
         (true, Some(t)) => Some(t),
@@ -229,10 +259,16 @@ fn convert(cx: &mut Cx<'_>, sub: &Element, path: &str, k: Kind) -> Option<SubArt
 /// only) and content (the rest). Without a box, the first paragraph is
 /// the description, as the model requires one.
 fn decision(cx: &mut Cx<'_>, body: &Element, path: &str) -> (Vec<Block>, Vec<Block>) {
-    let boxed = body.children.iter().position(|n| matches!(n, Node::Element(e) if e.name == "boxed-text"));
+    let boxed = body
+        .children
+        .iter()
+        .position(|n| matches!(n, Node::Element(e) if e.name == "boxed-text"));
     let Some(i) = boxed else {
         let mut content = crate::body::blocks(cx, body, path);
-        return match content.iter().position(|b| block_type(b).as_deref() == Some("paragraph")) {
+        return match content
+            .iter()
+            .position(|b| block_type(b).as_deref() == Some("paragraph"))
+        {
             Some(p) => {
                 cx.warn(path, "decision letter without a boxed-text description: its first paragraph is the description");
                 let d = content.remove(p);
@@ -249,7 +285,10 @@ fn decision(cx: &mut Cx<'_>, body: &Element, path: &str) -> (Vec<Block>, Vec<Blo
     for block in crate::body::blocks(cx, b, &bpath) {
         match block_type(&block).as_deref() {
             Some("paragraph") => description.push(block),
-            other => cx.warn(&bpath, format!("{other:?} block in the description: left out (paragraphs only)")),
+            other => cx.warn(
+                &bpath,
+                format!("{other:?} block in the description: left out (paragraphs only)"),
+            ),
         }
     }
     let rest = Element {
@@ -281,7 +320,14 @@ fn sciety_uri(sub: &Element) -> Option<String> {
 /// model's vocabulary are warned about and left out.
 fn terms(cx: &mut Cx<'_>, sub: &Element, path: &str, s: &mut SubArticle) {
     const SIGNIFICANCE: [&str; 5] = ["landmark", "fundamental", "important", "valuable", "useful"];
-    const STRENGTH: [&str; 6] = ["exceptional", "compelling", "convincing", "solid", "incomplete", "inadequate"];
+    const STRENGTH: [&str; 6] = [
+        "exceptional",
+        "compelling",
+        "convincing",
+        "solid",
+        "incomplete",
+        "inadequate",
+    ];
     let Some(f) = front(sub) else { return };
     for g in f.children_named("kwd-group") {
         let kind = g.attr("kwd-group-type").unwrap_or("");
@@ -289,7 +335,10 @@ fn terms(cx: &mut Cx<'_>, sub: &Element, path: &str, s: &mut SubArticle) {
             "claim-importance" => (&SIGNIFICANCE, &mut s.significance),
             "evidence-strength" => (&STRENGTH, &mut s.strength),
             _ => {
-                cx.warn(format!("{path}/front-stub/kwd-group"), format!("kwd-group type {kind:?} not mapped"));
+                cx.warn(
+                    format!("{path}/front-stub/kwd-group"),
+                    format!("kwd-group type {kind:?} not mapped"),
+                );
                 continue;
             }
         };

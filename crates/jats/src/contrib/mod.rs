@@ -185,19 +185,26 @@ fn authors(cx: &mut Cx<'_>, notes: &Notes<'_>, meta: &Element) -> Vec<Author> {
                         }
                     }
                     Some("author non-byline") => {
-                        let key = contrib_id(child, "group-author-key").or_else(|| last_key.clone());
+                        let key =
+                            contrib_id(child, "group-author-key").or_else(|| last_key.clone());
                         non_byline.push((child, key, path));
                     }
                     // Editors and reviewers: see `reviewers`.
                     Some("editor" | "senior_editor" | "reviewer") => {}
                     Some(other) => {
-                        cx.warn(&path, format!("contrib-type {other:?} not mapped: left out"));
+                        cx.warn(
+                            &path,
+                            format!("contrib-type {other:?} not mapped: left out"),
+                        );
                     }
                 },
                 "on-behalf-of" => push_on_behalf_of(cx, &mut authors, child, &path),
                 // Affiliations are reached through the authors' xrefs.
                 "aff" | "aff-alternatives" | "xref" => {}
-                other => cx.warn(&path, format!("<{other}> in a contrib-group not mapped: left out")),
+                other => cx.warn(
+                    &path,
+                    format!("<{other}> in a contrib-group not mapped: left out"),
+                ),
             }
         }
     }

@@ -55,7 +55,11 @@ impl<'a> Notes<'a> {
                 }
             }
         }
-        let mut keys: Vec<&str> = count.iter().filter(|(_, n)| **n >= 2).map(|(k, _)| *k).collect();
+        let mut keys: Vec<&str> = count
+            .iter()
+            .filter(|(_, n)| **n >= 2)
+            .map(|(k, _)| *k)
+            .collect();
         keys.sort_unstable();
         let equal = keys
             .into_iter()
@@ -88,7 +92,11 @@ pub(crate) fn name_from(cx: &mut Cx<'_>, el: &Element, path: &str) -> Option<Nam
         });
     }
     let join = |parts: [&Option<String>; 3], sep: &str| {
-        parts.iter().filter_map(|p| p.as_deref()).collect::<Vec<_>>().join(sep)
+        parts
+            .iter()
+            .filter_map(|p| p.as_deref())
+            .collect::<Vec<_>>()
+            .join(sep)
     };
     Some(Name {
         preferred: join([&given, &surname, &suffix], " "),
@@ -123,13 +131,21 @@ pub(crate) fn orcid(cx: &mut Cx<'_>, contrib: &Element, path: &str) -> Option<St
     if ok {
         Some(id)
     } else {
-        cx.warn(format!("{path}/contrib-id"), format!("{raw:?} is not an ORCID: left out"));
+        cx.warn(
+            format!("{path}/contrib-id"),
+            format!("{raw:?} is not an ORCID: left out"),
+        );
         None
     }
 }
 
 /// An author who is a person; `None` when there is no name.
-pub(crate) fn person(cx: &mut Cx<'_>, notes: &Notes<'_>, contrib: &Element, path: &str) -> Option<Person> {
+pub(crate) fn person(
+    cx: &mut Cx<'_>,
+    notes: &Notes<'_>,
+    contrib: &Element,
+    path: &str,
+) -> Option<Person> {
     let name = name_from(cx, name_el(contrib)?, &format!("{path}/name"))?;
     let orcid = orcid(cx, contrib, path);
     let role = contrib
@@ -155,7 +171,12 @@ pub(crate) fn person(cx: &mut Cx<'_>, notes: &Notes<'_>, contrib: &Element, path
 /// A member of a group: a person, or a group nested in the group, which
 /// the model cannot hold and bot-lax-adaptor turns into a person named
 /// after the group.
-pub(crate) fn member(cx: &mut Cx<'_>, notes: &Notes<'_>, contrib: &Element, path: &str) -> Option<Person> {
+pub(crate) fn member(
+    cx: &mut Cx<'_>,
+    notes: &Notes<'_>,
+    contrib: &Element,
+    path: &str,
+) -> Option<Person> {
     match contrib.child("collab") {
         Some(collab) if name_el(contrib).is_none() => {
             let name = collab_name(cx, collab, &format!("{path}/collab"))?;
@@ -194,7 +215,12 @@ fn collab_name(cx: &mut Cx<'_>, collab: &Element, path: &str) -> Option<String> 
 
 /// A group author and the members nested in its `<collab>` (by sub-group
 /// when their contrib-group has a `<role>`).
-pub(crate) fn group(cx: &mut Cx<'_>, notes: &Notes<'_>, contrib: &Element, path: &str) -> Option<Group> {
+pub(crate) fn group(
+    cx: &mut Cx<'_>,
+    notes: &Notes<'_>,
+    contrib: &Element,
+    path: &str,
+) -> Option<Group> {
     let collab = contrib.child("collab")?;
     let cpath = format!("{path}/collab");
     let Some(name) = collab_name(cx, collab, &cpath) else {
@@ -209,7 +235,10 @@ pub(crate) fn group(cx: &mut Cx<'_>, notes: &Notes<'_>, contrib: &Element, path:
         groups: SubGroups::default(),
     };
     for (gi, cg) in collab.children_named("contrib-group").enumerate() {
-        let sub = cg.child("role").map(Element::text).filter(|t| !t.is_empty());
+        let sub = cg
+            .child("role")
+            .map(Element::text)
+            .filter(|t| !t.is_empty());
         for (mi, m) in cg.children_named("contrib").enumerate() {
             let mpath = format!("{cpath}/contrib-group[{}]/contrib[{}]", gi + 1, mi + 1);
             match (member(cx, notes, m, &mpath), &sub) {
@@ -247,7 +276,9 @@ fn is_email(s: &str) -> bool {
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
                 && !domain.contains('@')
-                && !s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ','))
+                && !s.chars().any(|c| {
+                    c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',')
+                })
         }
         None => false,
     }
@@ -255,7 +286,10 @@ fn is_email(s: &str) -> bool {
 
 /// A phone number as E.164: eLife writes `+1 (202) 555-0182`.
 fn phone(s: &str) -> Option<String> {
-    let p: String = s.chars().filter(|c| !matches!(c, '(' | ')' | ' ' | '-' | '.')).collect();
+    let p: String = s
+        .chars()
+        .filter(|c| !matches!(c, '(' | ')' | ' ' | '-' | '.'))
+        .collect();
     let (num, ext) = match p.split_once(";ext=") {
         Some((n, e)) => (n, Some(e)),
         None => (p.as_str(), None),
@@ -335,7 +369,12 @@ fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
 
 /// Affiliations, emails, phones and footnotes of a contrib; the flag says
 /// a footnote reports the author deceased.
-pub(crate) fn details(cx: &mut Cx<'_>, notes: &Notes<'_>, contrib: &Element, path: &str) -> (Details, bool) {
+pub(crate) fn details(
+    cx: &mut Cx<'_>,
+    notes: &Notes<'_>,
+    contrib: &Element,
+    path: &str,
+) -> (Details, bool) {
     let mut d = Details::default();
     let mut deceased = false;
     let mut emails: Vec<String> = Vec::new();
@@ -402,13 +441,19 @@ pub(crate) fn details(cx: &mut Cx<'_>, notes: &Notes<'_>, contrib: &Element, pat
                             push_unique(&mut d.additional_information, h);
                         }
                     }
-                    (None, _) => cx.warn(&xpath, format!("footnote {rid:?} of unknown kind: left out")),
+                    (None, _) => cx.warn(
+                        &xpath,
+                        format!("footnote {rid:?} of unknown kind: left out"),
+                    ),
                 }
             }
             // Funding and data set links: the funding and data set parts
             // name their recipients and authors themselves.
             Some("other") => {}
-            other => cx.warn(&xpath, format!("xref of ref-type {other:?} on a contributor not mapped")),
+            other => cx.warn(
+                &xpath,
+                format!("xref of ref-type {other:?} on a contributor not mapped"),
+            ),
         }
     }
     if aff_els.is_empty() {
@@ -423,24 +468,38 @@ pub(crate) fn details(cx: &mut Cx<'_>, notes: &Notes<'_>, contrib: &Element, pat
             push_unique::<Place>(&mut d.affiliations, p);
         }
     }
-    for e in contrib.children_named("email").chain(contrib.children_named("address").flat_map(|a| a.children_named("email"))) {
+    for e in contrib.children_named("email").chain(
+        contrib
+            .children_named("address")
+            .flat_map(|a| a.children_named("email")),
+    ) {
         emails.push(e.text());
     }
-    for p in contrib.children_named("phone").chain(contrib.children_named("address").flat_map(|a| a.children_named("phone"))) {
+    for p in contrib.children_named("phone").chain(
+        contrib
+            .children_named("address")
+            .flat_map(|a| a.children_named("phone")),
+    ) {
         phones.push(p.text());
     }
     for e in emails {
         if is_email(&e) {
             push_unique(&mut d.email_addresses, e);
         } else if !e.is_empty() {
-            cx.warn(format!("{path}/email"), format!("{e:?} is not an email address: left out"));
+            cx.warn(
+                format!("{path}/email"),
+                format!("{e:?} is not an email address: left out"),
+            );
         }
     }
     for p in phones {
         match phone(&p) {
             Some(p) => push_unique(&mut d.phone_numbers, p),
             None if p.is_empty() => {}
-            None => cx.warn(format!("{path}/phone"), format!("{p:?} is not an international (E.164) number: left out")),
+            None => cx.warn(
+                format!("{path}/phone"),
+                format!("{p:?} is not an international (E.164) number: left out"),
+            ),
         }
     }
     (d, deceased)

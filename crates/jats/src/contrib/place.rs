@@ -107,7 +107,11 @@ pub(crate) fn place(cx: &mut Cx<'_>, aff: &Element, path: &str) -> Option<Place>
     for inst in institutions
         .iter()
         .filter(|i| i.attr("content-type") == Some("dept"))
-        .chain(institutions.iter().filter(|i| i.attr("content-type") != Some("dept")))
+        .chain(
+            institutions
+                .iter()
+                .filter(|i| i.attr("content-type") != Some("dept")),
+        )
     {
         let h = html::inline(cx, inst, &format!("{path}/institution"));
         if !h.is_empty() && !name.contains(&h) {

@@ -32,8 +32,14 @@ fn contribs<'a>(root: &'a Element) -> Vec<(&'a Element, String)> {
         let Some(h) = holder else { return };
         for (gi, cg) in h.children_named("contrib-group").enumerate() {
             for (ci, c) in cg.children_named("contrib").enumerate() {
-                if matches!(c.attr("contrib-type"), Some("editor" | "senior_editor" | "reviewer")) {
-                    out.push((c, format!("{base}/contrib-group[{}]/contrib[{}]", gi + 1, ci + 1)));
+                if matches!(
+                    c.attr("contrib-type"),
+                    Some("editor" | "senior_editor" | "reviewer")
+                ) {
+                    out.push((
+                        c,
+                        format!("{base}/contrib-group[{}]/contrib[{}]", gi + 1, ci + 1),
+                    ));
                 }
             }
         }
@@ -42,13 +48,19 @@ fn contribs<'a>(root: &'a Element) -> Vec<(&'a Element, String)> {
     for (si, sub) in root.children_named("sub-article").enumerate() {
         let base = format!("article/sub-article[{}]", si + 1);
         from(sub.child("front-stub"), format!("{base}/front-stub"));
-        from(sub.path("front/article-meta"), format!("{base}/front/article-meta"));
+        from(
+            sub.path("front/article-meta"),
+            format!("{base}/front/article-meta"),
+        );
     }
     out
 }
 
 fn role(contrib: &Element) -> String {
-    let written = contrib.child("role").map(Element::text).filter(|r| !r.is_empty());
+    let written = contrib
+        .child("role")
+        .map(Element::text)
+        .filter(|r| !r.is_empty());
     match written.as_deref() {
         Some("Reviewing editor") => "Reviewing Editor".to_owned(),
         Some("Senior editor") => "Senior Editor".to_owned(),
@@ -70,7 +82,10 @@ pub(crate) fn reviewers(cx: &mut Cx<'_>, notes: &Notes<'_>, root: &Element) -> V
             .or_else(|| c.path("name-alternatives/name"))
             .or_else(|| c.child("string-name"));
         let Some(name) = name_el.and_then(|n| name_from(cx, n, &format!("{path}/name"))) else {
-            cx.warn(&path, "editor or reviewer without a name (anonymous): left out");
+            cx.warn(
+                &path,
+                "editor or reviewer without a name (anonymous): left out",
+            );
             continue;
         };
         let orcid = orcid(cx, c, &path);
@@ -82,7 +97,10 @@ pub(crate) fn reviewers(cx: &mut Cx<'_>, notes: &Notes<'_>, root: &Element) -> V
             role,
             affiliations: details.affiliations,
         };
-        if out.iter().any(|o| o.role == r.role && o.name.index == r.name.index) {
+        if out
+            .iter()
+            .any(|o| o.role == r.role && o.name.index == r.name.index)
+        {
             continue;
         }
         out.push(r);

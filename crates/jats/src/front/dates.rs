@@ -29,12 +29,19 @@ impl Ymd {
             2 => 28,
             _ => return None,
         };
-        ((1000..=9999).contains(&year) && (1..=days).contains(&day)).then_some(Ymd { year, month, day })
+        ((1000..=9999).contains(&year) && (1..=days).contains(&day)).then_some(Ymd {
+            year,
+            month,
+            day,
+        })
     }
 
     /// The model's date-time: midnight UTC.
     pub fn iso(self) -> String {
-        format!("{:04}-{:02}-{:02}T00:00:00Z", self.year, self.month, self.day)
+        format!(
+            "{:04}-{:02}-{:02}T00:00:00Z",
+            self.year, self.month, self.day
+        )
     }
 }
 
@@ -62,7 +69,10 @@ pub(crate) fn read_date(cx: &mut Cx<'_>, el: &Element, path: &str) -> Result<Ymd
     let (y, m, d) = match (y, el.attr("iso-8601-date")) {
         (Some(y), _) => (y, m, d),
         (None, Some(iso)) => {
-            let mut parts = iso.trim().splitn(3, '-').map(|p| p.parse::<u32>().map_err(|_| iso.to_owned()));
+            let mut parts = iso
+                .trim()
+                .splitn(3, '-')
+                .map(|p| p.parse::<u32>().map_err(|_| iso.to_owned()));
             match parts.next() {
                 Some(y) => (y, parts.next(), parts.next()),
                 None => return Err(cx.missing(&format!("{path}/year"))),
@@ -122,10 +132,14 @@ pub(crate) fn fill(cx: &mut Cx<'_>, meta: &Element, article: &mut Article) -> Re
         return Err(cx.missing(&format!("{path}[@date-type=pub]")));
     }
     if pub_date.is_none() && published.is_some() && !preview_v1 {
-        cx.warn(&path, "no publication date: the time of publishing (options.now) is used");
+        cx.warn(
+            &path,
+            "no publication date: the time of publishing (options.now) is used",
+        );
     }
     let version_date = if article.stage == Stage::Published {
-        now.clone().or_else(|| (article.version == 1).then(|| published.clone()).flatten())
+        now.clone()
+            .or_else(|| (article.version == 1).then(|| published.clone()).flatten())
     } else {
         None
     };
@@ -135,10 +149,19 @@ pub(crate) fn fill(cx: &mut Cx<'_>, meta: &Element, article: &mut Article) -> Re
     }
     article.version_date = version_date;
 
-    article.volume = match meta.child("volume").map(Element::text).filter(|v| !v.is_empty()) {
+    article.volume = match meta
+        .child("volume")
+        .map(Element::text)
+        .filter(|v| !v.is_empty())
+    {
         Some(v) => match v.parse::<u32>() {
             Ok(n) if n >= 1 => n,
-            _ => return Err(cx.invalid(&format!("{META}/volume"), format!("{v:?} is not a volume number"))),
+            _ => {
+                return Err(cx.invalid(
+                    &format!("{META}/volume"),
+                    format!("{v:?} is not a volume number"),
+                ))
+            }
         },
         None => {
             // bot-lax-adaptor: eLife's volume is the year of publication
@@ -148,7 +171,10 @@ pub(crate) fn fill(cx: &mut Cx<'_>, meta: &Element, article: &mut Article) -> Re
                 .or_else(|| now.as_deref().and_then(|n| n[..4].parse().ok()))
                 .ok_or_else(|| cx.missing(&format!("{META}/volume")))?;
             year.checked_sub(2011).filter(|v| *v >= 1).ok_or_else(|| {
-                cx.invalid(&format!("{META}/volume"), format!("no volume, and the year {year} is before eLife's first"))
+                cx.invalid(
+                    &format!("{META}/volume"),
+                    format!("no volume, and the year {year} is before eLife's first"),
+                )
             })?
         }
     };

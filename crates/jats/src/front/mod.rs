@@ -144,11 +144,17 @@ fn id(cx: &mut Cx<'_>, meta: &Element, doi: &str) -> Result<String> {
             let from_doi = doi
                 .rsplit_once('/')
                 .map(|(_, s)| s)
-                .and_then(|s| s.strip_prefix("eLife.").or_else(|| s.strip_prefix("elife.")))
+                .and_then(|s| {
+                    s.strip_prefix("eLife.")
+                        .or_else(|| s.strip_prefix("elife."))
+                })
                 .map(|s| s.split('.').next().unwrap_or(s).to_owned())
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| cx.missing(&path))?;
-            cx.warn(&path, format!("no publisher-id: the id {from_doi:?} is taken from the DOI"));
+            cx.warn(
+                &path,
+                format!("no publisher-id: the id {from_doi:?} is taken from the DOI"),
+            );
             from_doi
         }
     };
@@ -245,7 +251,11 @@ fn subjects_of_type(meta: &Element, kind: &str) -> Vec<String> {
     fn walk(group: &Element, kind: &str, out: &mut Vec<String>) {
         for g in group.children_named("subj-group") {
             if g.attr("subj-group-type") == Some(kind) {
-                out.extend(g.children_named("subject").map(Element::text).filter(|t| !t.is_empty()));
+                out.extend(
+                    g.children_named("subject")
+                        .map(Element::text)
+                        .filter(|t| !t.is_empty()),
+                );
             }
             walk(g, kind, out);
         }
@@ -324,11 +334,18 @@ fn title_prefix(cx: &mut Cx<'_>, meta: &Element) -> Option<String> {
 
 /// `elocation-id`, else `e` + the id, the form every eLife article has.
 fn elocation_id(cx: &mut Cx<'_>, meta: &Element, id: &str) -> String {
-    match meta.child("elocation-id").map(Element::text).filter(|t| !t.is_empty()) {
+    match meta
+        .child("elocation-id")
+        .map(Element::text)
+        .filter(|t| !t.is_empty())
+    {
         Some(e) => e,
         None => {
             let e = format!("e{id}");
-            cx.warn(format!("{META}/elocation-id"), format!("missing: {e:?} used"));
+            cx.warn(
+                format!("{META}/elocation-id"),
+                format!("missing: {e:?} used"),
+            );
             e
         }
     }
@@ -393,7 +410,12 @@ fn subjects(cx: &mut Cx<'_>, meta: &Element) -> Vec<Subject> {
 }
 
 /// The inline HTML of each non-empty `kwd` of the kwd-groups accepted.
-fn kwds(cx: &mut Cx<'_>, meta: &Element, accept: impl Fn(Option<&str>) -> bool, first_only: bool) -> Vec<String> {
+fn kwds(
+    cx: &mut Cx<'_>,
+    meta: &Element,
+    accept: impl Fn(Option<&str>) -> bool,
+    first_only: bool,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for group in meta
         .children_named("kwd-group")
@@ -417,7 +439,12 @@ fn kwds(cx: &mut Cx<'_>, meta: &Element, accept: impl Fn(Option<&str>) -> bool, 
 /// Author keywords; a kwd-group without a type counts (some early
 /// articles), as in elife-tools.
 fn keywords(cx: &mut Cx<'_>, meta: &Element) -> Vec<String> {
-    kwds(cx, meta, |t| matches!(t, None | Some("author-keywords")), false)
+    kwds(
+        cx,
+        meta,
+        |t| matches!(t, None | Some("author-keywords")),
+        false,
+    )
 }
 
 /// The first research-organism group, without eLife's "None" and
@@ -434,9 +461,16 @@ fn impact_statement(cx: &mut Cx<'_>, meta: &Element) -> Option<String> {
     meta.descendants("custom-meta", &[], &mut custom);
     let value = custom
         .into_iter()
-        .find(|c| c.child("meta-name").is_some_and(|n| n.text() == "Author impact statement"))?
+        .find(|c| {
+            c.child("meta-name")
+                .is_some_and(|n| n.text() == "Author impact statement")
+        })?
         .child("meta-value")?;
-    let h = html::inline(cx, value, &format!("{META}/custom-meta-group/custom-meta/meta-value"));
+    let h = html::inline(
+        cx,
+        value,
+        &format!("{META}/custom-meta-group/custom-meta/meta-value"),
+    );
     (!h.is_empty()).then_some(h)
 }
 
@@ -464,14 +498,19 @@ fn copyright(cx: &mut Cx<'_>, meta: &Element) -> Result<Copyright> {
     let base = format!("{META}/permissions");
     let perms = meta.child("permissions").ok_or_else(|| cx.missing(&base))?;
     let lic_path = format!("{base}/license");
-    let license = perms.child("license").ok_or_else(|| cx.missing(&lic_path))?;
+    let license = perms
+        .child("license")
+        .ok_or_else(|| cx.missing(&lic_path))?;
     let url = license
         .attr("xlink:href")
         .map(str::to_owned)
         .or_else(|| license.child("ali:license_ref").map(Element::text))
         .ok_or_else(|| cx.missing(&format!("{lic_path}/@xlink:href")))?;
     let id = license_id(&url).ok_or_else(|| {
-        cx.invalid(&lic_path, format!("licence {url:?} is none of CC-BY 1.0-4.0 or CC0 1.0"))
+        cx.invalid(
+            &lic_path,
+            format!("licence {url:?} is none of CC-BY 1.0-4.0 or CC0 1.0"),
+        )
     })?;
     let statement = match license.child("license-p") {
         Some(p) => html::inline(cx, p, &format!("{lic_path}/license-p")),
@@ -497,7 +536,11 @@ fn copyright(cx: &mut Cx<'_>, meta: &Element) -> Result<Copyright> {
             .filter(|h| !h.is_empty())
             .ok_or_else(|| cx.missing(&format!("{base}/copyright-holder")))?;
         // elife-tools: "Smith et al" → "Smith et al."
-        Some(if h.ends_with("et al") { format!("{h}.") } else { h })
+        Some(if h.ends_with("et al") {
+            format!("{h}.")
+        } else {
+            h
+        })
     };
     Ok(Copyright {
         license: id.to_owned(),

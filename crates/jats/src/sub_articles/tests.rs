@@ -24,7 +24,9 @@ fn run(subs: &[String]) -> (Value, Vec<crate::Warning>) {
         "authorResponse",
         "publicReviews",
     ];
-    v.as_object_mut().unwrap().retain(|k, _| keep.contains(&k.as_str()));
+    v.as_object_mut()
+        .unwrap()
+        .retain(|k, _| keep.contains(&k.as_str()));
     (v, cx.warnings)
 }
 
@@ -51,8 +53,20 @@ fn modern_decision_letter_and_reply() {
 #[test]
 fn legacy_article_commentary_wins_and_author_comment_is_a_response() {
     let (v, w) = run(&[
-        sub("decision-letter", "sa9", "Decision letter", "", "<boxed-text><p>D2</p></boxed-text><p>C2</p>"),
-        sub("article-commentary", "SA1", "Decision letter", "", "<boxed-text><p>D</p></boxed-text><p>C</p>"),
+        sub(
+            "decision-letter",
+            "sa9",
+            "Decision letter",
+            "",
+            "<boxed-text><p>D2</p></boxed-text><p>C2</p>",
+        ),
+        sub(
+            "article-commentary",
+            "SA1",
+            "Decision letter",
+            "",
+            "<boxed-text><p>D</p></boxed-text><p>C</p>",
+        ),
         sub("author-comment", "SA2", "Author response", "", "<p>R</p>"),
     ]);
     assert_eq!(v["decisionLetter"]["id"], "SA1");
@@ -63,7 +77,13 @@ fn legacy_article_commentary_wins_and_author_comment_is_a_response() {
 
 #[test]
 fn decision_letter_without_box_takes_its_first_paragraph() {
-    let (v, w) = run(&[sub("decision-letter", "sa1", "Decision letter", "", "<p>A</p><p>B</p>")]);
+    let (v, w) = run(&[sub(
+        "decision-letter",
+        "sa1",
+        "Decision letter",
+        "",
+        "<p>A</p><p>B</p>",
+    )]);
     assert_eq!(v["decisionLetter"]["description"], json!([p("A")]));
     assert_eq!(v["decisionLetter"]["content"], json!([p("B")]));
     assert_eq!(w.len(), 1);
@@ -72,21 +92,39 @@ fn decision_letter_without_box_takes_its_first_paragraph() {
 #[test]
 fn editor_evaluation_with_sciety() {
     let rel = r#"<related-object link-type="continued-by" xlink:href="https://sciety.org/articles/activity/10.1101/2020.11.21.391326"/>"#;
-    let (v, _) = run(&[sub("editor-report", "sa0", "Editor's evaluation", rel, "<p>Good.</p>")]);
+    let (v, _) = run(&[sub(
+        "editor-report",
+        "sa0",
+        "Editor's evaluation",
+        rel,
+        "<p>Good.</p>",
+    )]);
     assert_eq!(
         v["editorEvaluation"],
         json!({"id": "sa0", "doi": "10.7554/eLife.70357.sa0", "content": [p("Good.")], "scietyUri": "https://sciety.org/articles/activity/10.1101/2020.11.21.391326"})
     );
     // A hostile sciety link is not a link.
     let rel = r#"<related-object xlink:href="javascript:alert('sciety.org')"/>"#;
-    let (v, _) = run(&[sub("editor-report", "sa0", "Editor's evaluation", rel, "<p>Good.</p>")]);
+    let (v, _) = run(&[sub(
+        "editor-report",
+        "sa0",
+        "Editor's evaluation",
+        rel,
+        "<p>Good.</p>",
+    )]);
     assert!(v["editorEvaluation"].get("scietyUri").is_none());
 }
 
 #[test]
 fn elife_assessment_with_terms() {
     let kw = r#"<kwd-group kwd-group-type="claim-importance"><kwd>Important</kwd><kwd>Noteworthy</kwd></kwd-group><kwd-group kwd-group-type="evidence-strength"><kwd>Convincing</kwd><kwd>Solid</kwd></kwd-group>"#;
-    let (v, w) = run(&[sub("editor-report", "sa0", "eLife assessment", kw, "<p>Important work.</p>")]);
+    let (v, w) = run(&[sub(
+        "editor-report",
+        "sa0",
+        "eLife assessment",
+        kw,
+        "<p>Important work.</p>",
+    )]);
     assert_eq!(
         v["elifeAssessment"],
         json!({"title": "eLife assessment", "id": "sa0", "doi": "10.7554/eLife.70357.sa0", "content": [p("Important work.")], "significance": ["important"], "strength": ["convincing", "solid"]})
@@ -98,11 +136,41 @@ fn elife_assessment_with_terms() {
 #[test]
 fn referee_reports_public_reviews_and_recommendations() {
     let (v, w) = run(&[
-        sub("referee-report", "sa1", "Reviewer #1 (Public Review):", "", "<p>R1</p>"),
-        sub("referee-report", "sa2", "Reviewer #2 (Public Review):", "", "<p>R2</p>"),
-        sub("referee-report", "sa3", "Recommendations for authors", "", "<p>Rec</p>"),
-        sub("referee-report", "sa4", "Reviewer #1 (Recommendations for the authors):", "", "<p>Rec2</p>"),
-        sub("author-comment", "sa5", "Author response", "", "<p>Resp</p>"),
+        sub(
+            "referee-report",
+            "sa1",
+            "Reviewer #1 (Public Review):",
+            "",
+            "<p>R1</p>",
+        ),
+        sub(
+            "referee-report",
+            "sa2",
+            "Reviewer #2 (Public Review):",
+            "",
+            "<p>R2</p>",
+        ),
+        sub(
+            "referee-report",
+            "sa3",
+            "Recommendations for authors",
+            "",
+            "<p>Rec</p>",
+        ),
+        sub(
+            "referee-report",
+            "sa4",
+            "Reviewer #1 (Recommendations for the authors):",
+            "",
+            "<p>Rec2</p>",
+        ),
+        sub(
+            "author-comment",
+            "sa5",
+            "Author response",
+            "",
+            "<p>Resp</p>",
+        ),
     ]);
     assert_eq!(
         v["publicReviews"],
@@ -111,7 +179,10 @@ fn referee_reports_public_reviews_and_recommendations() {
             {"title": "Reviewer #2 (Public Review):", "id": "sa2", "doi": "10.7554/eLife.70357.sa2", "content": [p("R2")]}
         ])
     );
-    assert_eq!(v["recommendationsForAuthors"]["title"], "Recommendations for authors");
+    assert_eq!(
+        v["recommendationsForAuthors"]["title"],
+        "Recommendations for authors"
+    );
     assert_eq!(v["authorResponse"]["id"], "sa5");
     assert_eq!(w.len(), 1);
     assert_eq!(w[0].path, "article/sub-article[4]");
@@ -120,11 +191,18 @@ fn referee_reports_public_reviews_and_recommendations() {
 #[test]
 fn odd_sub_articles_are_warned() {
     let (v, w) = run(&[
-        sub("editor-report", "bad id", "Editor's evaluation", "", "<p>E</p>"),
+        sub(
+            "editor-report",
+            "bad id",
+            "Editor's evaluation",
+            "",
+            "<p>E</p>",
+        ),
         sub("referee-report", "sa1", "", "", "<p>R</p>"),
         sub("decision-letter", "sa2", "Decision letter", "", ""),
         sub("mystery", "sa3", "What", "", "<p>M</p>"),
-        sub("reply", "sa4", "Author response", "", "<p>A</p>").replace("10.7554/eLife.70357.sa4", "nodoi"),
+        sub("reply", "sa4", "Author response", "", "<p>A</p>")
+            .replace("10.7554/eLife.70357.sa4", "nodoi"),
     ]);
     // "bad id" is neither an HTML id nor (in the DOI) a DOI.
     assert_eq!(v["editorEvaluation"], json!({"content": [p("E")]}));
