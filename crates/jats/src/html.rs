@@ -57,7 +57,7 @@ pub fn safe_url(href: &str) -> Option<String> {
 
 /// An element's content as inline HTML. `path` is the element's path, for
 /// warnings about what is not understood.
-pub fn inline(cx: &mut Cx<'_>, e: &Element, path: &str) -> String {
+pub(crate) fn inline(cx: &mut Cx<'_>, e: &Element, path: &str) -> String {
     let mut s = String::new();
     inline_into(cx, e, path, &mut s);
     s.trim().to_owned()

@@ -56,10 +56,8 @@ fn person_with_orcid_affiliation_email_and_notes() {
 
 #[test]
 fn person_without_orcid_bad_orcid_email_phone() {
-    let meta = format!(
-        r#"<contrib-group><contrib contrib-type="author"><name><surname>A</surname><given-names>B</given-names></name><contrib-id contrib-id-type="orcid">0000-12</contrib-id><email>not an email</email><email>ok@x.org</email><phone>555-0182</phone></contrib></contrib-group>"#
-    );
-    let (v, w) = run(&meta);
+    let meta = r#"<contrib-group><contrib contrib-type="author"><name><surname>A</surname><given-names>B</given-names></name><contrib-id contrib-id-type="orcid">0000-12</contrib-id><email>not an email</email><email>ok@x.org</email><phone>555-0182</phone></contrib></contrib-group>"#;
+    let (v, w) = run(meta);
     assert_eq!(
         v["authors"][0],
         json!({"type": "person", "name": {"preferred": "B A", "index": "A, B"}, "emailAddresses": ["ok@x.org"]})
@@ -179,7 +177,10 @@ fn on_behalf_of_and_author_line_rules() {
         details: Details::default(),
     });
     assert_eq!(author_line(&[]), None);
-    assert_eq!(author_line(&[two.clone()]).as_deref(), Some("P"));
+    assert_eq!(
+        author_line(std::slice::from_ref(&two)).as_deref(),
+        Some("P")
+    );
     assert_eq!(
         author_line(&[two.clone(), two.clone()]).as_deref(),
         Some("P, P")
