@@ -219,11 +219,16 @@ impl<'a> Cite<'a> {
     /// Pages from `elocation-id`, `fpage`/`lpage`, or "in press" in a
     /// `comment` or the year.
     pub fn pages(&mut self, in_press: bool) -> Option<Pages> {
-        if let Some(e) = self.text("elocation-id") {
-            return Some(Pages::Text(e));
-        }
-        let f = self.text("fpage");
+        let mut f = self.text("fpage");
         let l = self.text("lpage");
+        if let Some(e) = self.text("elocation-id") {
+            // `<elocation-id>E4913</elocation-id><lpage>E4921</lpage>`:
+            // the electronic id is the first page of a range.
+            if f.is_some() || l.is_none() {
+                return Some(Pages::Text(e));
+            }
+            f = Some(e);
+        }
         if let Some(r) = self.text("page-range") {
             return Some(Pages::Text(r));
         }
@@ -471,6 +476,9 @@ pub(super) fn isbn13(raw: &str) -> Option<String> {
         .chars()
         .filter(|c| !matches!(c, '-' | ' ' | '\u{2010}' | '\u{2013}'))
         .collect();
+    if !s.is_ascii() {
+        return None;
+    }
     let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
     if s.len() == 13 && digits(&s) && (s.starts_with("978") || s.starts_with("979")) {
         return Some(s);

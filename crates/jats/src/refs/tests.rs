@@ -82,6 +82,15 @@ fn journal_elocation_id_and_odd_pages() {
         <year>1999</year><article-title>T</article-title><source>J</source><fpage>S1-2</fpage><lpage>S9</lpage></element-citation></ref>"#
     ));
     assert_eq!(r["pages"], json!("S1-2–S9"));
+    let (r, w) = one(&format!(
+        r#"<ref id="bib45"><element-citation publication-type="journal"><person-group person-group-type="author">{SMITH}</person-group>
+        <year>2013</year><article-title>T</article-title><source>PNAS</source><elocation-id>E4913</elocation-id><lpage>E4921</lpage></element-citation></ref>"#
+    ));
+    assert_eq!(
+        r["pages"],
+        json!({"first": "E4913", "last": "E4921", "range": "E4913–E4921"})
+    );
+    assert!(w.is_empty(), "{w:?}");
 }
 
 #[test]
@@ -575,6 +584,8 @@ fn isbn_and_doi_forms() {
     assert_eq!(isbn13("0-306-40615-2").as_deref(), Some("9780306406157"));
     assert_eq!(isbn13("0-8044-2957-X").as_deref(), Some("9780804429573"));
     assert_eq!(isbn13("12345"), None);
+    assert_eq!(isbn13("é12345678"), None);
+    assert_eq!(isbn13("978é1234567"), None);
     assert_eq!(
         normalise_doi(" https://dx.doi.org/10.7554/eLife.00007 "),
         "10.7554/eLife.00007"
@@ -663,4 +674,31 @@ fn data_sets_absent_or_statement_only() {
         ds,
         json!({"availability": [{"type": "paragraph", "text": "All data are in the manuscript."}]})
     );
+}
+
+proptest::proptest! {
+    /// Whatever the parts say, the conversion never panics and every
+    /// reference it keeps has an id and a partial date.
+    #[test]
+    fn never_panics(
+        ty in "(journal|book|data|web|thesis|patent|software|x)",
+        year in "[0-9a-zé –,.]{0,10}",
+        page in "[0-9A-Zé .–-]{0,8}",
+        doi in "[0-9a-z/.: é]{0,16}",
+        link in "[a-zA-Z:/. é]{0,16}",
+    ) {
+        let e = crate::html::escape;
+        let r = format!(
+            r#"<ref id="b1"><element-citation publication-type="{ty}"><person-group person-group-type="author">{SMITH}</person-group>
+            <year iso-8601-date="{y}">{y}</year><article-title>{p}</article-title><source>{p}</source><fpage>{p}</fpage><lpage>{p}</lpage>
+            <pub-id pub-id-type="doi">{d}</pub-id><pub-id pub-id-type="isbn">{d}</pub-id><pub-id pub-id-type="pmid">{d}</pub-id>
+            <ext-link ext-link-type="uri" xlink:href="{l}">{l}</ext-link></element-citation></ref>"#,
+            y = e(&year), p = e(&page), d = e(&doi), l = e(&link),
+        );
+        let (refs, _, _) = run_with(&r, "", true);
+        for r in refs.as_array().unwrap() {
+            proptest::prop_assert!(super::cite::is_partial_date(r["date"].as_str().unwrap()));
+            proptest::prop_assert_eq!(&r["id"], &json!("b1"));
+        }
+    }
 }
