@@ -238,4 +238,3 @@ fn start_element(e: &quick_xml::events::BytesStart<'_>) -> std::result::Result<E
         children: Vec::new(),
     })
 }
-
