@@ -395,4 +395,4 @@ fn unwrap_box(mut content: Vec<Block>, doi: &mut Option<String>) -> Vec<Block> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

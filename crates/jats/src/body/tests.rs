@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 /// A package with one image (TIFF with two web renditions), one video and
 /// one spreadsheet.
-fn opts() -> Options {
+pub(crate) fn opts() -> Options {
     let web = |stem: &str| {
         vec![
             WebImage {
@@ -61,7 +61,7 @@ fn opts() -> Options {
 
 /// Blocks of `<wrap>…</wrap>`, as JSON, with the warnings and the deferred
 /// error (if any).
-fn run(xml: &str) -> (Value, Vec<String>, Option<String>) {
+pub(crate) fn run(xml: &str) -> (Value, Vec<String>, Option<String>) {
     let o = opts();
     let mut cx = Cx::new(&o, "t.xml");
     cx.article_id = "00353".into();
@@ -76,14 +76,14 @@ fn run(xml: &str) -> (Value, Vec<String>, Option<String>) {
     )
 }
 
-fn blocks(xml: &str) -> Value {
+pub(crate) fn blocks(xml: &str) -> Value {
     let (v, w, e) = run(xml);
     assert!(e.is_none(), "{xml}: {e:?}");
     assert!(w.is_empty(), "{xml}: unexpected warnings {w:?}");
     v
 }
 
-fn image_json(stem: &str) -> Value {
+pub(crate) fn image_json(stem: &str) -> Value {
     json!({
         "uri": format!("https://iiif.example.org/iiif/2/00353%2F{stem}.tif"),
         "alt": "",
