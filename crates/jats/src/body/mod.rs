@@ -355,7 +355,14 @@ fn appendices(cx: &mut Cx<'_>, back: &Element) -> Vec<Appendix> {
                 cx.warn(&path, format!("no id: \"app{n}\" used"));
                 format!("app{n}")
             });
-            let mut doi = assets::object_doi(app);
+            // eLife's appendices often wrap everything in one untitled box
+            // whose DOI is the appendix's.
+            let mut doi = assets::object_doi(app).or_else(|| {
+                app.elements()
+                    .find(|e| !matches!(e.name.as_str(), "title" | "label" | "object-id"))
+                    .filter(|e| e.name == "boxed-text")
+                    .and_then(assets::object_doi)
+            });
             let mut content = unwrap_box(blocks(cx, app, &path), &mut doi);
             for b in content.iter_mut() {
                 if let Block::Section(s) = b {

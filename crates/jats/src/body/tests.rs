@@ -294,3 +294,168 @@ fn quotes_boxes_code() {
         json!([{"type": "code", "code": "def f():\n    return 1 < 2", "language": "python"}])
     );
 }
+
+/// `fill` on an article with this front matter (inside article-meta),
+/// body and back.
+fn fill(status: crate::Status, meta: &str, body: &str, back: &str) -> (Value, Vec<String>) {
+    let o = opts();
+    let mut cx = Cx::new(&o, "t.xml");
+    let src = format!(
+        "<article xmlns:xlink=\"http://www.w3.org/1999/xlink\"><front><article-meta>{meta}</article-meta></front>{body}<back>{back}</back></article>"
+    );
+    let root = crate::xml::parse(src.as_bytes(), "t.xml").unwrap();
+    let mut article = crate::Article {
+        id: "00353".into(),
+        status: Some(status),
+        ..crate::Article::default()
+    };
+    super::fill(&mut cx, &root, &mut article).unwrap();
+    let mut v = serde_json::to_value(&article).unwrap();
+    let keep = [
+        "abstract",
+        "digest",
+        "body",
+        "appendices",
+        "acknowledgements",
+        "ethics",
+        "additionalFiles",
+    ];
+    v.as_object_mut()
+        .unwrap()
+        .retain(|k, _| keep.contains(&k.as_str()));
+    (v, cx.warnings.iter().map(|w| w.to_string()).collect())
+}
+
+#[test]
+fn abstract_and_digest() {
+    let meta = r#"<abstract><object-id pub-id-type="doi">10.7554/eLife.00353.001</object-id><p>Abs.</p>
+        <p><bold>DOI:</bold> <ext-link ext-link-type="doi" xlink:href="10.7554/eLife.00353.001">http://dx.doi.org/10.7554/eLife.00353.001</ext-link></p></abstract>
+        <abstract abstract-type="executive-summary"><object-id pub-id-type="doi">10.7554/eLife.00353.002</object-id><title>eLife digest</title><p>Dig.</p></abstract>"#;
+    let (v, w) = fill(crate::Status::Vor, meta, "<body><p>x</p></body>", "");
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(
+        v["abstract"],
+        json!({"doi": "10.7554/eLife.00353.001", "content": [{"type": "paragraph", "text": "Abs."}]})
+    );
+    assert_eq!(
+        v["digest"],
+        json!({"doi": "10.7554/eLife.00353.002", "content": [{"type": "paragraph", "text": "Dig."}]})
+    );
+    // PoA: abstract only (no digest, no body).
+    let (v, _) = fill(crate::Status::Poa, meta, "<body/>", "");
+    assert_eq!(v.get("digest"), None);
+    assert_eq!(v.get("body"), None);
+    assert!(v.get("abstract").is_some());
+    // A structured abstract keeps its sections of paragraphs.
+    let meta = r#"<abstract><sec id="abs1"><title>Background:</title><p>B.</p></sec><sec><title>Methods</title><p>M.</p><list><list-item><p>i</p></list-item></list></sec></abstract>"#;
+    let (v, _) = fill(crate::Status::Vor, meta, "<body><p>x</p></body>", "");
+    assert_eq!(
+        v["abstract"],
+        json!({"content": [
+            {"type": "section", "id": "abs1", "title": "Background:", "content": [{"type": "paragraph", "text": "B."}]},
+            {"type": "section", "title": "Methods", "content": [{"type": "paragraph", "text": "M."}, {"type": "paragraph", "text": "i"}]},
+        ]})
+    );
+}
+
+#[test]
+fn body_is_sections_with_ids() {
+    // Loose paragraphs first: one "Main text" section, as eLife does.
+    let (v, _) = fill(
+        crate::Status::Vor,
+        "",
+        "<body><p>a</p><sec id=\"s1\"><title>T</title><p>b</p></sec></body>",
+        "",
+    );
+    assert_eq!(
+        v["body"],
+        json!([{"type": "section", "id": "s0", "title": "Main text", "content": [
+            {"type": "paragraph", "text": "a"},
+            {"type": "section", "id": "s1", "title": "T", "content": [{"type": "paragraph", "text": "b"}]},
+        ]}])
+    );
+    // A section without an id gets one; a loose block joins the section before it.
+    let (v, w) = fill(
+        crate::Status::Vor,
+        "",
+        "<body><sec><title>T</title><p>b</p></sec><p>c</p></body>",
+        "",
+    );
+    assert_eq!(
+        v["body"],
+        json!([{"type": "section", "id": "s-body-1", "title": "T", "content": [
+            {"type": "paragraph", "text": "b"}, {"type": "paragraph", "text": "c"},
+        ]}])
+    );
+    assert_eq!(w.len(), 2, "{w:?}");
+    // The related-article box of an Insight is left out.
+    let (v, w) = fill(
+        crate::Status::Vor,
+        "",
+        "<body><boxed-text><p><bold>Related research article</bold> X</p></boxed-text><p>a</p></body>",
+        "",
+    );
+    assert_eq!(
+        v["body"][0]["content"],
+        json!([{"type": "paragraph", "text": "a"}])
+    );
+    assert_eq!(w.len(), 1);
+}
+
+#[test]
+fn vor_without_body_is_an_error() {
+    let o = opts();
+    let mut cx = Cx::new(&o, "t.xml");
+    let root = crate::xml::parse(b"<article><body><p> </p></body></article>", "t.xml").unwrap();
+    let mut article = crate::Article {
+        status: Some(crate::Status::Vor),
+        ..crate::Article::default()
+    };
+    let e = super::fill(&mut cx, &root, &mut article).unwrap_err();
+    assert!(e.to_string().contains("article/body"), "{e}");
+}
+
+#[test]
+fn back_matter() {
+    let back = r#"<ack id="ack"><title>Acknowledgements</title><p>Thanks.</p></ack>
+        <app-group><app id="app1"><title>Appendix 1</title><boxed-text><object-id pub-id-type="doi">10.7554/eLife.00353.020</object-id><sec id="s8"><title>Detail</title><p>d</p></sec></boxed-text></app>
+        <app><p>no title</p></app></app-group>
+        <fn-group content-type="ethics-information"><title>Ethics</title><fn fn-type="other"><p>Human subjects: ok.</p></fn><fn><p>Animal: ok.</p></fn></fn-group>
+        <sec sec-type="supplementary-material"><title>Additional files</title>
+        <supplementary-material id="supp1"><label>Supplementary file 1.</label><caption><title>Table.</title></caption><media mimetype="application" mime-subtype="pdf" xlink:href="elife-00353-supp1-v1.pdf"/></supplementary-material></sec>"#;
+    let (v, w) = fill(crate::Status::Vor, "", "<body><p>x</p></body>", back);
+    assert_eq!(
+        v["acknowledgements"],
+        json!([{"type": "paragraph", "text": "Thanks."}])
+    );
+    assert_eq!(
+        v["appendices"],
+        json!([
+            {"id": "app1", "doi": "10.7554/eLife.00353.020", "title": "Appendix 1", "content": [
+                {"type": "section", "id": "s8", "title": "Detail", "content": [{"type": "paragraph", "text": "d"}]},
+            ]},
+            {"id": "app2", "title": "Appendix 2", "content": [{"type": "paragraph", "text": "no title"}]},
+        ])
+    );
+    assert_eq!(w.len(), 2, "app2: no id, no title: {w:?}");
+    assert_eq!(
+        v["ethics"],
+        json!([{"type": "paragraph", "text": "Human subjects: ok."}, {"type": "paragraph", "text": "Animal: ok."}])
+    );
+    assert_eq!(
+        v["additionalFiles"],
+        json!([{"id": "supp1", "label": "Supplementary file 1", "title": "Table.", "mediaType": "application/pdf",
+            "uri": "https://cdn.example.org/00353/elife-00353-supp1-v1.pdf", "filename": "elife-00353-supp1-v1.pdf"}])
+    );
+}
+
+#[test]
+fn poa_supplementary_file_in_article_meta() {
+    let meta = r#"<supplementary-material><ext-link xlink:href="elife-00353-supp1-v1.pdf">Download</ext-link></supplementary-material>"#;
+    let (v, _) = fill(crate::Status::Poa, meta, "", "");
+    assert_eq!(
+        v["additionalFiles"],
+        json!([{"id": "SD1-data", "label": "Supplementary file 1", "mediaType": "application/pdf",
+            "uri": "https://cdn.example.org/00353/elife-00353-supp1-v1.pdf", "filename": "elife-00353-supp1-v1.pdf"}])
+    );
+}
