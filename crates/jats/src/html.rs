@@ -182,6 +182,15 @@ pub(crate) fn inline_element(cx: &mut Cx<'_>, c: &Element, path: &str, out: &mut
             }
         }
         "mml:math" | "math" => out.push_str(&mathml(cx, c, path)),
+        // A display formula where only inline content fits (a table cell).
+        "disp-formula" => {
+            let mut maths = Vec::new();
+            c.descendants("mml:math", &[], &mut maths);
+            match maths.first() {
+                Some(m) => out.push_str(&mathml(cx, m, &format!("{path}/mml:math"))),
+                None => escape_into(&c.text_without(&["label"]), out),
+            }
+        }
         "tex-math" => escape_into(&c.text(), out),
         "inline-graphic" => {
             let src = c

@@ -149,3 +149,13 @@ fn display_formula_variants() {
         json!([{"type": "image", "id": "equ3", "image": image_json("elife-00353-fig1-v1")}])
     );
 }
+
+#[test]
+fn table_cells_hold_formulas_lists_and_paragraphs() {
+    assert_eq!(
+        blocks(
+            r#"<table-wrap><table><tbody><tr><td><disp-formula><label>(1)</label><mml:math><mml:mi>x</mml:mi></mml:math></disp-formula></td><td><list list-type="order"><list-item><p>a</p></list-item></list></td><td><p>a</p><p>b</p></td></tr></tbody></table></table-wrap>"#
+        ),
+        json!([{"type": "table", "tables": ["<table><tbody><tr><td><math><mi>x</mi></math></td><td><ol class=\"list list--number\"><li>a</li></ol></td><td>a<br>b</td></tr></tbody></table>"]}])
+    );
+}
