@@ -238,3 +238,4 @@ fn start_element(e: &quick_xml::events::BytesStart<'_>) -> std::result::Result<E
         children: Vec::new(),
     })
 }
+

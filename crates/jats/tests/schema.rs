@@ -7,15 +7,12 @@ use std::path::{Path, PathBuf};
 
 fn fixtures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut out: Vec<PathBuf> = [
-        root.join("tests/fixtures"),
-        root.join("../../tests/fixtures/jats"),
-    ]
-    .iter()
-    .flat_map(|d| std::fs::read_dir(d).unwrap_or_else(|e| panic!("{}: {e}", d.display())))
-    .map(|e| e.unwrap().path())
-    .filter(|p| p.extension().is_some_and(|x| x == "xml"))
-    .collect();
+    let mut out: Vec<PathBuf> = [root.join("tests/fixtures"), root.join("../../tests/fixtures/jats")]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap_or_else(|e| panic!("{}: {e}", d.display())))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+        .collect();
     out.sort();
     assert!(out.len() >= 5, "fixtures missing: {out:?}");
     out
@@ -40,9 +37,7 @@ pub fn package_files(xml: &str, id: &str) -> Vec<PackageFile> {
                     "png" => "image/png",
                     "pdf" => "application/pdf",
                     "mp4" => "video/mp4",
-                    "docx" => {
-                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-                    }
+                    "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                     "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     "zip" => "application/zip",
                     _ => "application/octet-stream",
@@ -83,10 +78,9 @@ fn validator(status: Status) -> jsonschema::Validator {
         Status::Vor => "article-vor.v8.json",
         Status::Poa => "article-poa.v4.json",
     };
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/schema")
-        .join(file);
-    let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schema").join(file);
+    let schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     jsonschema::draft4::options()
         .should_validate_formats(true)
         .build(&schema)
@@ -104,14 +98,12 @@ fn every_fixture_is_schema_valid_article_json() {
         let id = name.split('-').nth(1).unwrap().to_owned();
         let opts = Options {
             files: package_files(&xml, &id),
-            pdf: Some(format!(
-                "https://cdn.example.org/articles/{id}/elife-{id}-v1.pdf"
-            )),
+            pdf: Some(format!("https://cdn.example.org/articles/{id}/elife-{id}-v1.pdf")),
             iiif_base_url: "https://iiif.example.org/iiif/2".into(),
             ..Options::default()
         };
-        let conversion =
-            convert(xml.as_bytes(), &name, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let conversion = convert(xml.as_bytes(), &name, &opts)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let json = serde_json::to_value(&conversion.article).unwrap();
         let validator = match conversion.article.status {
             Some(Status::Poa) => &poa,
@@ -129,9 +121,5 @@ fn every_fixture_is_schema_valid_article_json() {
             eprintln!("{name}: warning: {w}");
         }
     }
-    assert!(
-        failures.is_empty(),
-        "schema violations:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "schema violations:\n{}", failures.join("\n"));
 }
