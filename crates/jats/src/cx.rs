@@ -10,6 +10,13 @@ pub(crate) struct Cx<'o> {
     /// The XML file's name, for errors.
     pub(crate) file: String,
     pub(crate) warnings: Vec<Warning>,
+    /// The article's id (`00353`), once the front matter is read: image
+    /// URIs on the IIIF server are `<article id>%2F<file name>`.
+    pub(crate) article_id: String,
+    /// The first error met where the converter cannot return one (inside
+    /// the block converter, whose callers only collect blocks): the
+    /// conversion fails with it at the end (see [`Cx::fail`]).
+    pub(crate) deferred: Option<crate::Error>,
 }
 
 impl<'o> Cx<'o> {
@@ -18,6 +25,8 @@ impl<'o> Cx<'o> {
             opts,
             file: file.to_owned(),
             warnings: Vec::new(),
+            article_id: String::new(),
+            deferred: None,
         }
     }
 
@@ -35,6 +44,14 @@ impl<'o> Cx<'o> {
         crate::Error::MissingElement {
             file: self.file.clone(),
             element: element.to_owned(),
+        }
+    }
+
+    /// Record an error that fails the conversion once the current part is
+    /// done; the first one is kept.
+    pub(crate) fn fail(&mut self, error: crate::Error) {
+        if self.deferred.is_none() {
+            self.deferred = Some(error);
         }
     }
 

@@ -224,6 +224,11 @@ pub fn convert(xml: &[u8], file: &str, opts: &Options) -> Result<Conversion> {
     refs::fill(&mut cx, &root, &mut article)?;
     funding::fill(&mut cx, &root, &mut article)?;
     sub_articles::fill(&mut cx, &root, &mut article)?;
+    // An error met inside the block converter (a figure whose image is not
+    // in the package...) fails the conversion.
+    if let Some(e) = cx.deferred.take() {
+        return Err(e);
+    }
     Ok(Conversion {
         article,
         warnings: cx.warnings,
