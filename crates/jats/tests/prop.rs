@@ -7,8 +7,8 @@
 mod common;
 
 use common::*;
-use proptest::prelude::*;
 use pressbot_jats::{convert, Options, Status};
+use proptest::prelude::*;
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -19,13 +19,51 @@ fn cases() -> u32 {
 
 /// Element names eLife's JATS uses, so random documents reach deep code.
 const NAMES: &[&str] = &[
-    "article", "front", "article-meta", "body", "back", "sec", "p", "title",
-    "fig", "graphic", "caption", "table-wrap", "table", "tr", "td", "list",
-    "list-item", "disp-formula", "mml:math", "xref", "ext-link", "ref-list",
-    "ref", "element-citation", "person-group", "name", "surname",
-    "given-names", "year", "source", "article-title", "contrib-group",
-    "contrib", "aff", "sub-article", "boxed-text", "media", "supplementary-material",
-    "italic", "bold", "sup", "sub", "funding-group", "award-group", "abstract",
+    "article",
+    "front",
+    "article-meta",
+    "body",
+    "back",
+    "sec",
+    "p",
+    "title",
+    "fig",
+    "graphic",
+    "caption",
+    "table-wrap",
+    "table",
+    "tr",
+    "td",
+    "list",
+    "list-item",
+    "disp-formula",
+    "mml:math",
+    "xref",
+    "ext-link",
+    "ref-list",
+    "ref",
+    "element-citation",
+    "person-group",
+    "name",
+    "surname",
+    "given-names",
+    "year",
+    "source",
+    "article-title",
+    "contrib-group",
+    "contrib",
+    "aff",
+    "sub-article",
+    "boxed-text",
+    "media",
+    "supplementary-material",
+    "italic",
+    "bold",
+    "sup",
+    "sub",
+    "funding-group",
+    "award-group",
+    "abstract",
 ];
 
 fn xml_like() -> impl Strategy<Value = String> {
@@ -49,7 +87,9 @@ fn element_spans(xml: &str) -> Vec<(usize, usize)> {
     let mut i = 0;
     while let Some(off) = xml[i..].find('<') {
         let start = i + off;
-        let Some(close) = xml[start..].find('>') else { break };
+        let Some(close) = xml[start..].find('>') else {
+            break;
+        };
         let end = start + close + 1;
         let tag = &xml[start + 1..end - 1];
         if tag.starts_with('?') || tag.starts_with('!') {
@@ -109,27 +149,33 @@ fn a_fixture_missing_any_element_fails_clearly_or_stays_valid() {
         .collect();
     let spans: Vec<Vec<(usize, usize)>> = fixtures.iter().map(|(_, x)| element_spans(x)).collect();
     runner
-        .run(&(0..fixtures.len(), any::<prop::sample::Index>()), |(f, idx)| {
-            let (name, xml) = &fixtures[f];
-            let (s, e) = spans[f][idx.index(spans[f].len())];
-            let cut = format!("{}{}", &xml[..s], &xml[e..]);
-            let opts = options_for(xml, &id_of(name));
-            match convert(cut.as_bytes(), name, &opts) {
-                Err(err) => {
-                    let msg = err.to_string();
-                    prop_assert!(msg.starts_with(name.as_str()), "error names the file: {msg}");
+        .run(
+            &(0..fixtures.len(), any::<prop::sample::Index>()),
+            |(f, idx)| {
+                let (name, xml) = &fixtures[f];
+                let (s, e) = spans[f][idx.index(spans[f].len())];
+                let cut = format!("{}{}", &xml[..s], &xml[e..]);
+                let opts = options_for(xml, &id_of(name));
+                match convert(cut.as_bytes(), name, &opts) {
+                    Err(err) => {
+                        let msg = err.to_string();
+                        prop_assert!(
+                            msg.starts_with(name.as_str()),
+                            "error names the file: {msg}"
+                        );
+                    }
+                    Ok(c) => {
+                        let v = violations(&vor, &poa, &c.article);
+                        prop_assert!(
+                            v.is_empty(),
+                            "{name} without {:?}... converts to invalid JSON:\n{}",
+                            &xml[s..e.min(s + 80)],
+                            v.join("\n")
+                        );
+                    }
                 }
-                Ok(c) => {
-                    let v = violations(&vor, &poa, &c.article);
-                    prop_assert!(
-                        v.is_empty(),
-                        "{name} without {:?}... converts to invalid JSON:\n{}",
-                        &xml[s..e.min(s + 80)],
-                        v.join("\n")
-                    );
-                }
-            }
-            Ok(())
-        })
+                Ok(())
+            },
+        )
         .unwrap();
 }

@@ -16,8 +16,8 @@ fn every_fixture_is_schema_valid_article_json() {
         let xml = std::fs::read_to_string(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let opts = options_for(&xml, &id_of(&name));
-        let conversion = convert(xml.as_bytes(), &name, &opts)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let conversion =
+            convert(xml.as_bytes(), &name, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
         let errors = violations(&vor, &poa, &conversion.article);
         if !errors.is_empty() {
             failures.push(format!("{name}:\n{}", errors.join("\n")));
@@ -26,5 +26,9 @@ fn every_fixture_is_schema_valid_article_json() {
             eprintln!("{name}: warning: {w}");
         }
     }
-    assert!(failures.is_empty(), "schema violations:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "schema violations:\n{}",
+        failures.join("\n")
+    );
 }

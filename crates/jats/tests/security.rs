@@ -57,7 +57,10 @@ fn external_entity_is_refused() {
     let e = convert_str(xxe, "xxe.xml").unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("xxe.xml") && msg.contains("DOCTYPE"), "{msg}");
-    assert!(!msg.contains("root:"), "file contents must never appear: {msg}");
+    assert!(
+        !msg.contains("root:"),
+        "file contents must never appear: {msg}"
+    );
 }
 
 #[test]
@@ -105,7 +108,10 @@ fn wrong_root_is_refused() {
 fn a_byte_order_mark_is_fine() {
     let xml = base();
     let xml = match xml.find("<article") {
-        Some(i) => format!("\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>{}", &xml[i..]),
+        Some(i) => format!(
+            "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>{}",
+            &xml[i..]
+        ),
         None => panic!("no <article"),
     };
     assert!(convert_str(&xml, "bom.xml").is_ok());
@@ -123,9 +129,8 @@ fn script_links_never_reach_the_json() {
         "vbscript:msgbox(1)",
     ];
     for href in hostile {
-        let link = format!(
-            "<ext-link ext-link-type=\"uri\" xlink:href=\"{href}\">click here</ext-link>"
-        );
+        let link =
+            format!("<ext-link ext-link-type=\"uri\" xlink:href=\"{href}\">click here</ext-link>");
         // Into every paragraph of the document (abstract, body, back).
         let xml = base().replace("</p>", &format!(" {link}</p>"));
         let c = convert_str(&xml, "evil.xml").expect("converts");
@@ -134,7 +139,10 @@ fn script_links_never_reach_the_json() {
         for bad in ["javascript:", "data:text/html", "vbscript:"] {
             assert!(!lower.contains(bad), "{href}: {bad} reached the JSON");
         }
-        assert!(json.contains("click here"), "{href}: the link's text is kept");
+        assert!(
+            json.contains("click here"),
+            "{href}: the link's text is kept"
+        );
         assert!(
             c.warnings.iter().any(|w| w.message.contains("dropped")),
             "{href}: a warning names the dropped link: {:?}",

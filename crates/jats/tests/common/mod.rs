@@ -94,12 +94,13 @@ pub fn validator(status: Status) -> jsonschema::Validator {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-
 /// The options a package of this fixture would give the converter.
 pub fn options_for(xml: &str, id: &str) -> Options {
     Options {
         files: package_files(xml, id),
-        pdf: Some(format!("https://cdn.example.org/articles/{id}/elife-{id}-v1.pdf")),
+        pdf: Some(format!(
+            "https://cdn.example.org/articles/{id}/elife-{id}-v1.pdf"
+        )),
         iiif_base_url: "https://iiif.example.org/iiif/2".into(),
         ..Options::default()
     }
@@ -111,7 +112,11 @@ pub fn id_of(name: &str) -> String {
 }
 
 /// Schema violations of a converted article (at most 20), empty when valid.
-pub fn violations(vor: &jsonschema::Validator, poa: &jsonschema::Validator, article: &pressbot_jats::Article) -> Vec<String> {
+pub fn violations(
+    vor: &jsonschema::Validator,
+    poa: &jsonschema::Validator,
+    article: &pressbot_jats::Article,
+) -> Vec<String> {
     let json = serde_json::to_value(article).expect("article serialises");
     let validator = match article.status {
         Some(Status::Poa) => poa,
