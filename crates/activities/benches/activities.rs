@@ -1,5 +1,5 @@
 //! The work itself, without the bot: the pure functions behind
-//! ExpandArticle (`expand::unzip_safely`), ConvertJATS (`jats::convert`)
+//! ExpandArticle (`expand::unzip_safely`)
 //! and ResizeImages (`images::resize_to_jpegs`) on the sample package and
 //! the JATS fixtures. Throughput is in input bytes, so criterion prints MB/s.
 //!
@@ -8,10 +8,9 @@
 //!
 //! The fixtures are eLife articles under CC-BY; see `tests/data/NOTICE.md`.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use pressbot_activities::expand::{unzip_safely, ZipLimits};
 use pressbot_activities::images::resize_to_jpegs;
-use pressbot_activities::jats::{convert, ConvertOptions};
 use std::hint::black_box;
 use std::path::Path;
 
@@ -43,28 +42,6 @@ fn bench_expand(c: &mut Criterion) {
     g.finish();
 }
 
-fn bench_convert(c: &mut Criterion) {
-    let mut g = c.benchmark_group("convert_jats");
-    let opts = ConvertOptions {
-        cdn_base_url: "http://127.0.0.1:8480/cdn".into(),
-        image_widths: vec![1500, 617],
-        ..ConvertOptions::default()
-    };
-    for name in [
-        "elife-00007-v1.xml",
-        "elife-15747-v2.xml",
-        "elife-18753-v1.xml",
-        "elife-70357-v2.xml",
-    ] {
-        let xml = data(name);
-        g.throughput(Throughput::Bytes(xml.len() as u64));
-        g.bench_with_input(BenchmarkId::from_parameter(name), &xml, |b, xml| {
-            b.iter(|| convert(black_box(xml), name, &opts).expect("valid JATS"))
-        });
-    }
-    g.finish();
-}
-
 fn bench_resize(c: &mut Criterion) {
     let files = unzip_safely(PACKAGE, &data(PACKAGE), &limits()).expect("valid package");
     let tif = files
@@ -83,5 +60,5 @@ fn bench_resize(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_expand, bench_convert, bench_resize);
+criterion_group!(benches, bench_expand, bench_resize);
 criterion_main!(benches);

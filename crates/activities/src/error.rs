@@ -63,6 +63,21 @@ pub enum Error {
         message: String,
     },
 
+    /// The converter refused the XML (its message names file and element).
+    #[error(transparent)]
+    Convert(#[from] pressbot_jats::Error),
+
+    /// The XML is another article than the package's name says.
+    #[error(
+        "{xml_file} is article {xml_id}, but the package {package} names article {package_id}"
+    )]
+    ArticleIdMismatch {
+        xml_file: String,
+        xml_id: String,
+        package: String,
+        package_id: String,
+    },
+
     /// A required JATS element is absent or empty.
     #[error("{file}: missing required element {element}")]
     MissingElement { file: String, element: String },

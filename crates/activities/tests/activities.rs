@@ -75,6 +75,27 @@ fn start(bucket: &str, key: &str) -> Value {
     json!({"bucket_name": bucket, "file_name": key, "file_etag": "e", "file_size": 1})
 }
 
+/// Every string in the article that is a URL on the test CDN.
+fn collect_cdn_urls(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if s.starts_with("https://cdn.example.org/") => out.push(s.clone()),
+        Value::Object(o) => o.values().for_each(|v| collect_cdn_urls(v, out)),
+        Value::Array(a) => a.iter().for_each(|v| collect_cdn_urls(v, out)),
+        _ => {}
+    }
+}
+
+/// The first block holding an image (a figure asset or an image block)
+/// anywhere in a tree of content blocks.
+fn find_figure(v: &Value) -> Option<&Value> {
+    match v {
+        Value::Object(o) if o.get("image").is_some_and(|i| i.get("source").is_some()) => Some(v),
+        Value::Object(o) => o.values().find_map(find_figure),
+        Value::Array(a) => a.iter().find_map(find_figure),
+        _ => None,
+    }
+}
+
 #[tokio::test]
 async fn the_whole_article_flow_on_the_real_package() {
     let w = world();
@@ -176,17 +197,28 @@ async fn the_whole_article_flow_on_the_real_package() {
     assert_eq!(article["title"], "A good life");
     assert_eq!(article["version"], 1);
     assert_eq!(article["status"], "vor");
-    assert_eq!(
-        article["figures"][0]["sources"],
-        json!([
-            {"width": 400, "url": "https://cdn.example.org/articles/00353/elife-00353-fig1-v1-400w.jpg"},
-            {"width": 100, "url": "https://cdn.example.org/articles/00353/elife-00353-fig1-v1-100w.jpg"}
-        ])
+    assert_eq!(article["id"], "00353");
+    assert_eq!(out["warnings"], json!(0), "00353 converts without warnings");
+    // eLife's article-json: the figure is an asset in the body, its image
+    // the largest web JPEG ResizeImages made, with that JPEG's pixel size.
+    let body = serde_json::to_string(&article["body"]).unwrap();
+    assert!(
+        body.contains("https://cdn.example.org/articles/00353/elife-00353-fig1-v1-400w.jpg"),
+        "{body}"
     );
+    let figure = find_figure(&article["body"]).expect("a figure in the body");
+    assert_eq!(
+        figure["image"]["source"]["filename"],
+        "elife-00353-fig1-v1-400w.jpg"
+    );
+    assert_eq!(figure["image"]["size"]["width"], 400);
+    assert_eq!(figure["image"]["size"]["height"], renditions[0]["height"]);
     assert_eq!(
         article["pdf"],
         "https://cdn.example.org/articles/00353/elife-00353-v1.pdf"
     );
+    let warnings = w.json(&w.expanded, "00353.1/run-1/article.warnings.json");
+    assert_eq!(warnings, json!([]));
 
     let out = w.step("DepositAssets", &mut c).await;
     assert_eq!(out["assets_key"], "00353.1/run-1/assets.json");
@@ -214,8 +246,19 @@ async fn the_whole_article_flow_on_the_real_package() {
     }
     let urls: Vec<&str> = assets.iter().map(|a| a["url"].as_str().unwrap()).collect();
     assert!(urls.contains(&article["pdf"].as_str().unwrap()));
-    for s in article["figures"][0]["sources"].as_array().unwrap() {
-        assert!(urls.contains(&s["url"].as_str().unwrap()), "{s}");
+    // Every CDN URL anywhere in the article (images, PDF, XML...) is a
+    // deposited file.
+    let mut cdn_urls = Vec::new();
+    collect_cdn_urls(&article, &mut cdn_urls);
+    assert!(
+        cdn_urls.len() >= 3,
+        "image, PDF and XML at least: {cdn_urls:?}"
+    );
+    for u in &cdn_urls {
+        assert!(
+            urls.contains(&u.as_str()),
+            "{u} is not on the CDN: {urls:?}"
+        );
     }
 
     let out = w.step("ArchiveArticle", &mut c).await;
@@ -309,6 +352,7 @@ async fn a_package_without_version_gets_the_next_one_and_files_are_renamed() {
         .object(&w.expanded, "00353.3/run-1/elife-00353-fig1-v3.tif")
         .is_some());
 
+    w.step("ResizeImages", &mut c).await;
     w.step("ConvertJATS", &mut c).await;
     let json = w
         .store
@@ -316,7 +360,14 @@ async fn a_package_without_version_gets_the_next_one_and_files_are_renamed() {
         .unwrap();
     let article: Value = serde_json::from_slice(&json.body).unwrap();
     assert_eq!(article["version"], 3);
-    assert_eq!(article["figures"][0]["graphic"], "elife-00353-fig1-v3");
+    let figure = find_figure(&article["body"]).expect("a figure");
+    assert!(
+        figure["image"]["source"]["filename"]
+            .as_str()
+            .unwrap()
+            .starts_with("elife-00353-fig1-v3-"),
+        "{figure}"
+    );
 }
 
 #[tokio::test]
@@ -446,11 +497,23 @@ async fn malformed_xml_in_the_package_fails_convert_permanently() {
     let key = "00009.1/run-1/elife-00009-v1.xml";
     w.store
         .insert(&w.expanded, key, b"<article><front></article>".to_vec());
+    let manifest = json!({
+        "format": 1, "package": "elife-00009-vor-v1.zip", "article_id": "00009", "version": 1,
+        "folder": "00009.1/run-1",
+        "files": [{"key": key, "name": "elife-00009-v1.xml", "zip_path": "elife-00009-v1.xml",
+                   "role": "xml", "media_type": "application/xml", "size": 26}]
+    });
+    w.store.insert(
+        &w.expanded,
+        "00009.1/run-1/manifest.json",
+        serde_json::to_vec(&manifest).unwrap(),
+    );
     let e = w
         .activity("ConvertJATS")
-        .run(&ctx(
-            json!({"xml_key": key, "expanded_folder": "00009.1/run-1", "version": 1}),
-        ))
+        .run(&ctx(json!({
+            "xml_key": key, "expanded_folder": "00009.1/run-1", "version": 1,
+            "manifest_key": "00009.1/run-1/manifest.json"
+        })))
         .await
         .unwrap_err();
     assert_eq!(e.kind, FailureKind::Permanent);

@@ -11,7 +11,7 @@
 //! named `bad-*` must be refused.
 
 use pressbot_activities::expand::{unzip_safely, ZipLimits};
-use pressbot_activities::jats::{convert, ConvertOptions};
+use pressbot_jats::{convert, Options as ConvertOptions};
 use proptest::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -113,11 +113,7 @@ fn expand_bounded(bytes: &[u8]) -> Result<(), TestCaseError> {
 }
 
 fn opts() -> ConvertOptions {
-    ConvertOptions {
-        cdn_base_url: "https://cdn.example.org".into(),
-        image_widths: vec![617],
-        ..Default::default()
-    }
+    ConvertOptions::default()
 }
 
 proptest! {

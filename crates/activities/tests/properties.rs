@@ -2,9 +2,9 @@
 //! what they accept keeps its invariants.
 
 use pressbot_activities::expand::{check_entry_name, unzip_safely, ZipLimits};
-use pressbot_activities::jats::{convert, parse, ConvertOptions};
 use pressbot_activities::package::parse_package_name;
 use pressbot_activities::versioning::versioned_name;
+use pressbot_jats::{convert, xml::parse, Options as ConvertOptions};
 use proptest::prelude::*;
 
 proptest! {

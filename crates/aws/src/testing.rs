@@ -292,6 +292,7 @@ pub fn test_settings(endpoint: &str, prefix: &str) -> Settings {
             image_widths: vec![500],
             jpeg_quality: 80,
             cdn_base_url: "http://cdn.invalid/".into(),
+            iiif_base_url: "https://iiif.invalid/iiif/2".into(),
             cache_control: "max-age=60".into(),
             max_unzipped_bytes: 1 << 30,
             max_entries: 10_000,

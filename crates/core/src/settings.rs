@@ -203,6 +203,11 @@ pub struct ActivitySettings {
     pub jpeg_quality: u8,
     /// Base URL under which the CDN bucket's files are served.
     pub cdn_base_url: String,
+    /// Base of the IIIF image server for the article-json's image `uri`s
+    /// (`<base>/<id>%2F<file>`); eLife's model requires https. pressbot
+    /// runs no image server: pages use each image's `source` (the web JPEG
+    /// on the CDN), so this matters only to a CMS that uses IIIF.
+    pub iiif_base_url: String,
     pub cache_control: String,
     /// Zip safety limits.
     pub max_unzipped_bytes: u64,
@@ -366,6 +371,17 @@ impl Settings {
             return Err(bad(
                 "activities.image_widths",
                 "needs at least one width above 0".into(),
+            ));
+        }
+        if !self.activities.iiif_base_url.starts_with("https://")
+            || self.activities.iiif_base_url.trim_end_matches('/').len() <= "https://".len()
+        {
+            return Err(bad(
+                "activities.iiif_base_url",
+                format!(
+                    "{:?} is not an https URL (the article-json model requires https IIIF URIs)",
+                    self.activities.iiif_base_url
+                ),
             ));
         }
         if !(1..=100).contains(&self.activities.jpeg_quality) {
