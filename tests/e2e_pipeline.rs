@@ -579,3 +579,10 @@ async fn a_resupplied_package_becomes_the_next_version() {
     }
     stop.cancel();
 }
+
+/// A package of 500 files, one zipped on a Mac (`./`, `figures/`,
+/// `__MACOSX/`, `.DS_Store`) and a revision-named one all complete.
+#[tokio::test(flavor = "multi_thread")]
+async fn real_world_packages_complete() {
+    e2e_pipeline_cases::real_world_packages_reach_the_cms(Harness::new()).await;
+}

@@ -212,3 +212,11 @@ async fn every_fixture_package_reaches_the_cms_on_aws() {
     ))
     .await;
 }
+
+/// The real-world packages case of `e2e_pipeline.rs` (500 files, Mac
+/// folders and junk, a revision name) on the AWS backend against moto.
+#[tokio::test(flavor = "multi_thread")]
+async fn real_world_packages_complete_on_aws() {
+    e2e_pipeline_cases::real_world_packages_reach_the_cms(Harness::aws(&shared_moto().endpoint()))
+        .await;
+}

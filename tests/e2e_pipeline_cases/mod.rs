@@ -82,6 +82,13 @@ pub fn tiny_pdf(title: &str) -> Vec<u8> {
 /// `graphic`/`inline-graphic` it references (TIFF, or PNG with `png`),
 /// and a PDF, named `elife-<id>-vor-v<N>-<timestamp>.zip`.
 pub fn package_from_jats(file: &str, id: &str, version: u32, png: bool) -> (String, Vec<u8>) {
+    let entries = entries_from_jats(file, id, version, png);
+    let name = format!("elife-{id}-vor-v{version}-20240101000000.zip");
+    (name, zip_of(&entries))
+}
+
+/// The entries of [`package_from_jats`]'s package: the XML, its images, a PDF.
+pub fn entries_from_jats(file: &str, id: &str, version: u32, png: bool) -> Vec<(String, Vec<u8>)> {
     let xml = std::fs::read(jats_path(file)).expect("read JATS fixture");
     let text = String::from_utf8_lossy(&xml).into_owned();
     let mut entries = vec![(file.to_owned(), xml.clone())];
@@ -122,8 +129,81 @@ pub fn package_from_jats(file: &str, id: &str, version: u32, png: bool) -> (Stri
         }
     }
     entries.push((format!("elife-{id}-v{version}.pdf"), tiny_pdf(file)));
+    entries
+}
+
+/// A zip as packing tools write it: names ending in `/` are directory
+/// entries, the others files.
+pub fn zip_with_dirs(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        if name.ends_with('/') {
+            w.add_directory(name.as_str(), opts).expect("zip dir");
+        } else {
+            w.start_file(name.as_str(), opts).expect("zip entry");
+            w.write_all(data).expect("zip write");
+        }
+    }
+    w.finish().expect("zip finish").into_inner()
+}
+
+/// Files in a package of `total` files built from a JATS fixture: its own
+/// entries plus generated figures (small PNGs under `figures/`, one in
+/// three of all files) and supplementary files of a few bytes (under
+/// `supplementary/`) up to `total`. Far more than SWF's 32 KB context
+/// could list.
+pub fn large_package(file: &str, id: &str, version: u32, total: usize) -> (String, Vec<u8>) {
+    let mut entries = entries_from_jats(file, id, version, false);
+    let figures = total / 3 - entries.len().min(total / 3);
+    for n in 0..figures {
+        entries.push((
+            format!(
+                "figures/elife-{id}-fig{}-figsupp{n}-v{version}.png",
+                900 + n
+            ),
+            image_bytes(image::ImageFormat::Png, n as u32),
+        ));
+    }
+    let kinds = ["csv", "xlsx", "docx", "mp4", "txt", "zip", "r"];
+    let mut n = 0;
+    while entries.len() < total {
+        let ext = kinds[n % kinds.len()];
+        entries.push((
+            format!("supplementary/elife-{id}-supp{n}-v{version}.{ext}"),
+            format!("supplement {n}\n").into_bytes(),
+        ));
+        n += 1;
+    }
     let name = format!("elife-{id}-vor-v{version}-20240101000000.zip");
-    (name, zip_of(&entries))
+    (name, zip_with_dirs(&entries))
+}
+
+/// A package laid out as a Mac user's zip of a folder would be: `./` and
+/// folder entries, the figures in `figures/`, `__MACOSX/._*` resource
+/// forks and `.DS_Store` files; named `name`.
+pub fn messy_package(file: &str, id: &str, version: u32, name: &str) -> (String, Vec<u8>) {
+    let mut entries: Vec<(String, Vec<u8>)> = vec![
+        ("./".into(), Vec::new()),
+        ("figures/".into(), Vec::new()),
+        ("__MACOSX/".into(), Vec::new()),
+        (".DS_Store".into(), b"\0\0\0\x01Bud1".to_vec()),
+    ];
+    for (n, d) in entries_from_jats(file, id, version, false) {
+        if n.ends_with(".tif") {
+            entries.push((
+                format!("__MACOSX/figures/._{n}"),
+                b"\0\x05\x16\x07".to_vec(),
+            ));
+            entries.push((format!("figures/{n}"), d));
+        } else {
+            entries.push((format!("./{n}"), d));
+        }
+    }
+    entries.push(("figures/.DS_Store".into(), b"Bud1".to_vec()));
+    entries.push(("__MACOSX/._x".into(), b"\0\x05\x16\x07".to_vec()));
+    (name.to_owned(), zip_with_dirs(&entries))
 }
 
 // ------------------------------------------------------------ JATS facts
@@ -544,6 +624,133 @@ pub async fn every_fixture_package_reaches_the_cms(mut h: Harness) {
         let article: Value =
             serde_json::from_slice(&std::fs::read(&path).expect("article json")).expect("json");
         check_article(&article, xml, *version, &backend, &h.bucket("cdn")).await;
+    }
+    stop.cancel();
+}
+
+/// Packages as publishers ship them, on `h` (a fresh harness of either
+/// backend): one of 500 files (its lists would make an 80+ KB workflow
+/// context: manifests keep it small), one zipped on a Mac with folders and
+/// junk entries, and one named as a revision (`-vor-r1`). Each completes,
+/// reaches the CMS as its JATS says, and every file of the package is on
+/// the CDN.
+pub async fn real_world_packages_reach_the_cms(mut h: Harness) {
+    const LARGE: usize = 500;
+    let cms_dir = tempfile::tempdir().expect("cms dir");
+    let (url, stop) = start_embedded_cms(cms_dir.path()).await;
+    configure(&mut h, &url);
+    h.pressbot_ok(&["create-resources"]);
+    h.spawn_all();
+    let dir = tempfile::tempdir().expect("packages dir");
+    let (large_name, large) = large_package("elife-00007-v1.xml", "00007", 1, LARGE);
+    assert_eq!(unzip(&large).len(), LARGE);
+    let (messy_name, messy) = messy_package(
+        "elife-15747-v2.xml",
+        "15747",
+        2,
+        "elife-15747-vor-v2-20240101000000.zip",
+    );
+    // Nothing published for 18753 yet: the revision becomes version 1.
+    let (revision_name, revision) =
+        messy_package("elife-18753-v1.xml", "18753", 1, "elife-18753-vor-r1.zip");
+    for (name, bytes) in [
+        (&large_name, &large),
+        (&messy_name, &messy),
+        (&revision_name, &revision),
+    ] {
+        put(&h, dir.path(), name, bytes, "incoming");
+    }
+    let timeout = Duration::from_secs(if h.is_aws() { 600 } else { 240 });
+    let done = wait_closed(&h, 3, timeout).await;
+    let backend = h.backend();
+    for info in &done {
+        assert_eq!(
+            info.close_status,
+            Some(CloseStatus::Completed),
+            "{}: {}\n{}",
+            info.execution.workflow_id,
+            failure_of(&backend, info).await,
+            h.logs()
+        );
+        let ctx = result_of(&backend, info).await;
+        let size = serde_json::to_vec(&ctx).expect("context").len();
+        assert!(
+            size < 4096,
+            "{}: context of {size} bytes: {ctx}",
+            package_of(info)
+        );
+        for key in ["manifest_key", "images_key", "assets_key"] {
+            assert!(
+                ctx[key].as_str().is_some_and(|k| k.ends_with(".json")),
+                "{key}: {ctx}"
+            );
+        }
+        for gone in ["figures", "supplementary", "images", "assets"] {
+            assert!(
+                ctx.get(gone).is_none(),
+                "{gone} still in the context: {ctx}"
+            );
+        }
+        if package_of(info) == large_name {
+            assert_eq!(ctx["file_count"], json!(LARGE), "{ctx}");
+            // The manifest lists every file with its media type and size.
+            let manifest = backend
+                .objects
+                .get(
+                    &h.bucket("expanded"),
+                    ctx["manifest_key"].as_str().expect("key"),
+                )
+                .await
+                .expect("manifest");
+            let manifest: Value = serde_json::from_slice(&manifest.body).expect("json");
+            let files = manifest["files"].as_array().expect("files");
+            assert_eq!(files.len(), LARGE);
+            assert!(files.iter().any(|f| f["media_type"] == "image/png"
+                && f["zip_path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("figures/"))));
+            assert!(files.iter().all(|f| f["size"].as_u64().is_some()));
+        }
+    }
+    let index = pressbot_cms::embedded::load_index(cms_dir.path()).expect("cms index");
+    let cdn = h.bucket("cdn");
+    for (file, id, version) in [
+        ("elife-00007-v1.xml", "00007", 1),
+        ("elife-15747-v2.xml", "15747", 2),
+        ("elife-18753-v1.xml", "18753", 1),
+    ] {
+        let record = index
+            .version(id, version)
+            .unwrap_or_else(|| panic!("{id} v{version} not in the CMS: {index:?}"));
+        assert_eq!(record.status, "published", "{id}");
+        let path = cms_dir
+            .path()
+            .join("articles")
+            .join(id)
+            .join(format!("v{version}.json"));
+        let article: Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("article json")).expect("json");
+        let xml = std::fs::read_to_string(jats_path(file)).expect("xml");
+        check_article(&article, &xml, version, &backend, &cdn).await;
+        // Junk never reaches the CDN.
+        let on_cdn = backend
+            .objects
+            .list(&cdn, &format!("articles/{id}/"))
+            .await
+            .expect("list cdn");
+        assert!(
+            on_cdn
+                .iter()
+                .all(|o| !o.key.contains("DS_Store") && !o.key.contains("._")),
+            "{id}: {:?}",
+            on_cdn.iter().map(|o| &o.key).collect::<Vec<_>>()
+        );
+        if id == "00007" {
+            let supplements = on_cdn.iter().filter(|o| o.key.contains("-supp")).count();
+            let jpegs = on_cdn.iter().filter(|o| o.key.ends_with(".jpg")).count();
+            assert!(supplements > 300, "{supplements} supplements on the CDN");
+            assert!(jpegs >= 2 * 150, "{jpegs} web images on the CDN");
+        }
     }
     stop.cancel();
 }

@@ -15,6 +15,9 @@ const LIMITS: ZipLimits = ZipLimits {
     max_compression_ratio: 200,
 };
 
+/// Zip entries to build: (name, bytes); a name ending in `/` is a directory.
+type Entries<'a> = &'a [(&'a str, &'a [u8])];
+
 /// A zip as packing tools write them: directory entries (`dir/`), files.
 fn build_with_dirs(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -268,7 +271,9 @@ fn the_article_xml_is_preferred_over_other_xml() {
 /// zip order, with the path it had) and what is skipped.
 #[test]
 fn real_world_packages_keep_their_files_by_name() {
-    let table: &[(&str, &[(&str, &[u8])], &[(&str, &str)])] = &[
+    // (case, entries, kept as (file name, path in the zip))
+    type Kept<'a> = &'a [(&'a str, &'a str)];
+    let table: &[(&str, Entries, Kept)] = &[
         (
             "dot-slash directory entry",
             &[("./", b""), ("./elife-1-v1.xml", b"<a/>")],
@@ -339,7 +344,7 @@ fn real_world_packages_keep_their_files_by_name() {
 /// What stays refused however the package is laid out.
 #[test]
 fn hostile_entries_stay_refused_in_folders_and_as_directories() {
-    let table: &[(&str, &[(&str, &[u8])], &str)] = &[
+    let table: &[(&str, Entries, &str)] = &[
         (
             "slip from inside a folder",
             &[("figures/", b""), ("figures/../../evil", b"x")],
