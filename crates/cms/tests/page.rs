@@ -89,7 +89,7 @@ fn each_block_type_renders() {
         (
             "box",
             json!({"type": "box", "id": "box1", "label": "Box 1", "title": "Boxed", "content": [{"type": "paragraph", "text": "inside"}]}),
-            vec!["<aside class=\"box\" id=\"box1\"><h3 class=\"box-title\"><span class=\"label\">Box 1</span> Boxed</h3><p>inside</p></aside>"],
+            vec!["<aside class=\"box\" id=\"box1\"><h3 class=\"box-title\"><span class=\"label\">Box 1</span> Boxed</h3><p>inside</p>\n</aside>"],
         ),
         (
             "quote",
