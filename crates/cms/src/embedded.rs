@@ -640,7 +640,10 @@ async fn home(State(s): State<Arc<Shared>>) -> Html<String> {
                 article_status: r.article_status.clone(),
                 doi: r.doi.clone(),
                 cms_status: r.status.clone(),
-                date: r.article_published.clone().or_else(|| r.published_at.clone()),
+                date: r
+                    .article_published
+                    .clone()
+                    .or_else(|| r.published_at.clone()),
             });
         }
     }

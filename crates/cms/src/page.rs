@@ -67,6 +67,8 @@ h3{font-size:1.15rem}h4,h5,h6{font-size:1rem}
 .meta,.authors,.affiliations,.links,.label,figcaption,.references,.notice,.listing .byline,.listing .facts,.copyright{font-family:system-ui,"Noto Sans",Arial,sans-serif}
 .meta{color:var(--muted);font-size:.8rem;text-transform:uppercase;letter-spacing:.05em;margin:0}
 .meta span+span:before{content:"\00b7";margin:0 .5em}
+.meta.cite{text-transform:none;letter-spacing:0;font-size:.85rem}
+.asset-doi{font-family:system-ui,"Noto Sans",Arial,sans-serif;font-size:.8rem}
 .authors{list-style:none;padding:0;margin:.5rem 0;font-size:1rem}
 .authors li{display:inline}.authors li:not(:last-child):after{content:", "}
 .affiliations{color:var(--muted);font-size:.8rem;padding-left:1.2rem;margin:.5rem 0 1rem}
@@ -501,10 +503,7 @@ impl Blocks<'_> {
             (Some(w), Some(h)) => format!(" width=\"{w}\" height=\"{h}\""),
             _ => String::new(),
         };
-        let _ = write!(
-            self.out,
-            "<video controls preload=\"none\"{poster}{size}>"
-        );
+        let _ = write!(self.out, "<video controls preload=\"none\"{poster}{size}>");
         let sources = get_arr(a, "sources");
         for s in sources {
             if let Some(uri) = get_str(s, "uri").filter(|u| safe_url(u)) {
@@ -536,7 +535,12 @@ impl Blocks<'_> {
             return;
         };
         let kind = get_str(first, "type").unwrap_or("image");
-        let _ = write!(self.out, "<figure class=\"{}\"{}>", escape(kind), id_attr(first));
+        let _ = write!(
+            self.out,
+            "<figure class=\"{}\"{}>",
+            escape(kind),
+            id_attr(first)
+        );
         self.asset(first, level);
         if !rest.is_empty() {
             self.out.push_str("<div class=\"supplements\">");
@@ -681,13 +685,13 @@ fn reference_names(r: &Value) -> String {
 fn pages_text(r: &Value) -> Option<String> {
     match r.get("pages")? {
         Value::String(s) if !s.is_empty() => Some(escape(s)),
-        p @ Value::Object(_) => get_str(p, "range")
-            .map(sanitize)
-            .or_else(|| match (get_text(p, "first"), get_text(p, "last")) {
+        p @ Value::Object(_) => get_str(p, "range").map(sanitize).or_else(|| {
+            match (get_text(p, "first"), get_text(p, "last")) {
                 (Some(f), Some(l)) => Some(escape(&format!("{f}–{l}"))),
                 (Some(f), None) => Some(escape(&f)),
                 _ => None,
-            }),
+            }
+        }),
         _ => None,
     }
 }
@@ -701,7 +705,12 @@ fn reference(out: &mut String, r: &Value) {
     if let Some(date) = get_text(r, "date") {
         let year: String = date.chars().take(4).collect();
         let disc = get_str(r, "discriminator").unwrap_or("");
-        let _ = write!(out, "<span class=\"year\">({}{})</span> ", escape(&year), escape(disc));
+        let _ = write!(
+            out,
+            "<span class=\"year\">({}{})</span> ",
+            escape(&year),
+            escape(disc)
+        );
     }
     let title = ["articleTitle", "chapterTitle", "title"]
         .iter()
@@ -769,7 +778,10 @@ fn review(out: &mut String, id: &str, default_title: &str, v: Option<&Value>) {
         return;
     }
     let title = get_str(v, "title").map_or_else(|| escape(default_title), sanitize);
-    let _ = write!(out, "<section id=\"{id}\" class=\"review\"><h2>{title}</h2>\n");
+    let _ = write!(
+        out,
+        "<section id=\"{id}\" class=\"review\"><h2>{title}</h2>\n"
+    );
     let mut b = Blocks { out };
     b.all(get_arr(v, "description"), 3);
     b.all(content, 3);
@@ -803,7 +815,10 @@ fn funding(out: &mut String, f: &Value) {
                 }
             }
         }
-        let recipients: Vec<String> = get_arr(a, "recipients").iter().filter_map(name_html).collect();
+        let recipients: Vec<String> = get_arr(a, "recipients")
+            .iter()
+            .filter_map(name_html)
+            .collect();
         if !recipients.is_empty() {
             let _ = write!(out, ": {}", recipients.join(", "));
         }
@@ -827,7 +842,10 @@ fn data_sets(out: &mut String, d: &Value) {
     Blocks { out }.all(availability, 3);
     for (title, list) in [
         ("The following datasets were generated", generated),
-        ("The following previously published datasets were used", used),
+        (
+            "The following previously published datasets were used",
+            used,
+        ),
     ] {
         if list.is_empty() {
             continue;
@@ -878,7 +896,11 @@ fn copyright(out: &mut String, article: &Value) {
 fn header(out: &mut String, article: &Value, ctx: &PageContext) {
     out.push_str("<header class=\"article-header\">\n<p class=\"meta\">");
     if let Some(t) = get_str(article, "type") {
-        let _ = write!(out, "<span class=\"type\">{}</span>", escape(&type_label(t)));
+        let _ = write!(
+            out,
+            "<span class=\"type\">{}</span>",
+            escape(&type_label(t))
+        );
     }
     for s in get_arr(article, "subjects") {
         if let Some(n) = get_str(s, "name") {
@@ -886,7 +908,11 @@ fn header(out: &mut String, article: &Value, ctx: &PageContext) {
         }
     }
     if let Some(s) = get_str(article, "status") {
-        let _ = write!(out, "<span class=\"status\">{}</span>", escape(&status_label(s)));
+        let _ = write!(
+            out,
+            "<span class=\"status\">{}</span>",
+            escape(&status_label(s))
+        );
     }
     let version = article
         .get("version")
@@ -902,7 +928,9 @@ fn header(out: &mut String, article: &Value, ctx: &PageContext) {
     }
     out.push_str("</p>\n");
     if ctx.cms_status != "published" {
-        out.push_str("<p class=\"notice\">Preview: this version is ingested but not published.</p>\n");
+        out.push_str(
+            "<p class=\"notice\">Preview: this version is ingested but not published.</p>\n",
+        );
     }
     let prefix = get_str(article, "titlePrefix")
         .map(|p| format!("{}: ", sanitize(p)))
@@ -916,7 +944,12 @@ fn header(out: &mut String, article: &Value, ctx: &PageContext) {
             .map(|p| p.chars().take(4).collect::<String>())
             .unwrap_or_default();
         let e = get_str(article, "elocationId").unwrap_or("");
-        cite.push(format!("<i>eLife</i> {};{}:{}", escape(&year), escape(&vol), escape(e)));
+        cite.push(format!(
+            "<i>eLife</i> {};{}:{}",
+            escape(&year),
+            escape(&vol),
+            escape(e)
+        ));
     }
     if let Some(doi) = get_str(article, "doi") {
         cite.push(doi_link(doi));
@@ -927,7 +960,11 @@ fn header(out: &mut String, article: &Value, ctx: &PageContext) {
     let mut links = String::new();
     for (key, text) in [("pdf", "Download PDF"), ("figuresPdf", "Figures PDF")] {
         if let Some(uri) = get_str(article, key).filter(|u| safe_url(u)) {
-            let _ = write!(links, "<a class=\"{key}\" href=\"{}\">{text}</a>", escape(uri));
+            let _ = write!(
+                links,
+                "<a class=\"{key}\" href=\"{}\">{text}</a>",
+                escape(uri)
+            );
         }
     }
     let _ = write!(
@@ -950,8 +987,18 @@ pub fn render_article(article: &Value, ctx: &PageContext) -> String {
     if let Some(a) = article.get("abstract") {
         part(&mut out, "abstract", "Abstract", get_arr(a, "content"));
     }
-    review(&mut out, "elife-assessment", "eLife assessment", article.get("elifeAssessment"));
-    review(&mut out, "editor-evaluation", "Editor's evaluation", article.get("editorEvaluation"));
+    review(
+        &mut out,
+        "elife-assessment",
+        "eLife assessment",
+        article.get("elifeAssessment"),
+    );
+    review(
+        &mut out,
+        "editor-evaluation",
+        "Editor's evaluation",
+        article.get("editorEvaluation"),
+    );
     if let Some(d) = article.get("digest") {
         part(&mut out, "digest", "eLife digest", get_arr(d, "content"));
     }
@@ -976,7 +1023,12 @@ pub fn render_article(article: &Value, ctx: &PageContext) -> String {
         }
         out.push_str("</ol></section>\n");
     }
-    part(&mut out, "acknowledgements", "Acknowledgements", get_arr(article, "acknowledgements"));
+    part(
+        &mut out,
+        "acknowledgements",
+        "Acknowledgements",
+        get_arr(article, "acknowledgements"),
+    );
     part(&mut out, "ethics", "Ethics", get_arr(article, "ethics"));
     if let Some(f) = article.get("funding") {
         funding(&mut out, f);
@@ -986,7 +1038,12 @@ pub fn render_article(article: &Value, ctx: &PageContext) -> String {
     }
     additional_files(&mut out, get_arr(article, "additionalFiles"));
     for (i, r) in get_arr(article, "publicReviews").iter().enumerate() {
-        review(&mut out, &format!("public-review-{}", i + 1), "Public review", Some(r));
+        review(
+            &mut out,
+            &format!("public-review-{}", i + 1),
+            "Public review",
+            Some(r),
+        );
     }
     review(
         &mut out,
@@ -994,8 +1051,18 @@ pub fn render_article(article: &Value, ctx: &PageContext) -> String {
         "Recommendations for authors",
         article.get("recommendationsForAuthors"),
     );
-    review(&mut out, "decision-letter", "Decision letter", article.get("decisionLetter"));
-    review(&mut out, "author-response", "Author response", article.get("authorResponse"));
+    review(
+        &mut out,
+        "decision-letter",
+        "Decision letter",
+        article.get("decisionLetter"),
+    );
+    review(
+        &mut out,
+        "author-response",
+        "Author response",
+        article.get("authorResponse"),
+    );
     copyright(&mut out, article);
     out.push_str("</article>\n");
     let title = get_str(article, "title").map_or_else(|| escape(&ctx.article_id), text_only);

@@ -79,7 +79,13 @@ fn sample(name: &str) -> Value {
 }
 
 /// Ingest then publish through the CMS's HTTP API, as the bot does.
-async fn publish(http: &reqwest::Client, cms: &EmbeddedCms, id: &str, version: u64, article: &Value) {
+async fn publish(
+    http: &reqwest::Client,
+    cms: &EmbeddedCms,
+    id: &str,
+    version: u64,
+    article: &Value,
+) {
     let url = format!("{}/articles/{id}/versions/{version}", cms.base_url());
     let r = http
         .post(&url)
@@ -88,8 +94,17 @@ async fn publish(http: &reqwest::Client, cms: &EmbeddedCms, id: &str, version: u
         .send()
         .await
         .expect("ingest");
-    assert_eq!(r.status(), 201, "ingest {id}: {}", r.text().await.unwrap_or_default());
-    let r = http.post(format!("{url}/publish")).send().await.expect("publish");
+    assert_eq!(
+        r.status(),
+        201,
+        "ingest {id}: {}",
+        r.text().await.unwrap_or_default()
+    );
+    let r = http
+        .post(format!("{url}/publish"))
+        .send()
+        .await
+        .expect("publish");
     assert_eq!(r.status(), 200, "publish {id}");
 }
 
@@ -124,9 +139,13 @@ async fn article_pages_render_in_chromium() {
     let _stop_on_drop = stop.clone().drop_guard();
     let images = serve_images(stop.clone()).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let cms = EmbeddedCms::serve(dir.path(), "127.0.0.1:0".parse().expect("addr"), stop.clone())
-        .await
-        .expect("serve the embedded CMS");
+    let cms = EmbeddedCms::serve(
+        dir.path(),
+        "127.0.0.1:0".parse().expect("addr"),
+        stop.clone(),
+    )
+    .await
+    .expect("serve the embedded CMS");
     let http = reqwest::Client::new();
     let tab = browser.new_tab(1200, 1600).await.expect("a tab");
     let mut published = Vec::new();
@@ -140,7 +159,10 @@ async fn article_pages_render_in_chromium() {
         publish(&http, &cms, &id, version, &article).await;
 
         let url = format!("{}/articles/{id}/v{version}", cms.base_url());
-        browser.navigate(&tab, &url).await.expect("load the article page");
+        browser
+            .navigate(&tab, &url)
+            .await
+            .expect("load the article page");
         let titles: Vec<Value> = article["body"]
             .as_array()
             .expect("body")
@@ -150,29 +172,67 @@ async fn article_pages_render_in_chromium() {
             .collect();
         let script = CHECK_PAGE.replace("EXPECTED", &Value::from(titles).to_string());
         let seen = browser.eval(&tab, &script).await.expect("inspect the page");
-        assert_eq!(seen["headings"], seen["expected"], "{name}: section headings");
-        assert!(seen["images"].as_u64().unwrap_or(0) > 0, "{name}: no figure image: {seen}");
-        assert_eq!(seen["broken"], json!([]), "{name}: images that did not load");
+        assert_eq!(
+            seen["headings"], seen["expected"],
+            "{name}: section headings"
+        );
+        assert!(
+            seen["images"].as_u64().unwrap_or(0) > 0,
+            "{name}: no figure image: {seen}"
+        );
+        assert_eq!(
+            seen["broken"],
+            json!([]),
+            "{name}: images that did not load"
+        );
         let refs = article["references"].as_array().map_or(0, Vec::len);
         assert_eq!(seen["references"], json!(refs), "{name}: references");
-        assert!(seen["abstract"].as_u64().unwrap_or(0) > 100, "{name}: abstract: {seen}");
-        assert_eq!(seen["scripts"], json!(0), "{name}: the page needs no script");
+        assert!(
+            seen["abstract"].as_u64().unwrap_or(0) > 100,
+            "{name}: abstract: {seen}"
+        );
+        assert_eq!(
+            seen["scripts"],
+            json!(0),
+            "{name}: the page needs no script"
+        );
         let shot = screenshot_dir().join(format!("{id}.png"));
         browser.screenshot(&tab, &shot).await.expect("screenshot");
+        // And the body from its first figure: what a reader scrolls to.
+        browser
+            .eval(
+                &tab,
+                "document.querySelector('.article-body figure').scrollIntoView()",
+            )
+            .await
+            .expect("scroll to the first figure");
+        let body_shot = screenshot_dir().join(format!("{id}-figure.png"));
+        browser
+            .screenshot(&tab, &body_shot)
+            .await
+            .expect("screenshot");
         eprintln!("{name}: {seen} → {}", shot.display());
         published.push((id, version));
     }
 
     // The index links every published version's page.
-    browser.navigate(&tab, &format!("{}/", cms.base_url())).await.expect("load the index");
+    browser
+        .navigate(&tab, &format!("{}/", cms.base_url()))
+        .await
+        .expect("load the index");
     let links = browser
-        .eval(&tab, "[...document.querySelectorAll('.listing a.title')].map(a => a.getAttribute('href'))")
+        .eval(
+            &tab,
+            "[...document.querySelectorAll('.listing a.title')].map(a => a.getAttribute('href'))",
+        )
         .await
         .expect("index links");
     for (id, version) in &published {
         let href = format!("/articles/{id}/v{version}");
         assert!(
-            links.as_array().is_some_and(|l| l.iter().any(|h| h == href.as_str())),
+            links
+                .as_array()
+                .is_some_and(|l| l.iter().any(|h| h == href.as_str())),
             "{href} not linked from the index: {links}"
         );
     }

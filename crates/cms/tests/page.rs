@@ -22,7 +22,9 @@ fn body_html(page: &str) -> &str {
     let start = page
         .find("<div class=\"article-body\">")
         .expect("an article body");
-    let end = page[start..].find("</div>\n</article>").map_or(page.len(), |e| start + e);
+    let end = page[start..]
+        .find("</div>\n</article>")
+        .map_or(page.len(), |e| start + e);
     &page[start..end]
 }
 
@@ -301,7 +303,9 @@ fn the_complete_vor_sample_renders_every_part() {
         assert!(page.contains(part), "{part:?} not in the page");
     }
     let refs = a["references"].as_array().map_or(0, Vec::len);
-    let section = &page[page.find("<section id=\"references\">").expect("references")..];
+    let section = &page[page
+        .find("<section id=\"references\">")
+        .expect("references")..];
     let section = &section[..section.find("</ol>").expect("end of references")];
     assert_eq!(count(section, "<li class=\"reference\""), refs);
     assert!(!page.contains("<script"));

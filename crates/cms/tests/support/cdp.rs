@@ -305,11 +305,7 @@ impl Browser {
     pub async fn navigate(&self, tab: &Tab, url: &str) -> Result<(), CdpError> {
         let mut events = self.events();
         let answer = self
-            .call(
-                Some(&tab.session_id),
-                "Page.navigate",
-                json!({"url": url}),
-            )
+            .call(Some(&tab.session_id), "Page.navigate", json!({"url": url}))
             .await?;
         if let Some(e) = answer.get("errorText").and_then(Value::as_str) {
             return Err(CdpError::Protocol {
@@ -372,7 +368,8 @@ impl Browser {
         let data = r["data"]
             .as_str()
             .ok_or_else(|| protocol("Page.captureScreenshot", &r))?;
-        let bytes = base64_decode(data).ok_or_else(|| CdpError::Base64(data.chars().take(40).collect()))?;
+        let bytes =
+            base64_decode(data).ok_or_else(|| CdpError::Base64(data.chars().take(40).collect()))?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| CdpError::Io {
                 operation: "create directory",
