@@ -103,7 +103,7 @@ pre{background:var(--panel);padding:.8rem;overflow-x:auto;font-size:.8rem;line-h
 .listing .byline{color:#333;font-size:.9rem;margin:.2rem 0}
 .listing .facts{color:var(--muted);font-size:.8rem;text-transform:uppercase;letter-spacing:.04em}
 .listing .facts span+span:before{content:"\00b7";margin:0 .5em}
-.badge{border-radius:3px;padding:0 .4em}
+.badge{border-radius:3px;padding:0 .4em}.listing .doi{text-transform:none}
 .badge.published{background:#e6f4ea;color:#1e6b34}.badge.ingested{background:#fff4e5;color:#8a5300}
 "#;
 
@@ -248,7 +248,7 @@ impl Blocks<'_> {
         match get_str(b, "type").unwrap_or("") {
             "paragraph" => {
                 if let Some(t) = get_str(b, "text") {
-                    let _ = write!(self.out, "<p>{}</p>\n", sanitize(t));
+                    let _ = writeln!(self.out, "<p>{}</p>", sanitize(t));
                 }
             }
             "section" => {
@@ -276,12 +276,10 @@ impl Blocks<'_> {
                 self.out.push_str("</aside>\n");
             }
             "figure" => self.figure(b, level),
-            "image" => {
-                if get_img(b).is_some() {
-                    let _ = write!(self.out, "<figure class=\"image\"{}>", id_attr(b));
-                    self.image_asset(b, level);
-                    self.out.push_str("</figure>\n");
-                }
+            "image" if get_img(b).is_some() => {
+                let _ = write!(self.out, "<figure class=\"image\"{}>", id_attr(b));
+                self.image_asset(b, level);
+                self.out.push_str("</figure>\n");
             }
             "table" => {
                 let _ = write!(self.out, "<figure class=\"table\"{}>", id_attr(b));
@@ -329,7 +327,7 @@ impl Blocks<'_> {
                     let lang = get_str(b, "language")
                         .map(|l| format!(" class=\"language-{}\"", escape(l)))
                         .unwrap_or_default();
-                    let _ = write!(self.out, "<pre><code{lang}>{}</code></pre>\n", escape(c));
+                    let _ = writeln!(self.out, "<pre><code{lang}>{}</code></pre>", escape(c));
                 }
             }
             "question" => {
@@ -344,9 +342,9 @@ impl Blocks<'_> {
                 if let Some(id) = get_str(b, "id") {
                     let url = format!("https://www.youtube.com/watch?v={id}");
                     let title = get_str(b, "title").map_or_else(|| escape(&url), sanitize);
-                    let _ = write!(
+                    let _ = writeln!(
                         self.out,
-                        "<p class=\"youtube\">Video: <a href=\"{}\">{title}</a></p>\n",
+                        "<p class=\"youtube\">Video: <a href=\"{}\">{title}</a></p>",
                         escape(&url)
                     );
                 }
@@ -388,7 +386,7 @@ impl Blocks<'_> {
             }
             self.out.push_str("</li>");
         }
-        let _ = write!(self.out, "</{tag}>\n");
+        let _ = writeln!(self.out, "</{tag}>");
     }
 
     /// Label, title, caption, attribution and source data of an asset.
@@ -763,7 +761,7 @@ fn part(out: &mut String, id: &str, title: &str, content: &[Value]) {
     if content.is_empty() {
         return;
     }
-    let _ = write!(out, "<section id=\"{id}\"><h2>{title}</h2>\n");
+    let _ = writeln!(out, "<section id=\"{id}\"><h2>{title}</h2>");
     Blocks { out }.all(content, 3);
     out.push_str("</section>\n");
 }
@@ -778,9 +776,9 @@ fn review(out: &mut String, id: &str, default_title: &str, v: Option<&Value>) {
         return;
     }
     let title = get_str(v, "title").map_or_else(|| escape(default_title), sanitize);
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<section id=\"{id}\" class=\"review\"><h2>{title}</h2>\n"
+        "<section id=\"{id}\" class=\"review\"><h2>{title}</h2>"
     );
     let mut b = Blocks { out };
     b.all(get_arr(v, "description"), 3);
@@ -936,7 +934,7 @@ fn header(out: &mut String, article: &Value, ctx: &PageContext) {
         .map(|p| format!("{}: ", sanitize(p)))
         .unwrap_or_default();
     let title = get_str(article, "title").map_or_else(|| escape(&ctx.article_id), sanitize);
-    let _ = write!(out, "<h1 class=\"title\">{prefix}{title}</h1>\n");
+    let _ = writeln!(out, "<h1 class=\"title\">{prefix}{title}</h1>");
     authors(out, article);
     let mut cite = Vec::new();
     if let Some(vol) = get_text(article, "volume") {
@@ -955,7 +953,7 @@ fn header(out: &mut String, article: &Value, ctx: &PageContext) {
         cite.push(doi_link(doi));
     }
     if !cite.is_empty() {
-        let _ = write!(out, "<p class=\"meta cite\">{}</p>\n", cite.join(" "));
+        let _ = writeln!(out, "<p class=\"meta cite\">{}</p>", cite.join(" "));
     }
     let mut links = String::new();
     for (key, text) in [("pdf", "Download PDF"), ("figuresPdf", "Figures PDF")] {
@@ -973,7 +971,7 @@ fn header(out: &mut String, article: &Value, ctx: &PageContext) {
         escape(&ctx.article_id),
         ctx.version
     );
-    let _ = write!(out, "<p class=\"links\">{links}</p>\n</header>\n");
+    let _ = writeln!(out, "<p class=\"links\">{links}</p>\n</header>");
 }
 
 /// The whole page of one article version (a complete HTML document).
@@ -982,7 +980,7 @@ pub fn render_article(article: &Value, ctx: &PageContext) -> String {
     out.push_str("<article>\n");
     header(&mut out, article, ctx);
     if let Some(s) = get_str(article, "impactStatement") {
-        let _ = write!(out, "<p class=\"impact\">{}</p>\n", sanitize(s));
+        let _ = writeln!(out, "<p class=\"impact\">{}</p>", sanitize(s));
     }
     if let Some(a) = article.get("abstract") {
         part(&mut out, "abstract", "Abstract", get_arr(a, "content"));
@@ -1011,7 +1009,7 @@ pub fn render_article(article: &Value, ctx: &PageContext) -> String {
     for app in get_arr(article, "appendices") {
         let _ = write!(out, "<section class=\"appendix\"{}>", id_attr(app));
         let title = get_str(app, "title").map_or_else(|| "Appendix".into(), sanitize);
-        let _ = write!(out, "<h2>{title}</h2>\n");
+        let _ = writeln!(out, "<h2>{title}</h2>");
         Blocks { out: &mut out }.all(get_arr(app, "content"), 3);
         out.push_str("</section>\n");
     }
@@ -1100,14 +1098,14 @@ pub fn render_index(rows: &[IndexRow]) -> String {
         }
         let _ = write!(
             out,
-            "<span class=\"badge {0}\">{0}</span>",
+            "<span><span class=\"badge {0}\">{0}</span></span>",
             escape(&r.cms_status)
         );
         if let Some(d) = &r.date {
             let _ = write!(out, "<span>{}</span>", escape(date_part(d)));
         }
         if let Some(doi) = &r.doi {
-            let _ = write!(out, "<span>{}</span>", escape(doi));
+            let _ = write!(out, "<span class=\"doi\">{}</span>", escape(doi));
         }
         let _ = write!(
             out,

@@ -359,7 +359,7 @@ fn the_index_lists_versions_with_links_and_escapes() {
         "Lee R Berger et al.",
         "Research Article",
         "VOR",
-        "<span class=\"badge published\">published</span>",
+        "<span><span class=\"badge published\">published</span></span>",
         "2015-09-10",
         "<a class=\"title\" href=\"/articles/00353/v1\">00353</a>",
         "<span class=\"badge ingested\">ingested</span>",
