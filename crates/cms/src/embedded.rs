@@ -630,7 +630,13 @@ async fn home(State(s): State<Arc<Shared>>) -> Html<String> {
     let index = s.index.lock().await;
     let mut rows = Vec::new();
     for (id, versions) in &index.articles {
-        for (v, r) in versions.iter().rev() {
+        // Published versions only: the index is the public face; an
+        // ingested version's page is a preview reached by its URL.
+        for (v, r) in versions
+            .iter()
+            .rev()
+            .filter(|(_, r)| r.status == "published")
+        {
             rows.push(page::IndexRow {
                 article_id: id.clone(),
                 version: *v,

@@ -227,11 +227,13 @@ async fn client_flow_survives_restart_and_lists_published_articles() {
         .await
         .expect("html");
     assert!(
-        html.contains("The &lt;b&gt;eLife&lt;/b&gt; paper"),
+        // article-json titles are HTML: rendered as such (sanitized).
+        html.contains("The <b>eLife</b> paper"),
         "{html}"
     );
     assert!(html.contains("10.7554/eLife.00353"), "{html}");
     assert!(html.contains("/articles/00353/versions/1/json"), "{html}");
+    assert!(html.contains("href=\"/articles/00353/v1\""), "{html}");
     assert!(
         !html.contains("Unpublished"),
         "only published articles: {html}"
