@@ -198,19 +198,30 @@ async fn article_pages_render_in_chromium() {
         );
         let shot = screenshot_dir().join(format!("{id}.png"));
         browser.screenshot(&tab, &shot).await.expect("screenshot");
-        // And the body from its first figure: what a reader scrolls to.
-        browser
-            .eval(
-                &tab,
-                "document.querySelector('.article-body figure').scrollIntoView()",
-            )
-            .await
-            .expect("scroll to the first figure");
-        let body_shot = screenshot_dir().join(format!("{id}-figure.png"));
-        browser
-            .screenshot(&tab, &body_shot)
-            .await
-            .expect("screenshot");
+        // And the parts a reader scrolls to, each at the top of a screen.
+        for (part, selector) in [
+            ("figure", ".article-body figure"),
+            ("table", ".article-body table"),
+            ("equation", ".article-body .equation"),
+            ("references", "#references"),
+        ] {
+            let found = browser
+                .eval(
+                    &tab,
+                    &format!(
+                        "(e => e ? (e.scrollIntoView(), true) : false)(document.querySelector('{selector}'))"
+                    ),
+                )
+                .await
+                .expect("scroll");
+            if found == json!(true) {
+                let part_shot = screenshot_dir().join(format!("{id}-{part}.png"));
+                browser
+                    .screenshot(&tab, &part_shot)
+                    .await
+                    .expect("screenshot");
+            }
+        }
         eprintln!("{name}: {seen} → {}", shot.display());
         published.push((id, version));
     }
