@@ -90,6 +90,7 @@ th{background:var(--panel)}
 .equation{display:flex;align-items:center;justify-content:center;gap:2rem;margin:1rem 0;overflow-x:auto}
 .equation .label{font-weight:400}
 math{font-size:1.1em}
+.equation math{font-size:1.35em;math-style:normal}
 .box{background:var(--panel);border:1px solid var(--rule);padding:.2rem 1.2rem;margin:1.5rem 0}
 blockquote{margin:1rem 0;padding-left:1rem;border-left:3px solid var(--rule);color:#333}
 pre{background:var(--panel);padding:.8rem;overflow-x:auto;font-size:.8rem;line-height:1.4}
@@ -698,7 +699,7 @@ fn reference(out: &mut String, r: &Value) {
     let _ = write!(out, "<li class=\"reference\"{}>", id_attr(r));
     let names = reference_names(r);
     if !names.is_empty() {
-        let _ = write!(out, "<span class=\"authors\">{names}</span> ");
+        let _ = write!(out, "<span class=\"ref-authors\">{names}</span> ");
     }
     if let Some(date) = get_text(r, "date") {
         let year: String = date.chars().take(4).collect();
