@@ -918,7 +918,9 @@ fn header(out: &mut String, article: &Value, ctx: &PageContext) {
         .and_then(Value::as_u64)
         .unwrap_or(u64::from(ctx.version));
     let _ = write!(out, "<span class=\"version\">Version {version}</span>");
-    if let Some(p) = get_str(article, "published") {
+    // The article's own date; else when this CMS published it.
+    let published = get_str(article, "published").or(ctx.published_at.as_deref());
+    if let Some(p) = published {
         let _ = write!(
             out,
             "<span class=\"published\">Published {}</span>",

@@ -144,8 +144,7 @@ impl Browser {
             let mut seen = String::new();
             let mut url_tx = Some(url_tx);
             while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(tx) = url_tx.as_ref() {
-                    let _ = tx;
+                if url_tx.is_some() {
                     if let Some(pos) = line.find("ws://") {
                         if let Some(tx) = url_tx.take() {
                             let _ = tx.send(Ok(line[pos..].trim().to_owned()));
