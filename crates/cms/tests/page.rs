@@ -369,3 +369,26 @@ fn the_index_lists_versions_with_links_and_escapes() {
     assert!(!page.contains("<script>x"));
     assert!(render_index(&[]).contains("Nothing published yet."));
 }
+
+/// Every prefix of nasty markup (cut mid-tag, mid-attribute, mid-entity,
+/// mid-character) renders without panicking and without a live script.
+#[test]
+fn truncated_markup_never_panics_or_leaks() {
+    let nasty = "<p>é<a href=\"java\u{0}script:x\" onclick='y'>ü<script>z</script><!-- c --><math><mi>&InvisibleTimes;</mi></math><table><tr><td>&#x3C;script&#x3E;</td></tr></table><img src=x onerror=alert(1)/><svg><g/></svg>&amp</p>";
+    for (cut, _) in nasty.char_indices() {
+        let prefix = &nasty[..cut];
+        let page = render_article(
+            &json!({"title": prefix, "body": [{"type": "paragraph", "text": prefix}, {"type": "mathml", "mathml": prefix}, {"type": "table", "tables": [prefix]}]}),
+            &ctx(),
+        );
+        // Escaped text may spell anything; tags must not.
+        for tag in page.split('<').skip(1).filter_map(|t| t.split_once('>')) {
+            let tag = tag.0.to_ascii_lowercase();
+            assert!(
+                !tag.starts_with("script") && !tag.starts_with("img") && !tag.contains(" on"),
+                "{prefix:?} gave the tag <{tag}>"
+            );
+        }
+        assert!(page.ends_with("</html>\n"), "{prefix:?}");
+    }
+}
