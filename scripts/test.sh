@@ -12,6 +12,17 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
     echo "test.sh: installing systemd (for systemd-analyze) from Debian's packages" >&2
     DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq systemd >/dev/null
+    apt_updated=1
+fi
+
+# chromium: crates/cms/tests/browser.rs renders the CMS's article pages in
+# headless Chromium (Debian's package, /usr/bin/chromium).
+if [ ! -x /usr/bin/chromium ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "test.sh: installing chromium (for the browser tests) from Debian's packages" >&2
+    [ -n "${apt_updated:-}" ] || DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 fi
 
 # moto_server: the AWS-protocol server the AWS backend is tested against.

@@ -10,6 +10,7 @@
 
 use crate::client::{VersionState, VersionStatus};
 use crate::error::CmsError;
+use crate::page;
 use crate::{IDEMPOTENCY_KEY, SILENT_CORRECTION};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
@@ -21,7 +22,6 @@ use pressbot_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,6 +48,16 @@ pub struct VersionRecord {
     pub silent_corrections: u32,
     pub title: Option<String>,
     pub doi: Option<String>,
+    /// article-json `authorLine`, `type` and `status` (`vor`/`poa`) and
+    /// `published`: kept here so the index page needs no article file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_line: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article_published: Option<String>,
     pub ingested_at: Option<String>,
     pub published_at: Option<String>,
 }
@@ -234,6 +244,7 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/articles/{id}/versions/{version}/publish", post(publish))
         .route("/articles/{id}/versions/{version}/json", get(article_json))
+        .route("/articles/{id}/{version}", get(article_page))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared)
 }
@@ -493,6 +504,10 @@ async fn store(
     let text = |k: &str| article.get(k).and_then(|t| t.as_str()).map(str::to_owned);
     record.title = text("title").or_else(|| record.title.take());
     record.doi = text("doi").or_else(|| record.doi.take());
+    record.author_line = text("authorLine").or_else(|| record.author_line.take());
+    record.article_type = text("type").or_else(|| record.article_type.take());
+    record.article_status = text("status").or_else(|| record.article_status.take());
+    record.article_published = text("published").or_else(|| record.article_published.take());
     let state = record.status.clone();
     persist(s, &index).await?;
     Ok(state)
@@ -566,43 +581,77 @@ async fn article_json(
     }
 }
 
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// `GET /articles/{id}/v{version}`: the version as a journal page (any
+/// ingested version: an unpublished one says it is a preview).
+async fn article_page(
+    State(s): State<Arc<Shared>>,
+    UrlPath((id, version)): UrlPath<(String, String)>,
+) -> Response {
+    let Some(number) = version.strip_prefix('v') else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no page {version:?}: article pages are /articles/{{id}}/v{{version}}"),
+        );
+    };
+    let (id, v) = match parse_target(&id, number) {
+        Ok(t) => t,
+        Err((code, message)) => return error(code, message),
+    };
+    let (cms_status, published_at) = {
+        let index = s.index.lock().await;
+        match index.version(&id, v) {
+            Some(r) => (r.status.clone(), r.published_at.clone()),
+            None => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    format!("article {id} version {v} has not been ingested"),
+                )
+            }
         }
-    }
-    out
+    };
+    let path = s.dir.join("articles").join(&id).join(format!("v{v}.json"));
+    let article = match tokio::fs::read(&path).await {
+        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    // Ingest only stores JSON objects; a file edited by hand since then
+    // still gets a page (the renderer skips what it cannot read).
+    let article = article.unwrap_or(serde_json::Value::Null);
+    let ctx = page::PageContext {
+        article_id: id,
+        version: v,
+        cms_status,
+        published_at,
+    };
+    Html(page::render_article(&article, &ctx)).into_response()
 }
 
 async fn home(State(s): State<Arc<Shared>>) -> Html<String> {
     let index = s.index.lock().await;
-    let mut rows = String::new();
+    let mut rows = Vec::new();
     for (id, versions) in &index.articles {
-        for (v, r) in versions {
-            if r.status != "published" {
-                continue;
-            }
-            let _ = writeln!(
-                rows,
-                "<tr><td>{title}</td><td>{doi}</td><td>{v}</td><td>{published}</td><td><a href=\"/articles/{id}/versions/{v}/json\">JSON</a></td></tr>",
-                title = escape(r.title.as_deref().unwrap_or(id)),
-                doi = escape(r.doi.as_deref().unwrap_or("")),
-                published = escape(r.published_at.as_deref().unwrap_or("")),
-                id = escape(id),
-            );
+        // Published versions only: the index is the public face; an
+        // ingested version's page is a preview reached by its URL.
+        for (v, r) in versions
+            .iter()
+            .rev()
+            .filter(|(_, r)| r.status == "published")
+        {
+            rows.push(page::IndexRow {
+                article_id: id.clone(),
+                version: *v,
+                title: r.title.clone(),
+                author_line: r.author_line.clone(),
+                article_type: r.article_type.clone(),
+                article_status: r.article_status.clone(),
+                doi: r.doi.clone(),
+                cms_status: r.status.clone(),
+                date: r
+                    .article_published
+                    .clone()
+                    .or_else(|| r.published_at.clone()),
+            });
         }
     }
-    if rows.is_empty() {
-        rows.push_str("<tr><td colspan=\"5\">Nothing published yet.</td></tr>\n");
-    }
-    Html(format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>pressbot embedded CMS</title></head>\n<body><h1>Published articles</h1>\n<table>\n<tr><th>Title</th><th>DOI</th><th>Version</th><th>Published</th><th></th></tr>\n{rows}</table>\n</body></html>\n"
-    ))
+    Html(page::render_index(&rows))
 }

@@ -14,6 +14,8 @@
 pub mod client;
 pub mod embedded;
 pub mod error;
+mod html;
+pub mod page;
 pub mod testing;
 
 pub use client::{idempotency_key, CmsClient, Ingested, Published, VersionState, VersionStatus};

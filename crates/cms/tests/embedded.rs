@@ -227,11 +227,13 @@ async fn client_flow_survives_restart_and_lists_published_articles() {
         .await
         .expect("html");
     assert!(
-        html.contains("The &lt;b&gt;eLife&lt;/b&gt; paper"),
+        // article-json titles are HTML: rendered as such (sanitized).
+        html.contains("The <b>eLife</b> paper"),
         "{html}"
     );
     assert!(html.contains("10.7554/eLife.00353"), "{html}");
     assert!(html.contains("/articles/00353/versions/1/json"), "{html}");
+    assert!(html.contains("href=\"/articles/00353/v1\""), "{html}");
     assert!(
         !html.contains("Unpublished"),
         "only published articles: {html}"
@@ -302,4 +304,73 @@ async fn free_serve_function_binds_and_stops() {
     assert_eq!(r.status(), 200);
     stop.cancel();
     task.await.expect("joined").expect("stopped cleanly");
+}
+
+#[tokio::test]
+async fn article_pages_are_served_per_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cms, _stop) = start(dir.path(), EmbeddedOptions::default()).await;
+    let http = reqwest::Client::new();
+    let article = r#"{"title":"A <i>page</i><script>x</script>","body":[{"type":"section","title":"Intro","content":[{"type":"paragraph","text":"Hi"}]}],"abstract":7}"#;
+    let r = post(&http, &cms, "/articles/00353/versions/1", "k-p", article)
+        .send()
+        .await
+        .expect("ingest");
+    assert_eq!(r.status(), 201);
+    let page = |path: &str| {
+        let url = format!("{}{path}", cms.base_url());
+        let http = http.clone();
+        async move {
+            let r = http.get(url).send().await.expect("get");
+            let status = r.status().as_u16();
+            let ct = r
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            (status, ct, r.text().await.expect("text"))
+        }
+    };
+    // Ingested, not yet published: a preview, absent from the index.
+    let (status, ct, html) = page("/articles/00353/v1").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(ct.starts_with("text/html"), "{ct}");
+    assert!(
+        html.contains("<h1 class=\"title\">A <i>page</i></h1>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<h2 class=\"section-title\">Intro</h2>"),
+        "{html}"
+    );
+    assert!(html.contains("Preview"), "{html}");
+    assert!(!html.contains("<script>x"), "{html}");
+    let (_, _, index) = page("/").await;
+    assert!(!index.contains("/articles/00353/v1"), "{index}");
+    // Published: in the index, no preview notice.
+    let r = http
+        .post(format!(
+            "{}/articles/00353/versions/1/publish",
+            cms.base_url()
+        ))
+        .send()
+        .await
+        .expect("publish");
+    assert_eq!(r.status(), 200);
+    let (_, _, html) = page("/articles/00353/v1").await;
+    assert!(!html.contains("Preview"), "{html}");
+    let (_, _, index) = page("/").await;
+    assert!(index.contains("href=\"/articles/00353/v1\""), "{index}");
+    // Unknown versions, bad paths.
+    for (path, code) in [
+        ("/articles/00353/v2", 404),
+        ("/articles/00353/1", 404),
+        ("/articles/00353/v0", 400),
+        ("/articles/00353/vx", 400),
+        ("/articles/..%2Fx/v1", 400),
+    ] {
+        let (status, _, body) = page(path).await;
+        assert_eq!(status, code, "{path}: {body}");
+    }
 }
