@@ -10,9 +10,7 @@
 use async_trait::async_trait;
 use pressbot_conformance::backends::{self, Fixture};
 use pressbot_conformance::unique;
-use pressbot_core::backend::{
-    Backend, OutgoingMessage, QueueDepth, QueueService, ReceivedMessage,
-};
+use pressbot_core::backend::{Backend, OutgoingMessage, QueueDepth, QueueService, ReceivedMessage};
 use pressbot_core::rules::NewFileRules;
 use pressbot_core::Result;
 use pressbot_daemons::queue_worker::QueueWorker;
@@ -60,7 +58,9 @@ impl QueueService for SlowQueues {
         receipt: &str,
         visibility: Duration,
     ) -> Result<()> {
-        self.inner.change_visibility(queue, receipt, visibility).await
+        self.inner
+            .change_visibility(queue, receipt, visibility)
+            .await
     }
     async fn depth(&self, queue: &str) -> Result<QueueDepth> {
         self.inner.depth(queue).await
@@ -116,7 +116,10 @@ async fn setup(fixture: Fixture, send_delay: Duration, messages: usize) -> Setup
         fixture
             .backend
             .queues
-            .send(&incoming, OutgoingMessage::new(s3_event(&format!("a{i}.zip"))))
+            .send(
+                &incoming,
+                OutgoingMessage::new(s3_event(&format!("a{i}.zip"))),
+            )
             .await
             .expect("send");
     }
@@ -177,7 +180,10 @@ async fn no_message_is_handled_twice(fixture: Fixture, visibility: Duration, del
         if d.visible + d.in_flight + d.delayed == 0 {
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(120), "not drained: {d:?}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "not drained: {d:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let handled_in = t0.elapsed();

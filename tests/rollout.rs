@@ -176,7 +176,10 @@ async fn v1_waits_for_a_v1_decider(fixture: Fixture) {
     // after its 2 s start-to-close timeout), and the execution is open.
     let t0 = Instant::now();
     while timed_out_decisions(b, &old).await < 2 {
-        assert!(t0.elapsed() < Duration::from_secs(60), "v1 task never timed out");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "v1 task never timed out"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(

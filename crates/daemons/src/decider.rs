@@ -8,8 +8,8 @@
 use crate::backoff::{sleep_or_shutdown, EmptyPollPacer, ErrorBackoff};
 use pressbot_core::backend::{Backend, DecisionTask};
 use pressbot_core::decider;
-use std::sync::atomic::{AtomicU64, Ordering};
 use pressbot_core::definition::Definitions;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;

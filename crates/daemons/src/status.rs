@@ -237,7 +237,10 @@ impl Status {
                 .iter()
                 .map(|(id, w, v, age)| vec![id.clone(), w.clone(), v.clone(), human(*age)])
                 .collect();
-            out.push_str(&table(&["WORKFLOW ID", "WORKFLOW", "VERSION", "AGE"], &rows));
+            out.push_str(&table(
+                &["WORKFLOW ID", "WORKFLOW", "VERSION", "AGE"],
+                &rows,
+            ));
             out.push('\n');
         }
         if self.open_unheld > 0 {
@@ -290,7 +293,10 @@ mod tests {
                     pressbot_decision_tasks_left_total{workflow_type=\"IngestArticleZip@2\"} 1\n";
         assert_eq!(
             decision_tasks_left(page),
-            [("Ping@1".to_owned(), 3), ("IngestArticleZip@2".to_owned(), 1)]
+            [
+                ("Ping@1".to_owned(), 3),
+                ("IngestArticleZip@2".to_owned(), 1)
+            ]
         );
         let s = Status {
             left: vec![("decider".into(), "Ping@1".into(), 3)],
