@@ -106,15 +106,38 @@ impl WorkflowDefinition {
     }
 }
 
-/// All workflow definitions of a directory, by name.
+/// All workflow definitions of a directory, keyed by (name, version).
+///
+/// Several versions of one workflow may be held at once, so that a rollout
+/// never strands an execution: an execution keeps the version it started
+/// with for its whole life, and a decider must hold that version to decide
+/// it. New executions start at the *newest* version of a name, which is the
+/// one with the highest version number. When a name has more than one
+/// version every version must be a whole number (`"1"`, `"2"`, ...), so
+/// "newest" never depends on file names or load order; a workflow held in a
+/// single version may keep any version string.
 #[derive(Debug, Clone, Default)]
 pub struct Definitions {
-    by_name: BTreeMap<String, WorkflowDefinition>,
+    by_type: BTreeMap<(String, String), WorkflowDefinition>,
+    /// Name → version new executions start at.
+    newest: BTreeMap<String, String>,
+}
+
+/// A version as a number, for ordering the versions of one workflow.
+fn version_number(version: &str) -> Option<u64> {
+    let v = version.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse().ok()
 }
 
 impl Definitions {
-    /// Load every `*.toml` in `dir` except the reserved files; fails on the
-    /// first invalid file, or on two files defining the same workflow name.
+    /// Load every `*.toml` in `dir` except the reserved files. A file's name
+    /// does not matter (`IngestArticleZip.toml`, `IngestArticleZip.v1.toml`):
+    /// the `name` and `version` inside it do. Fails on the first invalid
+    /// file, on two files defining the same (name, version), naming both,
+    /// and on versions of one name that cannot be ordered.
     pub fn load_dir(dir: &Path, known_activity: &dyn Fn(&str) -> bool) -> Result<Self> {
         let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
@@ -138,44 +161,113 @@ impl Definitions {
         Ok(defs)
     }
 
-    /// Add a definition; a second one with the same name is an error.
+    /// Add a definition. A second one with the same (name, version) is an
+    /// error naming both files; so is a second version of a name when either
+    /// version is not a whole number, or both are the same number spelt
+    /// differently (`"1"` and `"01"`).
     pub fn insert(&mut self, def: WorkflowDefinition) -> Result<()> {
-        if let Some(existing) = self.by_name.get(&def.name) {
-            return Err(Error::Definition {
-                file: def.source.clone(),
-                field: "name".into(),
-                message: format!(
-                    "workflow {:?} is already defined in {}",
-                    def.name,
-                    existing.source.display()
-                ),
-            });
+        let conflict = |message: String| Error::Definition {
+            file: def.source.clone(),
+            field: "version".into(),
+            message,
+        };
+        let key = (def.name.clone(), def.version.clone());
+        if let Some(existing) = self.by_type.get(&key) {
+            return Err(conflict(format!(
+                "workflow {:?} version {:?} is already defined in {}",
+                def.name,
+                def.version,
+                existing.source.display()
+            )));
         }
-        self.by_name.insert(def.name.clone(), def);
+        if let Some(held) = self.newest.get(&def.name) {
+            let other = &self.by_type[&(def.name.clone(), held.clone())];
+            let (Some(new), Some(old)) = (version_number(&def.version), version_number(held))
+            else {
+                return Err(conflict(format!(
+                    "workflow {:?} has several versions ({:?} here, {:?} in {}): each must then \
+                     be a whole number, so that the highest is the one new executions start at",
+                    def.name,
+                    def.version,
+                    held,
+                    other.source.display()
+                )));
+            };
+            if let Some(same) = self
+                .versions(&def.name)
+                .find(|d| version_number(&d.version) == Some(new))
+            {
+                return Err(conflict(format!(
+                    "workflow {:?} version {:?} is the same number as version {:?} in {}",
+                    def.name,
+                    def.version,
+                    same.version,
+                    same.source.display()
+                )));
+            }
+            if new > old {
+                self.newest.insert(def.name.clone(), def.version.clone());
+            }
+        } else {
+            self.newest.insert(def.name.clone(), def.version.clone());
+        }
+        self.by_type.insert(key, def);
         Ok(())
     }
 
+    /// The newest version of a workflow: the one new executions start at.
     pub fn get(&self, name: &str) -> Option<&WorkflowDefinition> {
-        self.by_name.get(name)
+        let version = self.newest.get(name)?;
+        self.by_type.get(&(name.to_owned(), version.clone()))
     }
 
     /// The definition for a workflow type (name and version must both match).
     pub fn get_type(&self, t: &TypeRef) -> Option<&WorkflowDefinition> {
-        self.by_name.get(&t.name).filter(|d| d.version == t.version)
+        self.by_type.get(&(t.name.clone(), t.version.clone()))
     }
 
+    /// Every version held of one workflow, oldest first.
+    pub fn versions<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a WorkflowDefinition> {
+        let mut v: Vec<&WorkflowDefinition> =
+            self.by_type.values().filter(|d| d.name == name).collect();
+        v.sort_by_key(|d| version_number(&d.version));
+        v.into_iter()
+    }
+
+    /// Every definition, every version (by name, then version string).
     pub fn iter(&self) -> impl Iterator<Item = &WorkflowDefinition> {
-        self.by_name.values()
+        self.by_type.values()
+    }
+
+    /// The names of the workflows held, each once.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.newest.keys().map(String::as_str)
+    }
+
+    /// Every workflow type held, `Name@version` joined, for logs and messages.
+    pub fn describe_types(&self) -> String {
+        self.iter()
+            .map(|d| d.workflow_type().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
+        self.by_type.is_empty()
     }
 
-    /// Every distinct (activity type, default task list) used by any workflow, for registration.
+    /// Every distinct (activity type, default task list) used by any
+    /// workflow version, for registration. When versions give one activity
+    /// type different task lists, the newest version's wins (it is only the
+    /// default: every schedule decision names its task list).
     pub fn activity_types(&self) -> Vec<(TypeRef, String)> {
         let mut seen = BTreeMap::new();
-        for d in self.iter() {
+        let newest_first = self
+            .newest
+            .keys()
+            .filter_map(|n| self.get(n))
+            .chain(self.iter());
+        for d in newest_first {
             for s in d.steps() {
                 seen.entry(s.activity.clone())
                     .or_insert_with(|| s.task_list.clone());
@@ -184,7 +276,7 @@ impl Definitions {
         seen.into_iter().collect()
     }
 
-    /// Every task list some activity is scheduled on.
+    /// Every task list some activity is scheduled on, by any version.
     pub fn activity_task_lists(&self) -> Vec<String> {
         let set: std::collections::BTreeSet<String> = self
             .iter()
@@ -591,5 +683,123 @@ retry = { max_attempts = 10, initial = "30s", backoff = 1.5, max = "5m" }
         )
         .expect("valid");
         assert_eq!(d.steps().count(), 2);
+    }
+
+    fn def_text(name: &str, version: &str) -> String {
+        format!(
+            "name = \"{name}\"\nversion = \"{version}\"\nexecution_start_to_close = \"1m\"\n\
+             [[step]]\nactivity = \"PingWorker\"\n"
+        )
+    }
+
+    /// Write `files` (file name, name, version) into a fresh directory and load it.
+    fn load_files(files: &[(&str, &str, &str)]) -> (tempfile::TempDir, Result<Definitions>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (file, name, version) in files {
+            std::fs::write(dir.path().join(file), def_text(name, version)).expect("write");
+        }
+        std::fs::write(dir.path().join("cron.toml"), "not a definition").expect("write");
+        let defs = Definitions::load_dir(dir.path(), &known);
+        (dir, defs)
+    }
+
+    #[test]
+    fn several_versions_load_and_the_highest_is_newest() {
+        // (files, name → expected newest version, every type held)
+        type Case<'a> = (
+            &'a [(&'a str, &'a str, &'a str)],
+            &'a [(&'a str, &'a str)],
+            &'a str,
+        );
+        let cases: &[Case] = &[
+            (&[("W.toml", "W", "1")], &[("W", "1")], "W@1"),
+            (
+                &[("W.toml", "W", "2"), ("W.v1.toml", "W", "1")],
+                &[("W", "2")],
+                "W@1, W@2",
+            ),
+            // File names carry no meaning: the old version may sit in W.toml.
+            (
+                &[("W.toml", "W", "1"), ("W-next.toml", "W", "2")],
+                &[("W", "2")],
+                "W@1, W@2",
+            ),
+            // Numeric, not string, order: 10 is newer than 9.
+            (
+                &[
+                    ("a.toml", "W", "9"),
+                    ("b.toml", "W", "10"),
+                    ("c.toml", "W", "2"),
+                ],
+                &[("W", "10")],
+                "W@10, W@2, W@9",
+            ),
+            (
+                &[("W.toml", "W", "3"), ("Other.toml", "Other", "release-a")],
+                &[("W", "3"), ("Other", "release-a")],
+                "Other@release-a, W@3",
+            ),
+        ];
+        for (files, newest, types) in cases {
+            let (_dir, defs) = load_files(files);
+            let defs = defs.unwrap_or_else(|e| panic!("{files:?}: {e}"));
+            for (name, version) in *newest {
+                assert_eq!(
+                    defs.get(name).map(|d| d.version.as_str()),
+                    Some(*version),
+                    "{files:?}"
+                );
+            }
+            assert_eq!(defs.describe_types(), *types, "{files:?}");
+            for d in defs.iter() {
+                assert_eq!(defs.get_type(&d.workflow_type()), Some(d));
+            }
+            assert!(defs.get_type(&TypeRef::new("W", "99")).is_none());
+        }
+    }
+
+    #[test]
+    fn conflicting_versions_are_refused_naming_both_files() {
+        // (files, what the error must say)
+        type Case<'a> = (&'a [(&'a str, &'a str, &'a str)], &'a [&'a str]);
+        let cases: &[Case] = &[
+            (
+                &[("W.toml", "W", "1"), ("W.v1.toml", "W", "1")],
+                &["W.v1.toml", "W.toml", "version \"1\" is already defined"],
+            ),
+            (
+                &[("a.toml", "W", "1"), ("b.toml", "W", "01")],
+                &["a.toml", "b.toml", "same number"],
+            ),
+            (
+                &[("a.toml", "W", "1"), ("b.toml", "W", "beta")],
+                &["a.toml", "b.toml", "whole number"],
+            ),
+            (
+                &[("a.toml", "W", "x"), ("b.toml", "W", "y")],
+                &["a.toml", "b.toml", "whole number"],
+            ),
+        ];
+        for (files, want) in cases {
+            let (_dir, defs) = load_files(files);
+            let e = defs.expect_err("must fail").to_string();
+            for w in *want {
+                assert!(e.contains(w), "want {w:?} in {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn versions_are_listed_oldest_first_and_names_once() {
+        let (_dir, defs) = load_files(&[
+            ("W.toml", "W", "10"),
+            ("W.v2.toml", "W", "2"),
+            ("P.toml", "P", "1"),
+        ]);
+        let defs = defs.expect("loads");
+        let versions: Vec<&str> = defs.versions("W").map(|d| d.version.as_str()).collect();
+        assert_eq!(versions, ["2", "10"]);
+        assert_eq!(defs.names().collect::<Vec<_>>(), ["P", "W"]);
+        assert_eq!(defs.iter().count(), 3);
     }
 }

@@ -1,11 +1,15 @@
 //! The decider daemon: polls decision tasks, runs the pure decider on
-//! (definition, history), responds. An unknown workflow type or a bad
-//! history fails that workflow with a clear reason, never the daemon.
+//! (definition, history), responds. A decision task of a workflow type
+//! (name, version) this decider does not hold is left for a decider that
+//! does (see [`handle`]), so deciders of different versions can run side by
+//! side during a rollout. A bad history fails that workflow with a clear
+//! reason, never the daemon.
 
 use crate::backoff::{sleep_or_shutdown, EmptyPollPacer, ErrorBackoff};
 use pressbot_core::backend::{Backend, DecisionTask};
 use pressbot_core::decider;
 use pressbot_core::definition::Definitions;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -98,14 +102,39 @@ impl Decider {
 
 /// Decide one task and respond. Errors are logged: the service times the
 /// task out and schedules another, so nothing is lost.
+///
+/// A task whose workflow type (name *and* version) this decider does not
+/// hold is **left unanswered**, never failed: an execution keeps the version
+/// it started with, so during a rollout a decider holding only version 2
+/// sees the open version-1 executions, and failing them would lose work.
+/// A decision task cannot be handed back on SWF; of the two ways to let go
+/// of one, only this one works:
+///
+/// - Responding with no decisions closes the task, and SWF schedules the
+///   next decision task only when a new event arrives (an activity result,
+///   a timer). An execution waiting on nothing (its next step not yet
+///   scheduled, the usual case right after a step completed) would then
+///   stall until it times out, however many version-1 deciders return.
+/// - Not responding lets the task's start-to-close timeout
+///   (`decision_task_start_to_close` of the definition the execution was
+///   started with, 60 s by default) expire; the service records
+///   `DecisionTaskTimedOut` and schedules a new decision task, which any
+///   decider may poll. SWF does so, and so does the embedded backend (its
+///   timeout sweep reschedules the task), and so does moto. A decider that
+///   holds the version eventually gets it; until one runs, the execution
+///   waits (three history events per timeout) and nothing is lost.
+///
+/// The cost: while deciders of both versions poll the same task list, a
+/// task may land on a decider of the wrong version several times before
+/// the right one gets it, one start-to-close timeout each. Such tasks are
+/// counted in `pressbot_decision_tasks_left_total` (by workflow type) and
+/// shown by `pressbot status`.
 pub async fn handle(backend: &Backend, definitions: &Definitions, task: DecisionTask) {
-    let decisions = match definitions.get_type(&task.workflow_type) {
-        Some(def) => decider::decide(def, &task.execution.workflow_id, &task.events).decisions,
-        None => {
-            tracing::error!("no definition for this workflow type: failing the workflow");
-            decider::fail_unknown_workflow(&task.workflow_type)
-        }
+    let Some(def) = definitions.get_type(&task.workflow_type) else {
+        leave(definitions, &task);
+        return;
     };
+    let decisions = decider::decide(def, &task.execution.workflow_id, &task.events).decisions;
     let names: Vec<&str> = decisions.iter().map(|d| d.name()).collect();
     metrics::counter!("pressbot_decision_tasks_total").increment(1);
     names
@@ -119,4 +148,29 @@ pub async fn handle(backend: &Backend, definitions: &Definitions, task: Decision
     {
         tracing::warn!(error = %e, "could not respond to decision task; the service will reschedule it");
     }
+}
+
+/// Decision tasks left for another decider since this process started.
+static LEFT: AtomicU64 = AtomicU64::new(0);
+
+/// How many decision tasks this process has left for a decider holding
+/// their workflow version (also `pressbot_decision_tasks_left_total`).
+pub fn tasks_left() -> u64 {
+    LEFT.load(Ordering::Relaxed)
+}
+
+/// Let go of a decision task of a version this decider does not hold: count
+/// it, say so, and do not respond (see [`handle`] for why).
+fn leave(definitions: &Definitions, task: &DecisionTask) {
+    LEFT.fetch_add(1, Ordering::Relaxed);
+    metrics::counter!(
+        "pressbot_decision_tasks_left_total",
+        "workflow_type" => task.workflow_type.to_string()
+    )
+    .increment(1);
+    tracing::warn!(
+        held = %definitions.describe_types(),
+        "no definition for this workflow type here: leaving the decision task for a decider \
+         that holds it (the service reschedules it when its start-to-close timeout expires)"
+    );
 }

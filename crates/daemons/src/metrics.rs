@@ -14,6 +14,7 @@
 //! | `pressbot_activity_duration_seconds` | `activity`, `outcome` | run time of an activity (histogram) |
 //! | `pressbot_decision_tasks_total` | | decision tasks decided |
 //! | `pressbot_decisions_total` | `decision` | decisions made, by type |
+//! | `pressbot_decision_tasks_left_total` | `workflow_type` (`Name@version`) | decision tasks of a version this decider does not hold, left unanswered for a decider that does (rescheduled by the service after their start-to-close timeout) |
 //! | `pressbot_queue_messages_received_total` | `queue` | messages received |
 //! | `pressbot_queue_messages_deleted_total` | `queue` | messages handled and deleted |
 //! | `pressbot_queue_messages_dead_lettered_total` | `queue` | messages moved to the dead-letter queue |

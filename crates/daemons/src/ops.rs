@@ -90,11 +90,7 @@ pub async fn start(
 }
 
 fn known(definitions: &Definitions) -> String {
-    definitions
-        .iter()
-        .map(|d| d.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    definitions.names().collect::<Vec<_>>().join(", ")
 }
 
 /// The latest execution with this workflow id (open first, then closed).

@@ -2,7 +2,7 @@
 //! deterministic workflow id, so a duplicate message starts nothing new.
 
 use crate::backoff::{sleep_or_shutdown, ErrorBackoff};
-use crate::queue_worker::{dead_letter, delete, extend_visibility};
+use crate::queue_worker::{dead_letter, delete, BatchVisibility};
 use pressbot_core::backend::{
     Backend, ExecutionFilter, ReceivedMessage, StartOutcome, StartRequest,
 };
@@ -49,6 +49,8 @@ pub async fn start(
     definitions: &Definitions,
     message: &StarterMessage,
 ) -> Result<(WorkflowId, StartOutcome), StartError> {
+    // New executions start at the newest version held (the highest version
+    // number); older versions are held only for executions already open.
     let def = definitions.get(&message.workflow_name).ok_or_else(|| {
         StartError::Bad(format!("unknown workflow name {:?}", message.workflow_name))
     })?;
@@ -111,10 +113,21 @@ impl WorkflowStarter {
                 Ok(messages) => {
                     backoff.reset();
                     metrics::counter!("pressbot_queue_messages_received_total", "queue" => self.queue.clone()).increment(messages.len() as u64);
+                    let hold = BatchVisibility::hold(
+                        self.backend.clone(),
+                        self.queue.clone(),
+                        &messages,
+                        self.visibility,
+                        shutdown.clone(),
+                    );
                     for m in messages {
+                        if !hold.begin(&m.receipt).await {
+                            continue;
+                        }
                         let span = tracing::info_span!("message", queue = %self.queue, message_id = %m.id, receive_count = m.receive_count);
-                        self.handle(m).instrument(span).await;
+                        self.handle(&hold, m).instrument(span).await;
                     }
+                    hold.release().await;
                 }
                 Err(e) => {
                     let wait = backoff.next_delay();
@@ -130,19 +143,16 @@ impl WorkflowStarter {
         Ok(())
     }
 
-    async fn handle(&self, m: ReceivedMessage) {
+    async fn handle(&self, hold: &BatchVisibility, m: ReceivedMessage) {
         let message = match StarterMessage::parse(&m.body) {
             Ok(s) => s,
-            Err(e) => return dead_letter(&self.backend, &self.queue, &m, &e.to_string()).await,
+            Err(e) => {
+                hold.finish(&m.receipt).await;
+                return dead_letter(&self.backend, &self.queue, &m, &e.to_string()).await;
+            }
         };
-        let keep_visible = extend_visibility(
-            self.backend.clone(),
-            self.queue.clone(),
-            m.receipt.clone(),
-            self.visibility,
-        );
         let outcome = start(&self.backend, &self.definitions, &message).await;
-        keep_visible.cancel();
+        hold.finish(&m.receipt).await;
         match outcome {
             Ok((id, StartOutcome::Started { run_id })) => {
                 tracing::info!(workflow_id = %id, run_id = %run_id, workflow = %message.workflow_name, "workflow started");

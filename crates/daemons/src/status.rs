@@ -1,7 +1,9 @@
 //! `pressbot status`: what the bot is doing, in one screen: each role's
 //! health (from its `/__heartbeat__`, where an endpoint is given), queue
-//! depths including the dead-letter queues, open executions and recent
-//! failures with their failing step.
+//! depths including the dead-letter queues, open executions (with their
+//! workflow version, flagged when the definitions here do not hold it),
+//! decision tasks that deciders left for a decider of another version (from
+//! each endpoint's `/metrics`), and recent failures with their failing step.
 
 use crate::app::Loaded;
 use crate::cron::{last_failure, rfc3339};
@@ -45,8 +47,15 @@ pub struct Status {
     pub health: Vec<(String, String)>,
     /// Each queue's depth, or why it could not be read.
     pub queues: Vec<QueueRow>,
-    /// (workflow id, workflow, age)
-    pub open: Vec<(String, String, Duration)>,
+    /// (workflow id, workflow, version, age)
+    pub open: Vec<(String, String, String, Duration)>,
+    /// Open executions whose (name, version) the definitions loaded here do
+    /// not hold: they progress only while some decider holds that version.
+    pub open_unheld: usize,
+    /// (role, workflow type, decision tasks left) from each endpoint's
+    /// `pressbot_decision_tasks_left_total`: tasks a decider received for a
+    /// version it does not hold and left for another.
+    pub left: Vec<(String, String, u64)>,
     /// (workflow id, workflow, status, closed, step, reason)
     pub failed: Vec<[String; 6]>,
     /// Dead-letter queues holding messages: an operator should look.
@@ -76,6 +85,13 @@ pub async fn gather(
             Err(err) => format!("unreachable: {err}"),
         };
         status.health.push((e.role.clone(), verdict));
+        if let Ok(r) = client.get(format!("{}/metrics", e.url)).send().await {
+            if let Ok(text) = r.text().await {
+                for (workflow_type, n) in decision_tasks_left(&text) {
+                    status.left.push((e.role.clone(), workflow_type, n));
+                }
+            }
+        }
     }
     for q in loaded.settings.all_queues() {
         for name in [q.clone(), dead_letter_queue_name(&q)] {
@@ -99,9 +115,18 @@ pub async fn gather(
     {
         open.sort_by_key(|e| e.started);
         for e in open {
+            let held = loaded.definitions.get_type(&e.workflow_type).is_some();
+            if !held {
+                status.open_unheld += 1;
+            }
             status.open.push((
                 e.execution.workflow_id.to_string(),
                 e.workflow_type.name.clone(),
+                format!(
+                    "{}{}",
+                    e.workflow_type.version,
+                    if held { "" } else { " (not held here)" }
+                ),
                 now.since(e.started),
             ));
         }
@@ -136,6 +161,25 @@ pub async fn gather(
         }
     }
     status
+}
+
+/// The `pressbot_decision_tasks_left_total` counters of a Prometheus page,
+/// as (workflow type, count).
+pub fn decision_tasks_left(metrics_page: &str) -> Vec<(String, u64)> {
+    metrics_page
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("pressbot_decision_tasks_left_total{")?;
+            let (labels, value) = rest.split_once('}')?;
+            let workflow_type = labels
+                .split(',')
+                .find_map(|l| l.trim().strip_prefix("workflow_type="))?
+                .trim_matches('"')
+                .to_owned();
+            let n = value.trim().parse::<f64>().ok()?;
+            Some((workflow_type, n as u64))
+        })
+        .collect()
 }
 
 impl Status {
@@ -191,9 +235,30 @@ impl Status {
             let rows: Vec<Vec<String>> = self
                 .open
                 .iter()
-                .map(|(id, w, age)| vec![id.clone(), w.clone(), human(*age)])
+                .map(|(id, w, v, age)| vec![id.clone(), w.clone(), v.clone(), human(*age)])
                 .collect();
-            out.push_str(&table(&["WORKFLOW ID", "WORKFLOW", "AGE"], &rows));
+            out.push_str(&table(
+                &["WORKFLOW ID", "WORKFLOW", "VERSION", "AGE"],
+                &rows,
+            ));
+            out.push('\n');
+        }
+        if self.open_unheld > 0 {
+            out.push_str(&format!(
+                "{} open execution(s) of a workflow version the definitions here do not hold: \
+                 they wait for a decider that holds it (keep the old version's file in workflows/ \
+                 until they close)\n",
+                self.open_unheld
+            ));
+        }
+        if !self.left.is_empty() {
+            out.push_str("\ndecision tasks left for a decider of another version:\n");
+            let rows: Vec<Vec<String>> = self
+                .left
+                .iter()
+                .map(|(role, t, n)| vec![role.clone(), t.clone(), n.to_string()])
+                .collect();
+            out.push_str(&table(&["ROLE", "WORKFLOW TYPE", "LEFT"], &rows));
             out.push('\n');
         }
         out.push_str(&format!("\nrecently failed: {}\n", self.failed.len()));
@@ -213,5 +278,33 @@ impl Status {
             out.push_str("\n(re-run one with `pressbot retry WORKFLOW_ID`)\n");
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn left_counters_are_read_from_a_metrics_page() {
+        let page = "# TYPE pressbot_decision_tasks_left_total counter\n\
+                    pressbot_decision_tasks_left_total{workflow_type=\"Ping@1\"} 3\n\
+                    pressbot_decision_tasks_total 7\n\
+                    pressbot_decision_tasks_left_total{workflow_type=\"IngestArticleZip@2\"} 1\n";
+        assert_eq!(
+            decision_tasks_left(page),
+            [
+                ("Ping@1".to_owned(), 3),
+                ("IngestArticleZip@2".to_owned(), 1)
+            ]
+        );
+        let s = Status {
+            left: vec![("decider".into(), "Ping@1".into(), 3)],
+            open_unheld: 1,
+            ..Status::default()
+        };
+        let text = s.render();
+        assert!(text.contains("Ping@1"), "{text}");
+        assert!(text.contains("do not hold"), "{text}");
     }
 }

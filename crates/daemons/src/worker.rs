@@ -193,6 +193,9 @@ async fn run_activity(
             shared.registry.names().collect::<Vec<_>>().join(", ")
         )));
     };
+    // The activity input names the workflow but not its version, so the
+    // local limits come from the newest version's step of that id; SWF's
+    // own timeouts, from the scheduling version, still apply.
     let step = shared
         .definitions
         .get(&input.workflow)
