@@ -238,6 +238,7 @@ fn fixture(base_url: &str, queue_fails: bool) -> Fixture {
             workflows: Arc::new(NoWorkflows),
             queues: queues.clone(),
             objects: objects.clone(),
+            leases: Arc::new(pressbot_core::lease::MemLeases::default()),
         },
         settings: Arc::new(settings(base_url)),
     });

@@ -31,6 +31,7 @@ use pressbot_core::backend::{
 use pressbot_core::definition::Definitions;
 use pressbot_core::history::{Decision, HistoryEvent};
 use pressbot_core::ids::{RunId, TaskToken, WorkflowExecution, WorkflowId};
+use pressbot_core::lease::{Acquired, Lease, LeaseStore};
 use pressbot_core::{Error as CoreError, Result as CoreResult};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -350,6 +351,7 @@ impl FaultyBackend {
             workflows: Arc::new(FaultyWorkflows(injector.clone(), inner.workflows)),
             queues: Arc::new(FaultyQueues(injector.clone(), inner.queues)),
             objects: Arc::new(FaultyObjects(injector.clone(), inner.objects)),
+            leases: Arc::new(FaultyLeases(injector.clone(), inner.leases)),
         };
         FaultyBackend { injector, backend }
     }
@@ -675,6 +677,48 @@ impl QueueService for FaultyQueues {
     /// Never faulted: resources are created once by the operator.
     async fn create_queue(&self, queue: &str, max_receives: u32) -> CoreResult<()> {
         self.1.create_queue(queue, max_receives).await
+    }
+}
+
+/// Leases misbehave like the object store they live in (S3 on AWS): an
+/// `after` fault on acquire leaves a lease taken that its taker does not
+/// know about, which only its ttl frees, as after a crash.
+#[derive(Debug)]
+struct FaultyLeases(Arc<Injector>, Arc<dyn LeaseStore>);
+
+#[async_trait]
+impl LeaseStore for FaultyLeases {
+    async fn acquire(&self, name: &str, holder: &str, ttl: Duration) -> CoreResult<Acquired> {
+        faulty!(
+            self,
+            Call::Write,
+            "s3",
+            "AcquireLease",
+            name,
+            self.1.acquire(name, holder, ttl)
+        )
+    }
+
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> CoreResult<Option<Lease>> {
+        faulty!(
+            self,
+            Call::Write,
+            "s3",
+            "RenewLease",
+            &lease.name,
+            self.1.renew(lease, ttl)
+        )
+    }
+
+    async fn release(&self, lease: &Lease) -> CoreResult<()> {
+        faulty!(
+            self,
+            Call::Write,
+            "s3",
+            "ReleaseLease",
+            &lease.name,
+            self.1.release(lease)
+        )
     }
 }
 
