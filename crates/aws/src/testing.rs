@@ -287,6 +287,7 @@ pub fn test_settings(endpoint: &str, prefix: &str) -> Settings {
             connect_timeout: secs(5),
             request_timeout: secs(65),
             max_retry_after: secs(60),
+            lease_ttl: std::time::Duration::from_secs(30),
         },
         activities: ActivitySettings {
             image_widths: vec![500],

@@ -41,7 +41,11 @@ pub fn idempotency_key(article_id: &str, version: u32, package: &str) -> String 
             })
             .collect()
     };
-    format!("pressbot-{}-v{version}-{}", clean(article_id), clean(package))
+    format!(
+        "pressbot-{}-v{version}-{}",
+        clean(article_id),
+        clean(package)
+    )
 }
 
 /// Where a version stands in the CMS.
@@ -724,14 +728,20 @@ impl CmsClient {
             body: None,
             silent: false,
         };
-        if let Some(done) = self.already_published(&call, article_id, version, key).await? {
+        if let Some(done) = self
+            .already_published(&call, article_id, version, key)
+            .await?
+        {
             return Ok(done);
         }
         let resp = self.send(&call).await?;
         if resp.status() == StatusCode::CONFLICT {
             // Published meanwhile (an earlier round whose answer was lost):
             // the CMS's status says by whom.
-            if let Some(done) = self.already_published(&call, article_id, version, key).await? {
+            if let Some(done) = self
+                .already_published(&call, article_id, version, key)
+                .await?
+            {
                 return Ok(done);
             }
         }

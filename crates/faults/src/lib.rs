@@ -113,6 +113,10 @@ pub struct FaultConfig {
     pub slow_poll_delay: Duration,
     /// Applies to long polls and receives.
     pub lost_poll: f64,
+    /// A listing of *closed* executions answers empty, as SWF's visibility
+    /// lags behind a close: the starter's "already ran" check misses and a
+    /// duplicate starter message starts the same workflow id again.
+    pub stale_closed: f64,
 }
 
 impl Default for FaultConfig {
@@ -127,6 +131,7 @@ impl Default for FaultConfig {
             slow_poll: 0.0,
             slow_poll_delay: Duration::from_secs(1),
             lost_poll: 0.0,
+            stale_closed: 0.0,
         }
     }
 }
@@ -163,13 +168,14 @@ impl FaultConfig {
                 "after" => c.after = rate()?,
                 "slow_poll" => c.slow_poll = rate()?,
                 "lost_poll" => c.lost_poll = rate()?,
+                "stale_closed" => c.stale_closed = rate()?,
                 "slow_poll_ms" => {
                     c.slow_poll_delay =
                         Duration::from_millis(value.parse().map_err(|_| bad("not a number of milliseconds"))?)
                 }
                 _ => {
                     return Err(bad(
-                        "unknown key (known: seed, throttle, server_error, dropped, after, slow_poll, slow_poll_ms, lost_poll)",
+                        "unknown key (known: seed, throttle, server_error, dropped, after, slow_poll, slow_poll_ms, lost_poll, stale_closed)",
                     ))
                 }
             }
@@ -564,6 +570,16 @@ impl WorkflowService for FaultyWorkflows {
     }
 
     async fn list_executions(&self, filter: &ExecutionFilter) -> CoreResult<Vec<ExecutionInfo>> {
+        if !filter.open && self.0.roll(self.0.config.stale_closed) {
+            tracing::warn!(
+                fault = "stale_closed",
+                service = "swf",
+                operation = "ListClosedExecutions",
+                resource = "executions",
+                "injected fault"
+            );
+            return Ok(Vec::new());
+        }
         faulty!(
             self,
             Call::Read,
