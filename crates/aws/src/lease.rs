@@ -127,11 +127,11 @@ impl AwsBackend {
                     .key(&key)
                     .content_type("application/json")
                     .body(ByteStream::from(body.clone()));
-                match etag {
+                let put = match etag {
                     None => put.if_none_match("*"),
                     Some(t) => put.if_match(t),
-                }
-                .send()
+                };
+                put.send()
             })
             .await;
         match result {

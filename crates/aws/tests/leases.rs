@@ -20,7 +20,7 @@ async fn moto_honours_conditional_puts_and_the_lease_works_on_them() {
     // What moto does with the conditions (pinned: see the deviations in
     // crates/aws/src/testing.rs).
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(settings.aws.region.clone()))
+        .region(aws_sdk_s3::config::Region::new(settings.aws.region.clone()))
         .endpoint_url(moto.endpoint())
         .credentials_provider(pressbot_aws::testing::test_credentials())
         .load()
