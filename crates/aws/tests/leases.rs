@@ -7,7 +7,7 @@
 mod common;
 
 use aws_sdk_s3::primitives::ByteStream;
-use pressbot_core::lease::{Acquired, LeaseStore};
+use pressbot_core::lease::Acquired;
 use std::time::Duration;
 
 const TTL: Duration = Duration::from_secs(30);
