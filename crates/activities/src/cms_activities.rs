@@ -7,9 +7,14 @@
 //! port chosen at start-up, the process that started it sets
 //! `cms.base_url` to the bound address before building the `Env`.
 //!
-//! Context in: `article_id`, `version`, `run` (else the execution's run id),
+//! Context in: `article_id`, `version`, `package` (the package identity,
+//! else `run`, else the execution's run id),
 //! and for `PostToCms` `article_json_key` (in the expanded bucket, written
 //! by ConvertJATS).
+//!
+//! Both hold the CMS lease around the CMS call: one call at a time across
+//! every worker process and host; held elsewhere, the attempt fails
+//! retryable with "CMS busy: lease held by <holder> until <time>".
 //!
 //! Output: `PostToCms` → `cms_idempotency_key`, `cms_already_there` (an
 //! earlier attempt had arrived; nothing was posted), `cms_silent_correction`;
@@ -27,6 +32,7 @@ use crate::{Activity, ActivityContext, Env};
 use async_trait::async_trait;
 use pressbot_cms::{CmsClient, CmsError};
 use pressbot_core::activity::ActivityFailure;
+use pressbot_core::lease::{renew_every, Acquired, CMS_LEASE};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::Arc;
@@ -67,7 +73,12 @@ fn flag(v: Option<&Value>) -> Option<bool> {
     }
 }
 
-/// The article version a CMS step is about.
+/// The article version a CMS step is about, and the package whose
+/// content it is: the context's `package` identity (VersionLookup sets it
+/// from bucket, key and eTag, see [`crate::identity`]), so that every run
+/// of one package uses one idempotency key; without one (a workflow started
+/// by hand with no package, e.g. ApproveArticlePublication from an old
+/// message), the run.
 fn target(ctx: &ActivityContext) -> Result<(String, u32, String), ActivityFailure> {
     let article_id = article::ctx_str(ctx, keys::ARTICLE_ID).map_err(failure)?;
     let version = article::ctx_u32(ctx, keys::VERSION)
@@ -78,20 +89,100 @@ fn target(ctx: &ActivityContext) -> Result<(String, u32, String), ActivityFailur
                 "missing (VersionLookup should have set it)",
             ))
         })?;
-    Ok((article_id, version, article::run_of(ctx)))
+    let package = ctx
+        .input
+        .context
+        .get(crate::identity::PACKAGE)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(|| article::run_of(ctx));
+    Ok((article_id, version, package))
 }
 
-/// Run a CMS call unless the attempt is cancelled first. A cancelled call
-/// may have reached the CMS: the next attempt asks before posting again.
-async fn cancellable<T>(
+/// Who holds the CMS lease: enough for an operator reading "CMS busy" to
+/// find the process and the workflow.
+fn holder(ctx: &ActivityContext) -> String {
+    static HOST: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into())
+    });
+    format!(
+        "{}:{} {} {}",
+        *HOST,
+        std::process::id(),
+        ctx.execution.workflow_id,
+        ctx.activity_id
+    )
+}
+
+/// Run a CMS call holding the CMS lease (one call at a time across every
+/// worker process and host, see [`pressbot_core::lease`]), unless the
+/// attempt is cancelled first.
+///
+/// The lease held elsewhere fails the attempt retryable ("CMS busy"), so
+/// the decider's retry timer does the waiting, not a worker slot. While the
+/// call runs the lease is renewed every third of its ttl; if a renewal
+/// finds it lost (this worker stalled past the ttl and another took it),
+/// the call is dropped: two calls must not overlap. A cancelled or dropped
+/// call may have reached the CMS: the next attempt asks before posting
+/// again. The lease is released however the call ends; a crash leaves it
+/// to expire.
+async fn under_cms_lease<T>(
+    env: &Env,
     ctx: &ActivityContext,
     what: &str,
     call: impl Future<Output = Result<T, CmsError>>,
 ) -> Result<T, ActivityFailure> {
-    tokio::select! {
-        r = call => r.map_err(|e| cms_failure(&ctx.input.step, &e)),
-        _ = ctx.cancel.cancelled() => Err(ActivityFailure::retryable(format!("{}: cancelled during {what}", ctx.input.step))),
+    let step = &ctx.input.step;
+    let ttl = env.settings.cms.lease_ttl;
+    let leases = &env.backend.leases;
+    let mut lease = match leases.acquire(CMS_LEASE, &holder(ctx), ttl).await {
+        Ok(Acquired::Held(l)) => l,
+        Ok(Acquired::Busy(h)) => {
+            return Err(ActivityFailure::retryable(format!(
+                "{step}: CMS busy: lease held by {} until {}",
+                h.holder, h.expires
+            )))
+        }
+        Err(e) => {
+            let message = format!("{step}: cannot take the CMS lease: {e}");
+            return Err(if e.is_retryable() {
+                ActivityFailure::retryable(message)
+            } else {
+                ActivityFailure::permanent(message)
+            });
+        }
+    };
+    let every = renew_every(ttl);
+    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let mut call = std::pin::pin!(call);
+    let result = loop {
+        tokio::select! {
+            r = &mut call => break r.map_err(|e| cms_failure(step, &e)),
+            _ = ctx.cancel.cancelled() => break Err(ActivityFailure::retryable(format!("{step}: cancelled during {what}"))),
+            _ = renew.tick() => match leases.renew(&lease, ttl).await {
+                Ok(Some(l)) => lease = l,
+                Ok(None) => break Err(ActivityFailure::retryable(format!(
+                    "{step}: lost the CMS lease during {what} (it expired and was taken); the next attempt asks the CMS before posting again"
+                ))),
+                Err(e) if pressbot_core::time::Timestamp::now() < lease.expires => {
+                    tracing::warn!(activity = %step, error = %e, "could not renew the CMS lease; still held, trying again");
+                }
+                Err(e) => break Err(ActivityFailure::retryable(format!(
+                    "{step}: could not renew the CMS lease during {what} before it expired: {e}"
+                ))),
+            },
+        }
+    };
+    if let Err(e) = leases.release(&lease).await {
+        tracing::warn!(activity = %step, error = %e, expires = %lease.expires, "could not release the CMS lease; it expires on its own");
     }
+    result
 }
 
 /// Posts the article JSON to the CMS (or a silent correction).
@@ -114,7 +205,7 @@ impl Activity for PostToCms {
 
     async fn run(&self, ctx: &ActivityContext) -> Result<Value, ActivityFailure> {
         let step = &ctx.input.step;
-        let (article_id, version, run) = target(ctx)?;
+        let (article_id, version, package) = target(ctx)?;
         let json_key = article::ctx_str(ctx, keys::ARTICLE_JSON_KEY).map_err(failure)?;
         let silent = flag(ctx.input.params.get("silent")).unwrap_or(false);
         let bucket = article::bucket(&self.env, "expanded").map_err(failure)?;
@@ -147,17 +238,19 @@ impl Activity for PostToCms {
             "posting article to the CMS"
         );
         let done = if silent {
-            cancellable(
+            under_cms_lease(
+                &self.env,
                 ctx,
                 "the silent correction",
-                cms.silent_correction(&article_id, version, &run, &body),
+                cms.silent_correction(&article_id, version, &package, &body),
             )
             .await?
         } else {
-            cancellable(
+            under_cms_lease(
+                &self.env,
                 ctx,
                 "the ingest",
-                cms.ingest(&article_id, version, &run, &body),
+                cms.ingest(&article_id, version, &package, &body),
             )
             .await?
         };
@@ -203,7 +296,7 @@ impl Activity for PublishToCms {
 
     async fn run(&self, ctx: &ActivityContext) -> Result<Value, ActivityFailure> {
         let step = &ctx.input.step;
-        let (article_id, version, run) = target(ctx)?;
+        let (article_id, version, package) = target(ctx)?;
         if is_preview(ctx) {
             tracing::info!(
                 workflow_id = %ctx.execution.workflow_id,
@@ -224,7 +317,13 @@ impl Activity for PublishToCms {
             return Ok(json!({ "published": false, "publication_status": "ready to publish" }));
         }
         let cms = client(&self.env, step)?;
-        let done = cancellable(ctx, "the publish", cms.publish(&article_id, version, &run)).await?;
+        let done = under_cms_lease(
+            &self.env,
+            ctx,
+            "the publish",
+            cms.publish(&article_id, version, &package),
+        )
+        .await?;
         dashboard::emit_property(&self.env, ctx, PUBLICATION_STATUS, "published", "text").await;
         Ok(json!({
             "published": true,

@@ -21,6 +21,7 @@ pub mod article;
 pub mod deposit;
 pub mod error;
 pub mod expand;
+pub mod identity;
 pub mod images;
 pub mod jats;
 pub mod manifest;

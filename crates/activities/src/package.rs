@@ -145,6 +145,8 @@ pub enum VersionSource {
     FileName,
     Published,
     Default,
+    /// Given to this package (bucket, key, eTag) by an earlier run.
+    Recorded,
 }
 
 /// Decide the version: the name's, else from the published versions by
@@ -227,7 +229,15 @@ impl VersionLookup {
             }
             None => VersionRule::Next,
         };
-        let published = if name.version.is_none() {
+        // The package's identity, and the version once given to it
+        // (crate::identity): a re-run of an unversioned package keeps it.
+        let package = crate::identity::of_context(&self.env, ctx).await?;
+        let identity = package.as_ref().map(crate::identity::identity);
+        let recorded = match (&identity, name.version) {
+            (Some(id), None) => crate::identity::recorded(&self.env, id).await?,
+            _ => None,
+        };
+        let published = if name.version.is_none() && recorded.is_none() {
             let cdn = bucket(&self.env, "cdn")?;
             let prefix = crate::deposit::cdn_key(&name.article_id, "");
             let objects = list(&self.env, &cdn, &prefix).await?;
@@ -235,7 +245,22 @@ impl VersionLookup {
         } else {
             Vec::new()
         };
-        let (version, source) = choose_version(&name, &published, rule);
+        let (version, source) = match &recorded {
+            Some(r) => (r.version, VersionSource::Recorded),
+            None => choose_version(&name, &published, rule),
+        };
+        if let (Some(id), Some((b, k, e)), None, None) =
+            (&identity, &package, name.version, &recorded)
+        {
+            let record = crate::identity::PackageRecord {
+                article_id: name.article_id.clone(),
+                version,
+                bucket: b.clone(),
+                key: k.clone(),
+                etag: e.clone(),
+            };
+            crate::identity::record(&self.env, id, &record).await?;
+        }
         let run = run_of(ctx);
         tracing::info!(
             article_id = %name.article_id,
@@ -252,6 +277,7 @@ impl VersionLookup {
             keys::REVISION: name.revision,
             keys::UPDATE_DATE: name.timestamp,
             keys::RUN: run,
+            crate::identity::PACKAGE: identity,
         }))
     }
 }

@@ -102,7 +102,18 @@ async fn the_whole_article_flow_on_the_real_package() {
     w.store.insert(&w.incoming, PACKAGE, read_data(PACKAGE));
     let mut c = start(&w.incoming, PACKAGE);
 
-    let out = w.step("VersionLookup", &mut c).await;
+    let mut out = w.step("VersionLookup", &mut c).await;
+    // The package identity: 16 hex digits of bucket/key/eTag (see crate::identity).
+    let package = out
+        .as_object_mut()
+        .and_then(|o| o.remove("package"))
+        .expect("a package identity");
+    assert!(
+        package
+            .as_str()
+            .is_some_and(|p| p.len() == 16 && p.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{package}"
+    );
     assert_eq!(
         out,
         json!({"article_id": "00353", "status": "vor", "version": 1, "version_source": "file_name",

@@ -238,6 +238,7 @@ fn fixture(base_url: &str, queue_fails: bool) -> Fixture {
             workflows: Arc::new(NoWorkflows),
             queues: queues.clone(),
             objects: objects.clone(),
+            leases: Arc::new(pressbot_core::lease::MemLeases::default()),
         },
         settings: Arc::new(settings(base_url)),
     });
@@ -644,4 +645,109 @@ async fn dashboard_events_are_batched_and_flushed_on_close() {
     drop(events);
     task.await
         .expect("a failing queue does not panic the sender");
+}
+
+/// The context of a package with an identity (VersionLookup's `package`).
+fn package_context(run: &str) -> Value {
+    json!({"article_id": "00353", "version": 1, "run": run, "package": "0123456789abcdef", "article_json_key": JSON_KEY})
+}
+
+#[tokio::test]
+async fn a_second_run_of_the_same_package_posts_nothing_and_publishes_once() {
+    // PublishToCms's status check is refused: a permanent failure after the ingest.
+    let cms = MisbehavingCms::start(
+        vec![],
+        vec![Behavior::Normal, Behavior::answer(400, r#"{"error":"no"}"#)],
+    )
+    .await
+    .expect("cms");
+    let f = fixture(&cms.base_url(), false);
+    f.put_article(ARTICLE).await;
+    let out = PostToCms::new(f.env.clone())
+        .run(&ctx("PostToCms", package_context("run-a"), json!({})))
+        .await
+        .expect("posted");
+    assert_eq!(
+        out["cms_idempotency_key"],
+        "pressbot-00353-v1-0123456789abcdef"
+    );
+    let failed = PublishToCms::new(f.env.clone())
+        .run(&ctx("PublishToCms", package_context("run-a"), json!({})))
+        .await
+        .expect_err("refused");
+    assert_eq!(failed.kind, FailureKind::Permanent, "{failed:?}");
+
+    // `pressbot retry`: a new run of the same package.
+    let again = PostToCms::new(f.env.clone())
+        .run(&ctx("PostToCms", package_context("run-b"), json!({})))
+        .await
+        .expect("nothing to post");
+    assert_eq!(again["cms_already_there"], true);
+    PublishToCms::new(f.env.clone())
+        .run(&ctx("PublishToCms", package_context("run-b"), json!({})))
+        .await
+        .expect("published");
+    // And a third run after the publication: nothing at all.
+    PostToCms::new(f.env.clone())
+        .run(&ctx("PostToCms", package_context("run-c"), json!({})))
+        .await
+        .expect("nothing to post");
+    let third = PublishToCms::new(f.env.clone())
+        .run(&ctx("PublishToCms", package_context("run-c"), json!({})))
+        .await
+        .expect("already published");
+    assert_eq!(third["already_published"], true);
+    assert_eq!(cms.ingest_posts("00353", 1), 1, "{:#?}", cms.requests());
+    assert_eq!(cms.publish_posts("00353", 1), 1, "{:#?}", cms.requests());
+}
+
+#[tokio::test]
+async fn a_cms_lease_held_elsewhere_fails_the_attempt_retryable_and_posts_nothing() {
+    let cms = MisbehavingCms::start(vec![], vec![]).await.expect("cms");
+    let f = fixture(&cms.base_url(), false);
+    f.put_article(ARTICLE).await;
+    let held = f
+        .env
+        .backend
+        .leases
+        .acquire(
+            pressbot_core::lease::CMS_LEASE,
+            "host-b:42 other-workflow",
+            Duration::from_secs(30),
+        )
+        .await
+        .expect("acquire");
+    let pressbot_core::lease::Acquired::Held(lease) = held else {
+        panic!("free")
+    };
+    let busy = PostToCms::new(f.env.clone())
+        .run(&ctx("PostToCms", package_context("run-a"), json!({})))
+        .await
+        .expect_err("busy");
+    assert_eq!(busy.kind, FailureKind::Retryable, "{busy:?}");
+    assert!(
+        busy.message
+            .contains("CMS busy: lease held by host-b:42 other-workflow until"),
+        "{busy:?}"
+    );
+    assert!(cms.requests().is_empty(), "nothing reached the CMS");
+    f.env.backend.leases.release(&lease).await.expect("release");
+    PostToCms::new(f.env.clone())
+        .run(&ctx("PostToCms", package_context("run-a"), json!({})))
+        .await
+        .expect("posted once the lease is free");
+    // Released after the call: the next taker gets it at once.
+    assert!(matches!(
+        f.env
+            .backend
+            .leases
+            .acquire(
+                pressbot_core::lease::CMS_LEASE,
+                "next",
+                Duration::from_secs(30)
+            )
+            .await
+            .expect("acquire"),
+        pressbot_core::lease::Acquired::Held(_)
+    ));
 }

@@ -63,6 +63,16 @@ pub enum AwsError {
     /// Settings the backend cannot work with.
     #[error("invalid settings: {key}: {message}")]
     Settings { key: String, message: String },
+
+    /// A lease object that cannot be read or kept (unreadable record, a
+    /// takeover that kept racing). `retryable` when trying again can help.
+    #[error("s3 {operation} on {resource}: {message}")]
+    Lease {
+        operation: &'static str,
+        resource: String,
+        retryable: bool,
+        message: String,
+    },
 }
 
 impl AwsError {
@@ -71,6 +81,9 @@ impl AwsError {
         matches!(
             self,
             AwsError::Call {
+                retryable: true,
+                ..
+            } | AwsError::Lease {
                 retryable: true,
                 ..
             }
@@ -154,6 +167,18 @@ impl From<AwsError> for pressbot_core::Error {
                 message,
             },
             AwsError::Settings { key, message } => E::Settings { key, message },
+            AwsError::Lease {
+                operation,
+                resource,
+                retryable,
+                message,
+            } => E::Backend {
+                service: "s3",
+                operation,
+                resource,
+                retryable,
+                message,
+            },
         }
     }
 }

@@ -13,6 +13,7 @@
 //! surfaces at once with the operation and resource in the error.
 
 mod error;
+pub mod lease;
 mod mapping;
 mod resources;
 mod s3;
@@ -86,6 +87,8 @@ struct Inner {
     swf_calls: AtomicU64,
     /// Queue name → URL, resolved once: every call needs the URL, and it never changes.
     queue_urls: Mutex<HashMap<String, String>>,
+    /// Where leases live (`leases/<name>.json`): the expanded bucket.
+    lease_bucket: Option<String>,
 }
 
 impl AwsBackend {
@@ -174,6 +177,7 @@ impl AwsBackend {
                 history_page_size: aws.history_page_size,
                 swf_calls: AtomicU64::new(0),
                 queue_urls: Mutex::new(HashMap::new()),
+                lease_bucket: settings.bucket("expanded"),
             }),
             retry: RetrySettings::default(),
         })
@@ -191,6 +195,7 @@ impl AwsBackend {
             workflows: Arc::new(self.clone()),
             queues: Arc::new(self.clone()),
             objects: Arc::new(self.clone()),
+            leases: Arc::new(self.clone()),
         }
     }
 

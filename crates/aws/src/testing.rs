@@ -48,6 +48,13 @@
 //!   or a tampered query is served (200). The S3 test asserts the URL's
 //!   SigV4 parameters and pins this deviation; expiry enforcement itself is
 //!   tested on the embedded backend (`crates/local/tests/presign.rs`).
+//!
+//! Not a deviation (checked, since the CMS lease relies on it): moto 5.2.6
+//! honours conditional `PutObject` as S3 does: `If-None-Match: *` over an
+//! existing object and `If-Match` with a stale eTag are refused with 412
+//! (`crates/aws/tests/leases.rs` pins it). Concurrent conditional writes
+//! racing inside S3 (409 `ConditionalRequestConflict`) cannot be provoked
+//! on moto; the lease treats 409 like 412 (someone else wrote first).
 
 use crate::AwsBackend;
 use aws_credential_types::Credentials;
@@ -287,6 +294,7 @@ pub fn test_settings(endpoint: &str, prefix: &str) -> Settings {
             connect_timeout: secs(5),
             request_timeout: secs(65),
             max_retry_after: secs(60),
+            lease_ttl: std::time::Duration::from_secs(30),
         },
         activities: ActivitySettings {
             image_widths: vec![500],

@@ -23,9 +23,13 @@ use std::time::{Duration, SystemTime};
 /// How much of a CMS answer goes into an error message.
 const MAX_BODY_IN_ERROR: usize = 2000;
 
-/// The idempotency key of one (article, version, run): the same on every
-/// attempt of a run, different for a deliberate re-run.
-pub fn idempotency_key(article_id: &str, version: u32, run: &str) -> String {
+/// The idempotency key of one (article, version, package): `package` is
+/// the package's identity ([`pressbot_core::ids::package_identity`] of its
+/// bucket, key and eTag), so the key is the same on every attempt of every
+/// run of the same package: a re-run (`pressbot retry`, a duplicate start)
+/// finds its ingest already in the CMS instead of ingesting again. A new
+/// upload of the package (new eTag) has a new key.
+pub fn idempotency_key(article_id: &str, version: u32, package: &str) -> String {
     let clean = |s: &str| -> String {
         s.chars()
             .map(|c| {
@@ -37,7 +41,11 @@ pub fn idempotency_key(article_id: &str, version: u32, run: &str) -> String {
             })
             .collect()
     };
-    format!("pressbot-{}-v{version}-{}", clean(article_id), clean(run))
+    format!(
+        "pressbot-{}-v{version}-{}",
+        clean(article_id),
+        clean(package)
+    )
 }
 
 /// Where a version stands in the CMS.
@@ -564,16 +572,17 @@ impl CmsClient {
         .await
     }
 
-    /// Ingest a version's article JSON once per run, whatever happens on the
-    /// wire. `json` is sent as is.
+    /// Ingest a version's article JSON once per package (`package`: its
+    /// identity, see [`idempotency_key`]), whatever happens on the wire and
+    /// however many runs there are. `json` is sent as is.
     pub async fn ingest(
         &self,
         article_id: &str,
         version: u32,
-        run: &str,
+        package: &str,
         json: &[u8],
     ) -> Result<Ingested, CmsError> {
-        self.ingest_with(article_id, version, run, json, false)
+        self.ingest_with(article_id, version, package, json, false)
             .await
     }
 
@@ -583,21 +592,22 @@ impl CmsClient {
         &self,
         article_id: &str,
         version: u32,
-        run: &str,
+        package: &str,
         json: &[u8],
     ) -> Result<Ingested, CmsError> {
-        self.ingest_with(article_id, version, run, json, true).await
+        self.ingest_with(article_id, version, package, json, true)
+            .await
     }
 
     async fn ingest_with(
         &self,
         article_id: &str,
         version: u32,
-        run: &str,
+        package: &str,
         json: &[u8],
         silent: bool,
     ) -> Result<Ingested, CmsError> {
-        let key = idempotency_key(article_id, version, run);
+        let key = idempotency_key(article_id, version, package);
         let what = format!("{article_id} v{version}");
         let result = self
             .with_retries_do("ingest", &what, || {
@@ -677,15 +687,16 @@ impl CmsClient {
         })
     }
 
-    /// Publish an ingested version. Publishing is idempotent on the CMS; a
-    /// version that is already published is a success.
+    /// Publish an ingested version. A version already published (its
+    /// status says so, or the CMS answers 409 to the publish) is a success
+    /// that changed nothing: a re-run publishes nothing new.
     pub async fn publish(
         &self,
         article_id: &str,
         version: u32,
-        run: &str,
+        package: &str,
     ) -> Result<Published, CmsError> {
-        let key = idempotency_key(article_id, version, run);
+        let key = idempotency_key(article_id, version, package);
         let what = format!("{article_id} v{version}");
         let result = self
             .with_retries_do("publish", &what, || {
@@ -717,30 +728,58 @@ impl CmsClient {
             body: None,
             silent: false,
         };
-        match self.status_round(article_id, version, key).await? {
-            Some(s) if s.status == VersionState::Published => {
-                return Ok(Published {
-                    already_published: true,
-                })
-            }
-            Some(s) if s.status == VersionState::Ingesting => {
-                return Err(CmsError::Unavailable {
-                    operation: call.operation,
-                    target: call.target(),
-                    status: 409,
-                    retry_after: None,
-                    body: "the version is still being ingested".into(),
-                })
-            }
-            _ => {}
+        if let Some(done) = self
+            .already_published(&call, article_id, version, key)
+            .await?
+        {
+            return Ok(done);
         }
         let resp = self.send(&call).await?;
+        if resp.status() == StatusCode::CONFLICT {
+            // Published meanwhile (an earlier round whose answer was lost):
+            // the CMS's status says by whom.
+            if let Some(done) = self
+                .already_published(&call, article_id, version, key)
+                .await?
+            {
+                return Ok(done);
+            }
+        }
         if !resp.status().is_success() {
             return Err(self.refusal(&call, resp).await);
         }
         Ok(Published {
             already_published: false,
         })
+    }
+
+    /// Ask before publishing: `Some` when the version is already
+    /// published (whose ingest it was does not matter here: the CMS refuses
+    /// to ingest another package over a published version, so PostToCms
+    /// already failed for one); an error while it is still being ingested.
+    async fn already_published(
+        &self,
+        call: &Call<'_>,
+        article_id: &str,
+        version: u32,
+        key: &str,
+    ) -> Result<Option<Published>, CmsError> {
+        match self.status_round(article_id, version, key).await? {
+            Some(s) if s.status == VersionState::Published => {
+                tracing::info!(article_id, version, idempotency_key = %key, "CMS already published this version; not posting again");
+                Ok(Some(Published {
+                    already_published: true,
+                }))
+            }
+            Some(s) if s.status == VersionState::Ingesting => Err(CmsError::Unavailable {
+                operation: call.operation,
+                target: call.target(),
+                status: 409,
+                retry_after: None,
+                body: "the version is still being ingested".into(),
+            }),
+            _ => Ok(None),
+        }
     }
 }
 

@@ -545,7 +545,13 @@ async fn publish(
         );
     };
     if record.status == "published" {
-        return Json(json!({"status": "published", "already_published": true})).into_response();
+        // As the real CMS: 409, which the client reads as "done" after
+        // checking the status.
+        return (
+            StatusCode::CONFLICT,
+            Json(json!({"status": "published", "already_published": true})),
+        )
+            .into_response();
     }
     record.status = "published".into();
     record.publishes += 1;

@@ -109,6 +109,11 @@ struct Inner {
     versions: HashMap<(String, u32), HeldVersion>,
     ingests: HashMap<(String, u32), u32>,
     publishes: HashMap<(String, u32), u32>,
+    /// How long a normal ingest takes (the request is held that long).
+    ingest_delay: Duration,
+    /// Ingest POSTs being handled now, and the most at once so far.
+    in_flight: u32,
+    max_in_flight: u32,
 }
 
 /// A running misbehaving CMS. Dropping it stops the server.
@@ -182,6 +187,41 @@ impl MisbehavingCms {
             .get(&(article_id.to_owned(), version))
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Raw ingest POSTs received for one version, whatever came of them
+    /// (refused, duplicate by key, scripted failures): duplicates cannot
+    /// hide under the latest key.
+    pub fn ingest_posts(&self, article_id: &str, version: u32) -> usize {
+        self.posts_to(article_id, version, false)
+    }
+
+    /// Raw publish POSTs received for one version, whatever came of them.
+    pub fn publish_posts(&self, article_id: &str, version: u32) -> usize {
+        self.posts_to(article_id, version, true)
+    }
+
+    fn posts_to(&self, article_id: &str, version: u32, publish: bool) -> usize {
+        lock(&self.inner)
+            .requests
+            .iter()
+            .filter(|r| r.method == "POST")
+            .filter(|r| {
+                parse_path(&r.path)
+                    .is_some_and(|(id, v, p)| id == article_id && v == version && p == publish)
+            })
+            .count()
+    }
+
+    /// Hold every normal ingest this long, as a real CMS takes its time:
+    /// what makes concurrent ingests observable ([`Self::max_concurrent_ingests`]).
+    pub fn set_ingest_delay(&self, delay: Duration) {
+        lock(&self.inner).ingest_delay = delay;
+    }
+
+    /// The most ingest POSTs this CMS was handling at the same time.
+    pub fn max_concurrent_ingests(&self) -> u32 {
+        lock(&self.inner).max_in_flight
     }
 
     /// Script more POST behaviours.
@@ -293,6 +333,14 @@ async fn handle(mut stream: TcpStream, inner: Arc<Mutex<Inner>>) -> std::io::Res
         b
     };
     let target = parse_path(&req.path);
+    let is_ingest = req.method == "POST" && target.as_ref().is_some_and(|t| !t.2);
+    let _in_flight = is_ingest.then(|| InFlight::enter(&inner));
+    if is_ingest && behavior == Behavior::Normal {
+        let delay = lock(&inner).ingest_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+    }
     match behavior {
         Behavior::Answer {
             status,
@@ -338,7 +386,28 @@ async fn handle(mut stream: TcpStream, inner: Arc<Mutex<Inner>>) -> std::io::Res
     }
 }
 
-/// The contract, faithfully: returns the answer's status and body.
+/// Counts an ingest request as in flight for as long as it lives.
+struct InFlight(Arc<Mutex<Inner>>);
+
+impl InFlight {
+    fn enter(inner: &Arc<Mutex<Inner>>) -> Self {
+        let mut g = lock(inner);
+        g.in_flight += 1;
+        g.max_in_flight = g.max_in_flight.max(g.in_flight);
+        InFlight(inner.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut g = lock(&self.0);
+        g.in_flight = g.in_flight.saturating_sub(1);
+    }
+}
+
+/// The contract, faithfully: returns the answer's status and body. Like
+/// the real CMS: an ingest over a published version (other than a silent
+/// correction) and a publish of a published version are refused with 409.
 fn serve_normally(
     req: &Request,
     target: Option<(String, u32, bool)>,
@@ -384,6 +453,13 @@ fn serve_normally(
             if state.key.is_some() && state.key == key {
                 return (200, r#"{"status":"ingested","duplicate":true}"#.into());
             }
+            if state.published && !silent {
+                return (
+                    409,
+                    r#"{"error":"already published; send a new version or a silent correction"}"#
+                        .into(),
+                );
+            }
             state.key = key;
             state.ingesting_until = ingesting_for.map(|d| now + d);
             if silent {
@@ -396,7 +472,7 @@ fn serve_normally(
             let k = (id, v);
             match g.versions.get_mut(&k) {
                 None => (404, r#"{"error":"not ingested"}"#.into()),
-                Some(s) if s.published => (200, r#"{"status":"published"}"#.into()),
+                Some(s) if s.published => (409, r#"{"error":"already published"}"#.into()),
                 Some(s) => {
                     s.published = true;
                     *g.publishes.entry(k).or_default() += 1;

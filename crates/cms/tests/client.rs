@@ -19,6 +19,7 @@ fn settings() -> CmsSettings {
         connect_timeout: Duration::from_millis(300),
         request_timeout: Duration::from_millis(300),
         max_retry_after: Duration::from_secs(2),
+        lease_ttl: std::time::Duration::from_secs(30),
     }
 }
 

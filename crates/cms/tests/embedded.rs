@@ -25,6 +25,7 @@ fn client(cms: &EmbeddedCms) -> CmsClient {
         connect_timeout: Duration::from_millis(300),
         request_timeout: Duration::from_secs(2),
         max_retry_after: Duration::from_secs(2),
+        lease_ttl: std::time::Duration::from_secs(30),
     };
     CmsClient::from_settings(&s, None)
         .expect("client")

@@ -54,6 +54,7 @@ async fn secret_is_not_logged() {
         connect_timeout: Duration::from_millis(300),
         request_timeout: Duration::from_millis(300),
         max_retry_after: Duration::from_secs(2),
+        lease_ttl: std::time::Duration::from_secs(30),
     };
     let c = CmsClient::from_settings(&settings, None)
         .expect("client")

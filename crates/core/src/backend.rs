@@ -329,10 +329,12 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     async fn set_notification(&self, bucket: &str, queue: &str) -> Result<()>;
 }
 
-/// One backend: the three services, shared by every daemon of a process.
+/// One backend: the services, shared by every daemon of a process.
 #[derive(Debug, Clone)]
 pub struct Backend {
     pub workflows: Arc<dyn WorkflowService>,
     pub queues: Arc<dyn QueueService>,
     pub objects: Arc<dyn ObjectStore>,
+    /// Leases shared by every process on this backend (one CMS ingest at a time).
+    pub leases: Arc<dyn crate::lease::LeaseStore>,
 }

@@ -132,6 +132,19 @@ pub fn deterministic_workflow_id(workflow: &str, readable: &str, identity: &[&st
     }
 }
 
+/// The identity of one article package, the same for every run of it:
+/// the first 16 hex digits of SHA-256 over `bucket/key/eTag` (quotes
+/// around the eTag dropped: S3 quotes it, events and the embedded backend
+/// do not). It names the package in the CMS idempotency key and in the
+/// record of the version given to an unversioned package, so that a
+/// re-run (`pressbot retry`, a duplicate start) is recognised as the same
+/// package while a new upload under the same key (a new eTag) is a new one.
+pub fn package_identity(bucket: &str, key: &str, etag: &str) -> String {
+    let etag = etag.trim_matches('"');
+    let digest = Sha256::digest(format!("{bucket}/{key}/{etag}").as_bytes());
+    hex::encode(&digest[..8])
+}
+
 /// A 64-bit FNV-1a hash: stable across Rust versions and platforms, unlike
 /// `DefaultHasher`, which is what the decider's deterministic jitter needs.
 pub fn stable_hash(parts: &[&str]) -> u64 {
@@ -148,6 +161,15 @@ pub fn stable_hash(parts: &[&str]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn package_identity_is_stable_and_ignores_etag_quotes() {
+        let a = package_identity("in", "elife-00353.zip", "abc");
+        assert_eq!(a.len(), 16);
+        assert_eq!(a, package_identity("in", "elife-00353.zip", "\"abc\""));
+        assert_ne!(a, package_identity("in", "elife-00353.zip", "abd"));
+        assert_ne!(a, package_identity("in2", "elife-00353.zip", "abc"));
+    }
 
     #[test]
     fn workflow_id_is_deterministic_and_clean() {

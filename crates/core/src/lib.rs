@@ -12,6 +12,7 @@ pub mod definition;
 pub mod error;
 pub mod history;
 pub mod ids;
+pub mod lease;
 pub mod messages;
 pub mod retry;
 pub mod rules;

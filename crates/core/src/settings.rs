@@ -185,6 +185,15 @@ pub struct CmsSettings {
     /// Longest Retry-After honoured before giving the attempt back to the retry policy.
     #[serde(with = "humantime_serde")]
     pub max_retry_after: Duration,
+    /// Ttl of the CMS lease (one ingest at a time across every worker and
+    /// host): renewed every third of it while a CMS call runs, so a worker
+    /// that dies blocks the others for at most this long.
+    #[serde(with = "humantime_serde", default = "default_cms_lease_ttl")]
+    pub lease_ttl: Duration,
+}
+
+fn default_cms_lease_ttl() -> Duration {
+    Duration::from_secs(30)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -31,6 +31,7 @@ use pressbot_core::backend::{
 use pressbot_core::definition::Definitions;
 use pressbot_core::history::{Decision, HistoryEvent};
 use pressbot_core::ids::{RunId, TaskToken, WorkflowExecution, WorkflowId};
+use pressbot_core::lease::{Acquired, Lease, LeaseStore};
 use pressbot_core::{Error as CoreError, Result as CoreResult};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -112,6 +113,10 @@ pub struct FaultConfig {
     pub slow_poll_delay: Duration,
     /// Applies to long polls and receives.
     pub lost_poll: f64,
+    /// A listing of *closed* executions answers empty, as SWF's visibility
+    /// lags behind a close: the starter's "already ran" check misses and a
+    /// duplicate starter message starts the same workflow id again.
+    pub stale_closed: f64,
 }
 
 impl Default for FaultConfig {
@@ -126,6 +131,7 @@ impl Default for FaultConfig {
             slow_poll: 0.0,
             slow_poll_delay: Duration::from_secs(1),
             lost_poll: 0.0,
+            stale_closed: 0.0,
         }
     }
 }
@@ -162,13 +168,14 @@ impl FaultConfig {
                 "after" => c.after = rate()?,
                 "slow_poll" => c.slow_poll = rate()?,
                 "lost_poll" => c.lost_poll = rate()?,
+                "stale_closed" => c.stale_closed = rate()?,
                 "slow_poll_ms" => {
                     c.slow_poll_delay =
                         Duration::from_millis(value.parse().map_err(|_| bad("not a number of milliseconds"))?)
                 }
                 _ => {
                     return Err(bad(
-                        "unknown key (known: seed, throttle, server_error, dropped, after, slow_poll, slow_poll_ms, lost_poll)",
+                        "unknown key (known: seed, throttle, server_error, dropped, after, slow_poll, slow_poll_ms, lost_poll, stale_closed)",
                     ))
                 }
             }
@@ -350,6 +357,7 @@ impl FaultyBackend {
             workflows: Arc::new(FaultyWorkflows(injector.clone(), inner.workflows)),
             queues: Arc::new(FaultyQueues(injector.clone(), inner.queues)),
             objects: Arc::new(FaultyObjects(injector.clone(), inner.objects)),
+            leases: Arc::new(FaultyLeases(injector.clone(), inner.leases)),
         };
         FaultyBackend { injector, backend }
     }
@@ -562,6 +570,16 @@ impl WorkflowService for FaultyWorkflows {
     }
 
     async fn list_executions(&self, filter: &ExecutionFilter) -> CoreResult<Vec<ExecutionInfo>> {
+        if !filter.open && self.0.roll(self.0.config.stale_closed) {
+            tracing::warn!(
+                fault = "stale_closed",
+                service = "swf",
+                operation = "ListClosedExecutions",
+                resource = "executions",
+                "injected fault"
+            );
+            return Ok(Vec::new());
+        }
         faulty!(
             self,
             Call::Read,
@@ -675,6 +693,48 @@ impl QueueService for FaultyQueues {
     /// Never faulted: resources are created once by the operator.
     async fn create_queue(&self, queue: &str, max_receives: u32) -> CoreResult<()> {
         self.1.create_queue(queue, max_receives).await
+    }
+}
+
+/// Leases misbehave like the object store they live in (S3 on AWS): an
+/// `after` fault on acquire leaves a lease taken that its taker does not
+/// know about, which only its ttl frees, as after a crash.
+#[derive(Debug)]
+struct FaultyLeases(Arc<Injector>, Arc<dyn LeaseStore>);
+
+#[async_trait]
+impl LeaseStore for FaultyLeases {
+    async fn acquire(&self, name: &str, holder: &str, ttl: Duration) -> CoreResult<Acquired> {
+        faulty!(
+            self,
+            Call::Write,
+            "s3",
+            "AcquireLease",
+            name,
+            self.1.acquire(name, holder, ttl)
+        )
+    }
+
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> CoreResult<Option<Lease>> {
+        faulty!(
+            self,
+            Call::Write,
+            "s3",
+            "RenewLease",
+            &lease.name,
+            self.1.renew(lease, ttl)
+        )
+    }
+
+    async fn release(&self, lease: &Lease) -> CoreResult<()> {
+        faulty!(
+            self,
+            Call::Write,
+            "s3",
+            "ReleaseLease",
+            &lease.name,
+            self.1.release(lease)
+        )
     }
 }
 

@@ -166,6 +166,12 @@ CREATE TABLE IF NOT EXISTS objects (
     last_modified INTEGER NOT NULL,
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    token TEXT NOT NULL,
+    expires INTEGER NOT NULL
+) WITHOUT ROWID;
 "#;
 
 /// Busy handler: wait for another process's write lock, up to

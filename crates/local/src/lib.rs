@@ -20,6 +20,7 @@
 
 mod db;
 mod error;
+mod lease;
 pub mod object_server;
 pub mod objects;
 pub mod presign;
@@ -205,6 +206,7 @@ impl LocalBackend {
             workflows: Arc::new(self.clone()),
             queues: Arc::new(self.clone()),
             objects: Arc::new(self.clone()),
+            leases: Arc::new(self.clone()),
         }
     }
 

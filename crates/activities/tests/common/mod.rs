@@ -294,6 +294,7 @@ pub fn env_with(store: Arc<MemStore>, settings: Settings) -> Arc<Env> {
             workflows: Arc::new(Unused),
             queues: Arc::new(Unused),
             objects: store,
+            leases: Arc::new(pressbot_core::lease::MemLeases::default()),
         },
         settings: Arc::new(settings),
     })
