@@ -457,7 +457,10 @@ pub fn configure(h: &mut Harness, cms_base_url: &str) {
     h.set("PRESSBOT__CMS__MAX_RETRY_AFTER", "5s");
     // eLife's model requires https for video sources, as any production CDN
     // serves; the checks below look each URL's file up in the CDN bucket.
-    h.set("PRESSBOT__ACTIVITIES__CDN_BASE_URL", "https://cdn.pressbot.test");
+    h.set(
+        "PRESSBOT__ACTIVITIES__CDN_BASE_URL",
+        "https://cdn.pressbot.test",
+    );
     let initial = Regex::new(r#"initial = "[0-9]+s""#).unwrap();
     let max = Regex::new(r#"max = "[0-9]+m""#).unwrap();
     for file in [
