@@ -23,6 +23,27 @@ pub fn escape_into(s: &str, out: &mut String) {
     }
 }
 
+/// The resolver URL of a DOI. DOIs may hold characters a URI may not
+/// (`10.1890/0012-9658(1999)080[1762:IFEAPF]2.0.CO;2`); those are
+/// percent-encoded so the URL is a valid URI, as the model requires.
+pub fn doi_url(doi: &str) -> String {
+    let mut out = String::from("https://doi.org/");
+    for c in doi.trim().chars() {
+        match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' => out.push(c),
+            '-' | '.' | '_' | '~' | '!' | '$' | '&' | '\'' | '(' | ')' | '*' | '+' | ',' | ';'
+            | '=' | ':' | '@' | '/' => out.push(c),
+            _ => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Escaped text.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -109,7 +130,7 @@ fn ext_href(e: &Element) -> Option<String> {
     }
     let doi = e.attr("ext-link-type") == Some("doi") || e.attr("link-type") == Some("doi");
     Some(if doi && !h.contains(':') {
-        format!("https://doi.org/{h}")
+        doi_url(h)
     } else if h.starts_with("www.") {
         format!("http://{h}")
     } else {
@@ -410,6 +431,22 @@ fn open_tag(c: &Element, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn doi_urls_are_valid_uris() {
+        assert_eq!(
+            doi_url("10.1890/0012-9658(1999)080[1762:IFEAPF]2.0.CO;2"),
+            "https://doi.org/10.1890/0012-9658(1999)080%5B1762:IFEAPF%5D2.0.CO;2"
+        );
+        assert_eq!(
+            doi_url("10.7554/eLife.00353"),
+            "https://doi.org/10.7554/eLife.00353"
+        );
+        assert_eq!(
+            doi_url("10.1/a b<c>#d"),
+            "https://doi.org/10.1/a%20b%3Cc%3E%23d"
+        );
+    }
 
     #[test]
     fn safe_links() {

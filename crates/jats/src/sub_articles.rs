@@ -149,10 +149,12 @@ pub(crate) fn fill(cx: &mut Cx<'_>, root: &Element, article: &mut Article) -> Re
         && article.public_reviews.is_empty()
         && article.recommendations_for_authors.is_none()
     {
-        cx.warn(
-            "article/sub-article",
-            "an author response without a decision letter, evaluation, assessment or reviews, which the model requires",
-        );
+        // The CMS would refuse such an article (the model makes the
+        // response depend on one of them): fail here, naming why.
+        return Err(cx.invalid(
+            "article/sub-article[@article-type=reply]",
+            "an author response needs a decision letter, evaluation, assessment or public reviews beside it (the article-json model requires one), and none has content",
+        ));
     }
     Ok(())
 }
@@ -234,6 +236,13 @@ fn convert(cx: &mut Cx<'_>, sub: &Element, path: &str, k: Kind) -> Option<SubArt
     };
     if content.is_empty() {
         cx.warn(&bpath, "sub-article without content: left out");
+        return None;
+    }
+    if k == Kind::Decision && description.is_empty() {
+        cx.warn(
+            &bpath,
+            "decision letter without a description (the model requires one): left out",
+        );
         return None;
     }
     let mut s = SubArticle {

@@ -31,7 +31,7 @@ fn nonempty(p: People) -> Option<People> {
 
 /// The link a reference shows: its own, else its DOI's.
 fn uri_or_doi(uri: Option<String>, doi: &Option<String>) -> Option<String> {
-    uri.or_else(|| doi.as_ref().map(|d| format!("https://doi.org/{d}")))
+    uri.or_else(|| doi.as_deref().map(crate::html::doi_url))
 }
 
 pub(super) fn reference(

@@ -504,7 +504,7 @@ pub(super) fn clean_uri(cx: &mut Cx<'_>, path: &str, raw: &str) -> Option<String
         return None;
     }
     let fixed = if t.to_ascii_lowercase().starts_with("doi:") {
-        format!("https://doi.org/{}", t[4..].trim())
+        crate::html::doi_url(&t[4..])
     } else if t.to_ascii_lowercase().starts_with("www.") {
         format!("http://{t}")
     } else {

@@ -218,9 +218,20 @@ fn odd_sub_articles_are_warned() {
 }
 
 #[test]
-fn author_response_alone_is_warned() {
-    let (v, w) = run(&[sub("reply", "sa2", "Author response", "", "<p>A</p>")]);
-    assert!(v.get("authorResponse").is_some());
-    assert_eq!(w.len(), 1);
-    assert_eq!(w[0].path, "article/sub-article");
+fn author_response_alone_is_refused() {
+    let xml = format!(
+        "<article><front/>{}</article>",
+        sub("reply", "sa2", "Author response", "", "<p>A</p>")
+    );
+    let root = crate::xml::parse(xml.as_bytes(), "t.xml").unwrap();
+    let opts = Options::default();
+    let mut cx = Cx::new(&opts, "t.xml");
+    let mut a = Article::default();
+    let e = fill(&mut cx, &root, &mut a).unwrap_err();
+    assert!(
+        e.to_string().starts_with(
+            "t.xml: invalid article/sub-article[@article-type=reply]: an author response needs"
+        ),
+        "{e}"
+    );
 }
