@@ -17,6 +17,7 @@ case "$mode" in
     export PROPTEST_CASES="${PROPTEST_CASES:-5000}"
     cargo test -p pressbot-core --test prop_inputs
     cargo test -p pressbot-activities --test prop_hostile
+    PRESSBOT_PROP_EXPLORE=1 cargo test -p pressbot-jats --test prop
     ;;
   libfuzzer)
     secs="${2:-60}"

@@ -1,10 +1,10 @@
-//! JATS XML to article JSON (ConvertJATS): no DTD, no entity expansion, no panic.
+//! JATS XML to article-json (ConvertJATS, crate pressbot-jats): no DTD, no
+//! entity expansion, no panic.
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let opts = pressbot_activities::jats::ConvertOptions {
-        cdn_base_url: "https://cdn.example.org".into(),
-        image_widths: vec![617],
+    let opts = pressbot_jats::Options {
+        iiif_base_url: "https://iiif.example.org/iiif/2".into(),
         ..Default::default()
     };
-    let _ = pressbot_activities::jats::convert(data, "fuzz.xml", &opts);
+    let _ = pressbot_jats::convert(data, "fuzz.xml", &opts);
 });
