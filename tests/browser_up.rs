@@ -120,6 +120,10 @@ const CHECK_PAGE: &str = r#"
     abstract: len('#abstract'),
     decision: len('#decision-letter'),
     response: len('#author-response'),
+    videos: document.querySelectorAll('figure.video').length,
+    downloads: document.querySelectorAll('figure.video .downloads a[href]').length,
+    deadPlayers: [...document.querySelectorAll('video')]
+      .filter(v => ![...v.querySelectorAll('source')].some(s => v.canPlayType(s.type || ''))).length,
     title: document.title,
   };
 })()
@@ -190,6 +194,13 @@ async fn pressbot_up_serves_readable_pages_in_chromium() {
             .json()
             .await
             .expect("JSON");
+        // Kept beside the screenshots: what the page was rendered from.
+        std::fs::create_dir_all(screenshot_dir()).expect("screenshot dir");
+        std::fs::write(
+            screenshot_dir().join(format!("{id}.json")),
+            serde_json::to_vec_pretty(&article).expect("JSON"),
+        )
+        .expect("write the article JSON");
         let url = format!("{base}/articles/{id}/v{version}");
         browser
             .navigate(&tab, &url)
@@ -223,7 +234,19 @@ async fn pressbot_up_serves_readable_pages_in_chromium() {
             seen["abstract"].as_u64().unwrap_or(0) > 100,
             "{id}: abstract: {seen}"
         );
+        // A player only where Chromium can play a source; every video
+        // downloadable from the page.
+        assert_eq!(
+            seen["deadPlayers"],
+            json!(0),
+            "{id}: unplayable <video>: {seen}"
+        );
+        assert!(
+            seen["downloads"].as_u64() >= seen["videos"].as_u64(),
+            "{id}: videos without a download link: {seen}"
+        );
         if *id == "00007" {
+            assert_eq!(seen["videos"], json!(4), "{id}: the four videos: {seen}");
             // Every `<ref>` of the JATS made it into the JSON (62 in this
             // fixture), so the page count above is the source's count too.
             let xml = std::fs::read_to_string(e2e_pipeline_cases::jats_path("elife-00007-v1.xml"))

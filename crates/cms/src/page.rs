@@ -78,6 +78,9 @@ h3{font-size:1.15rem}h4,h5,h6{font-size:1rem}
 figure{margin:1.5rem 0;padding:0}
 figure img,figure video{display:block;max-width:100%;height:auto;margin:0 auto;border:1px solid var(--rule)}
 figcaption{font-size:.85rem;color:#333;margin-top:.6rem}
+sub,sup{font-size:75%;line-height:0;position:relative;vertical-align:baseline}sup{top:-.5em}sub{bottom:-.25em}
+.downloads{font-family:system-ui,"Noto Sans",Arial,sans-serif;font-size:.85rem;margin:.4rem 0}
+.downloads a{margin-right:1rem}
 figcaption p{margin:.3rem 0}
 .label{font-weight:700}
 .supplements{border-left:3px solid var(--rule);padding-left:1rem;margin-top:1rem}
@@ -489,41 +492,76 @@ impl Blocks<'_> {
         }
     }
 
+    /// A video: a player when a browser can play one of its sources, and
+    /// always a visible download link per source. eLife's older packages
+    /// carry AVI/QuickTime files that no browser plays; a `<video>` of
+    /// those alone is a dead grey box (its fallback content is never shown
+    /// by a browser that supports `<video>`), so they get the poster, if
+    /// any, and the links instead.
     fn video_asset(&mut self, a: &Value, level: u8) {
-        let poster = a
-            .get("placeholder")
-            .and_then(get_img_of)
-            .map(|(src, _)| format!(" poster=\"{}\"", escape(src)))
-            .unwrap_or_default();
-        let size = match (
-            a.get("width").and_then(Value::as_u64),
-            a.get("height").and_then(Value::as_u64),
-        ) {
-            (Some(w), Some(h)) => format!(" width=\"{w}\" height=\"{h}\""),
-            _ => String::new(),
-        };
-        let _ = write!(self.out, "<video controls preload=\"none\"{poster}{size}>");
-        let sources = get_arr(a, "sources");
-        for s in sources {
-            if let Some(uri) = get_str(s, "uri").filter(|u| safe_url(u)) {
-                let media = get_str(s, "mediaType")
+        let poster = a.get("placeholder").and_then(get_img_of);
+        let sources: Vec<(&str, Option<&str>)> = get_arr(a, "sources")
+            .iter()
+            .filter_map(|s| {
+                let uri = get_str(s, "uri").filter(|u| safe_url(u))?;
+                Some((uri, get_str(s, "mediaType")))
+            })
+            .collect();
+        let playable: Vec<&(&str, Option<&str>)> = sources
+            .iter()
+            .filter(|(_, media)| media.is_some_and(browser_plays))
+            .collect();
+        if !playable.is_empty() {
+            let poster_attr = poster
+                .as_ref()
+                .map(|(src, _)| format!(" poster=\"{}\"", escape(src)))
+                .unwrap_or_default();
+            let size = match (
+                a.get("width").and_then(Value::as_u64),
+                a.get("height").and_then(Value::as_u64),
+            ) {
+                (Some(w), Some(h)) => format!(" width=\"{w}\" height=\"{h}\""),
+                _ => String::new(),
+            };
+            let _ = write!(
+                self.out,
+                "<video controls preload=\"none\"{poster_attr}{size}>"
+            );
+            for (uri, media) in playable {
+                let media = media
                     .map(|m| format!(" type=\"{}\"", escape(m)))
                     .unwrap_or_default();
                 let _ = write!(self.out, "<source src=\"{}\"{media}>", escape(uri));
             }
-        }
-        if let Some(uri) = sources
-            .iter()
-            .filter_map(|s| get_str(s, "uri"))
-            .find(|u| safe_url(u))
-        {
+            self.out.push_str("</video>");
+        } else if let Some((src, alt)) = &poster {
             let _ = write!(
                 self.out,
-                "<a href=\"{}\">Download the video</a>",
-                escape(uri)
+                "<img src=\"{}\" alt=\"{alt}\" loading=\"eager\">",
+                escape(src)
             );
         }
-        self.out.push_str("</video>");
+        if !sources.is_empty() {
+            self.out.push_str("<p class=\"downloads\">");
+            for (i, (uri, media)) in sources.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(' ');
+                }
+                let kind = media.map(format_name).unwrap_or_default();
+                let text = if kind.is_empty() {
+                    "Download the video".to_owned()
+                } else {
+                    format!("Download the video ({kind})")
+                };
+                let _ = write!(
+                    self.out,
+                    "<a class=\"download\" href=\"{}\">{}</a>",
+                    escape(uri),
+                    escape(&text)
+                );
+            }
+            self.out.push_str("</p>");
+        }
         self.caption(a, level);
     }
 
@@ -565,6 +603,39 @@ impl Blocks<'_> {
             "video" => self.video_asset(a, level),
             _ => self.image_asset(a, level),
         }
+    }
+}
+
+/// Whether browsers play a video of this media type in `<video>`: MP4,
+/// WebM and Ogg (parameters such as `codecs` ignored).
+fn browser_plays(media_type: &str) -> bool {
+    let base = media_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(base.as_str(), "video/mp4" | "video/webm" | "video/ogg")
+}
+
+/// A short name for a media type, for a download link: `video/x-msvideo`
+/// → `AVI`, `video/quicktime` → `MOV`, else the subtype upper-cased.
+fn format_name(media_type: &str) -> String {
+    let base = media_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match base.as_str() {
+        "video/x-msvideo" | "video/avi" => "AVI".into(),
+        "video/quicktime" => "MOV".into(),
+        other => other
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("x-")
+            .to_ascii_uppercase(),
     }
 }
 

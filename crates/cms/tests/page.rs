@@ -115,6 +115,18 @@ fn each_block_type_renders() {
             ],
         ),
         (
+            // What pressbot converts from eLife's older packages: an AVI no
+            // browser plays gets its poster and a visible link, no player.
+            "video-avi",
+            json!({"type": "video", "id": "media1", "label": "Video 1", "width": 1280, "height": 720,
+                   "sources": [{"mediaType": "video/x-msvideo", "uri": "https://cdn/m1.avi"}],
+                   "placeholder": img("https://cdn/poster.jpg")}),
+            vec![
+                "<figure class=\"video\" id=\"media1\"><img src=\"https://cdn/poster.jpg\"",
+                "<p class=\"downloads\"><a class=\"download\" href=\"https://cdn/m1.avi\">Download the video (AVI)</a></p>",
+            ],
+        ),
+        (
             "question",
             json!({"type": "question", "question": "Why?", "answer": [{"type": "paragraph", "text": "Because."}]}),
             vec!["<h2 class=\"question-title\">Why?</h2><p>Because.</p>"],
@@ -132,6 +144,18 @@ fn each_block_type_renders() {
             assert!(body.contains(e), "{name}: {e:?} not in\n{body}");
         }
     }
+}
+
+#[test]
+fn a_video_no_browser_plays_gets_no_player() {
+    let page = page_with_body(json!([{"type": "video", "id": "media1",
+        "sources": [{"mediaType": "video/quicktime", "uri": "https://cdn/m1.mov"}]}]));
+    let body = body_html(&page);
+    assert!(!body.contains("<video"), "{body}");
+    assert!(
+        body.contains("href=\"https://cdn/m1.mov\">Download the video (MOV)</a>"),
+        "{body}"
+    );
 }
 
 #[test]
