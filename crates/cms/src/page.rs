@@ -395,6 +395,12 @@ impl Blocks<'_> {
 
     /// Label, title, caption, attribution and source data of an asset.
     fn caption(&mut self, a: &Value, level: u8) {
+        self.caption_with(a, level, "");
+    }
+
+    /// [`Blocks::caption`] ending with `extra` (HTML), kept inside the one
+    /// `<figcaption>` a figure may have as its last child.
+    fn caption_with(&mut self, a: &Value, level: u8, extra: &str) {
         let label = get_str(a, "label");
         let title = get_str(a, "title");
         let caption = get_arr(a, "caption");
@@ -405,6 +411,7 @@ impl Blocks<'_> {
             && caption.is_empty()
             && attribution.is_empty()
             && source_data.is_empty()
+            && extra.is_empty()
         {
             return;
         }
@@ -435,6 +442,7 @@ impl Blocks<'_> {
             }
             self.out.push_str("</ul>");
         }
+        self.out.push_str(extra);
         self.out.push_str("</figcaption>");
     }
 
@@ -541,11 +549,13 @@ impl Blocks<'_> {
                 escape(src)
             );
         }
+        // Inside the caption, after the label that says what is downloaded.
+        let mut downloads = String::new();
         if !sources.is_empty() {
-            self.out.push_str("<p class=\"downloads\">");
+            downloads.push_str("<p class=\"downloads\">");
             for (i, (uri, media)) in sources.iter().enumerate() {
                 if i > 0 {
-                    self.out.push(' ');
+                    downloads.push(' ');
                 }
                 let kind = media.map(format_name).unwrap_or_default();
                 let text = if kind.is_empty() {
@@ -554,15 +564,15 @@ impl Blocks<'_> {
                     format!("Download the video ({kind})")
                 };
                 let _ = write!(
-                    self.out,
+                    downloads,
                     "<a class=\"download\" href=\"{}\">{}</a>",
                     escape(uri),
                     escape(&text)
                 );
             }
-            self.out.push_str("</p>");
+            downloads.push_str("</p>");
         }
-        self.caption(a, level);
+        self.caption_with(a, level, &downloads);
     }
 
     /// A figure: its first asset, then the others as supplements.

@@ -123,7 +123,7 @@ fn each_block_type_renders() {
                    "placeholder": img("https://cdn/poster.jpg")}),
             vec![
                 "<figure class=\"video\" id=\"media1\"><img src=\"https://cdn/poster.jpg\"",
-                "<p class=\"downloads\"><a class=\"download\" href=\"https://cdn/m1.avi\">Download the video (AVI)</a></p>",
+                "<p class=\"downloads\"><a class=\"download\" href=\"https://cdn/m1.avi\">Download the video (AVI)</a></p></figcaption>",
             ],
         ),
         (
