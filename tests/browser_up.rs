@@ -103,10 +103,25 @@ fn start_up(h: &Harness, packages: &[&Path]) -> Up {
     Up { child, log }
 }
 
+/// How many images the article-json has in its body (image blocks and
+/// figure assets of type `image`, supplements included): each must be a
+/// `<figure> img` on the page.
+fn body_images(v: &Value) -> usize {
+    match v {
+        Value::Object(map) => {
+            let own =
+                usize::from(map.get("type") == Some(&json!("image")) && map.contains_key("image"));
+            own + map.values().map(body_images).sum::<usize>()
+        }
+        Value::Array(items) => items.iter().map(body_images).sum(),
+        _ => 0,
+    }
+}
+
 /// The DOM facts the test checks, gathered in one evaluation. `EXPECTED`
 /// is replaced by the article-json's top-level body section titles (HTML:
 /// the browser's own parser turns them into text for comparison).
-const CHECK_PAGE: &str = r#"
+const CHECK_PAGE: &str = r##"
 (() => {
   const text = s => new DOMParser().parseFromString(s, 'text/html').body.textContent.replace(/\s+/g, ' ').trim();
   const imgs = [...document.querySelectorAll('figure img')];
@@ -124,10 +139,14 @@ const CHECK_PAGE: &str = r#"
     downloads: document.querySelectorAll('figure.video .downloads a[href]').length,
     deadPlayers: [...document.querySelectorAll('video')]
       .filter(v => ![...v.querySelectorAll('source')].some(s => v.canPlayType(s.type || ''))).length,
+    deadAnchors: [...new Set([...document.querySelectorAll('a[href^="#"]')]
+      .map(a => decodeURIComponent(a.getAttribute('href').slice(1)))
+      .filter(id => !document.getElementById(id)))],
+    anchors: document.querySelectorAll('a[href^="#"]').length,
     title: document.title,
   };
 })()
-"#;
+"##;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pressbot_up_serves_readable_pages_in_chromium() {
@@ -219,10 +238,9 @@ async fn pressbot_up_serves_readable_pages_in_chromium() {
         eprintln!("{id}: {seen}");
 
         assert_eq!(seen["headings"], seen["expected"], "{id}: section headings");
-        assert!(
-            seen["images"].as_u64().unwrap_or(0) > 0,
-            "{id}: no figure image: {seen}"
-        );
+        let images = body_images(&article["body"]);
+        assert!(images > 0, "{id}: no image in the body of {json_url}");
+        assert_eq!(seen["images"], json!(images), "{id}: figure images");
         assert_eq!(
             seen["broken"],
             json!([]),
@@ -233,6 +251,12 @@ async fn pressbot_up_serves_readable_pages_in_chromium() {
         assert!(
             seen["abstract"].as_u64().unwrap_or(0) > 100,
             "{id}: abstract: {seen}"
+        );
+        // Citations and cross-references land on something on the page.
+        assert_eq!(
+            seen["deadAnchors"],
+            json!([]),
+            "{id}: links to nothing on the page"
         );
         // A player only where Chromium can play a source; every video
         // downloadable from the page.
@@ -245,6 +269,13 @@ async fn pressbot_up_serves_readable_pages_in_chromium() {
             seen["downloads"].as_u64() >= seen["videos"].as_u64(),
             "{id}: videos without a download link: {seen}"
         );
+        if *id == "00353" {
+            assert_eq!(
+                seen["title"],
+                json!("Living Science: A good life"),
+                "{id}: <title>"
+            );
+        }
         if *id == "00007" {
             assert_eq!(seen["videos"], json!(4), "{id}: the four videos: {seen}");
             // Every `<ref>` of the JATS made it into the JSON (62 in this

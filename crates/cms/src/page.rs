@@ -1147,7 +1147,13 @@ pub fn render_article(article: &Value, ctx: &PageContext) -> String {
     );
     copyright(&mut out, article);
     out.push_str("</article>\n");
+    // The tab and bookmark name the article as its heading does, prefix
+    // included ("Living Science: A good life").
     let title = get_str(article, "title").map_or_else(|| escape(&ctx.article_id), text_only);
+    let title = match get_str(article, "titlePrefix") {
+        Some(p) => format!("{}: {title}", text_only(p)),
+        None => title,
+    };
     layout(&title, &out)
 }
 
