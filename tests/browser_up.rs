@@ -326,6 +326,40 @@ async fn pressbot_up_serves_readable_pages_in_chromium() {
         eprintln!("{id}: screenshots in {}", screenshot_dir().display());
     }
 
+    // The CDN as `up` serves it: the PDF the header links, with the type
+    // it was deposited with; nothing outside the bucket, nothing made up.
+    let article: Value = http
+        .get(format!("{base}/articles/00007/versions/1/json"))
+        .send()
+        .await
+        .expect("JSON")
+        .json()
+        .await
+        .expect("JSON");
+    let pdf = article["pdf"].as_str().expect("a PDF link");
+    assert!(pdf.starts_with(&format!("{base}/cdn/")), "{pdf}");
+    let r = http.get(pdf).send().await.expect("GET the PDF");
+    assert_eq!(r.status(), 200, "{pdf}");
+    assert_eq!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/pdf"),
+        "{pdf}"
+    );
+    for missing in [
+        "/cdn/articles/00007/nothing.jpg",
+        "/cdn/articles//x",
+        "/cdn/%2e%2e/index.json",
+    ] {
+        let r = http
+            .get(format!("{base}{missing}"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(r.status(), 404, "{missing}");
+    }
+
     let status = up.stop();
     assert!(
         status.success(),
