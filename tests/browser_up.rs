@@ -134,6 +134,8 @@ const CHECK_PAGE: &str = r##"
     references: document.querySelectorAll('#references > ol.references > li').length,
     abstract: len('#abstract'),
     decision: len('#decision-letter'),
+    reviewers: document.querySelectorAll('#reviewers li').length,
+    keywords: len('.keywords'),
     response: len('#author-response'),
     videos: document.querySelectorAll('figure.video').length,
     downloads: document.querySelectorAll('figure.video .downloads a[href]').length,
@@ -278,6 +280,13 @@ async fn pressbot_up_serves_readable_pages_in_chromium() {
         }
         if *id == "00007" {
             assert_eq!(seen["videos"], json!(4), "{id}: the four videos: {seen}");
+            let reviewers = article["reviewers"].as_array().map_or(0, Vec::len);
+            assert!(reviewers > 0, "{id}: the JATS names a reviewing editor");
+            assert_eq!(seen["reviewers"], json!(reviewers), "{id}: reviewers");
+            assert!(
+                seen["keywords"].as_u64() > Some(20),
+                "{id}: keywords: {seen}"
+            );
             // Every `<ref>` of the JATS made it into the JSON (62 in this
             // fixture), so the page count above is the source's count too.
             let xml = std::fs::read_to_string(e2e_pipeline_cases::jats_path("elife-00007-v1.xml"))
@@ -305,6 +314,9 @@ async fn pressbot_up_serves_readable_pages_in_chromium() {
             ("video", ".article-body figure.video"),
             ("references", "#references"),
             ("decision-letter", "#decision-letter"),
+            ("author-response", "#author-response"),
+            ("back", "#acknowledgements"),
+            ("end", "footer.copyright"),
         ] {
             let found = browser
                 .eval(

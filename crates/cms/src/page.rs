@@ -81,6 +81,10 @@ figcaption{font-size:.85rem;color:#333;margin-top:.6rem}
 sub,sup{font-size:75%;line-height:0;position:relative;vertical-align:baseline}sup{top:-.5em}sub{bottom:-.25em}
 .downloads{font-family:system-ui,"Noto Sans",Arial,sans-serif;font-size:.85rem;margin:.4rem 0}
 .downloads a{margin-right:1rem}
+.keywords,.reviewers{font-family:system-ui,"Noto Sans",Arial,sans-serif;font-size:.85rem}
+.keywords{color:var(--muted)}
+.reviewers{list-style:none;padding:0}.reviewers .role{color:var(--muted)}
+.review-description{background:var(--panel);border:1px solid var(--rule);padding:.2rem 1rem;margin:1rem 0;font-size:.9rem;color:#333}
 figcaption p{margin:.3rem 0}
 .label{font-weight:700}
 .supplements{border-left:3px solid var(--rule);padding-left:1rem;margin-top:1rem}
@@ -823,6 +827,10 @@ fn reference(out: &mut String, r: &Value) {
     if !source.is_empty() {
         let _ = write!(out, "<span class=\"source\">{}</span>. ", source.join(", "));
     }
+    // Data sets say where they are held ("Available at Dryad ...").
+    if let Some(d) = get_str(r, "details") {
+        let _ = write!(out, "<span class=\"details\">{}</span>. ", sanitize(d));
+    }
     if let Some(doi) = get_str(r, "doi") {
         out.push_str(&doi_link(doi));
     } else if let Some(uri) = get_str(r, "uri") {
@@ -862,13 +870,57 @@ fn review(out: &mut String, id: &str, default_title: &str, v: Option<&Value>) {
         out,
         "<section id=\"{id}\" class=\"review\"><h2>{title}</h2>"
     );
-    let mut b = Blocks { out };
-    b.all(get_arr(v, "description"), 3);
-    b.all(content, 3);
+    // The description is the journal's note about the document, not the
+    // document: set apart so it is not read as the editor's words.
+    let description = get_arr(v, "description");
+    if !description.is_empty() {
+        out.push_str("<div class=\"review-description\">");
+        Blocks { out }.all(description, 3);
+        out.push_str("</div>\n");
+    }
+    Blocks { out }.all(content, 3);
     if let Some(doi) = get_str(v, "doi") {
         let _ = write!(out, "<p class=\"asset-doi\">{}</p>", doi_link(doi));
     }
     out.push_str("</section>\n");
+}
+
+/// The editors and reviewers the article names (`reviewers`: role, name,
+/// affiliations), so a reader of the peer review knows who reviewed.
+fn reviewers(out: &mut String, list: &[Value]) {
+    let items: Vec<String> = list
+        .iter()
+        .filter_map(|r| {
+            let name = name_html(r)?;
+            let role = get_str(r, "role")
+                .map(|role| format!("<span class=\"role\">{}</span>: ", escape(role)))
+                .unwrap_or_default();
+            let affs: Vec<String> = get_arr(r, "affiliations")
+                .iter()
+                .filter_map(|a| {
+                    let mut parts = strings(a, "name");
+                    if let Some(addr) = a.get("address") {
+                        parts.extend(strings(addr, "formatted"));
+                    }
+                    (!parts.is_empty()).then(|| escape(&parts.join(", ")))
+                })
+                .collect();
+            let affs = if affs.is_empty() {
+                String::new()
+            } else {
+                format!(", <span class=\"affiliation\">{}</span>", affs.join("; "))
+            };
+            Some(format!("<li>{role}<b>{name}</b>{affs}</li>"))
+        })
+        .collect();
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<section id=\"reviewers\"><h2>Editors and reviewers</h2>\n<ul class=\"reviewers\">{}</ul></section>",
+        items.concat()
+    );
 }
 
 fn funding(out: &mut String, f: &Value) {
@@ -1039,6 +1091,18 @@ fn header(out: &mut String, article: &Value, ctx: &PageContext) {
     if !cite.is_empty() {
         let _ = writeln!(out, "<p class=\"meta cite\">{}</p>", cite.join(" "));
     }
+    let keywords: Vec<String> = strings(article, "keywords")
+        .iter()
+        .filter(|k| !k.trim().is_empty())
+        .map(|k| sanitize(k))
+        .collect();
+    if !keywords.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"keywords\"><span class=\"label\">Keywords:</span> {}</p>",
+            keywords.join(", ")
+        );
+    }
     let mut links = String::new();
     for (key, text) in [("pdf", "Download PDF"), ("figuresPdf", "Figures PDF")] {
         if let Some(uri) = get_str(article, key).filter(|u| safe_url(u)) {
@@ -1119,6 +1183,7 @@ pub fn render_article(article: &Value, ctx: &PageContext) -> String {
         data_sets(&mut out, d);
     }
     additional_files(&mut out, get_arr(article, "additionalFiles"));
+    reviewers(&mut out, get_arr(article, "reviewers"));
     for (i, r) in get_arr(article, "publicReviews").iter().enumerate() {
         review(
             &mut out,
