@@ -416,3 +416,34 @@ fn truncated_markup_never_panics_or_leaks() {
         assert!(page.ends_with("</html>\n"), "{prefix:?}");
     }
 }
+
+/// What pressbot's converter sends besides the api-raml samples' parts:
+/// the page shows who reviewed, the keywords, where a data set is held,
+/// and the title prefix in the tab's title.
+#[test]
+fn parts_of_pressbots_own_output_are_shown() {
+    let page = render_article(
+        &json!({
+            "title": "A good life",
+            "titlePrefix": "Living Science",
+            "keywords": ["<i>Nicotiana attenuata</i>", "green leaf volatile"],
+            "reviewers": [{"name": {"preferred": "Detlef Weigel", "index": "Weigel, Detlef"},
+                           "role": "Reviewing Editor",
+                           "affiliations": [{"name": ["Max Planck Institute"], "address": {"formatted": ["Germany"]}}]}],
+            "dataSets": {"generated": [{"id": "dataro1", "title": "Data", "details": "Available at Dryad",
+                                         "doi": "10.5061/dryad.gs45f", "date": "2012"}]},
+            "decisionLetter": {"description": [{"type": "paragraph", "text": "About this letter"}],
+                               "content": [{"type": "paragraph", "text": "The letter"}]},
+        }),
+        &ctx(),
+    );
+    for expected in [
+        "<title>Living Science: A good life</title>",
+        "<p class=\"keywords\"><span class=\"label\">Keywords:</span> <i>Nicotiana attenuata</i>, green leaf volatile</p>",
+        "<li><span class=\"role\">Reviewing Editor</span>: <b>Detlef Weigel</b>, <span class=\"affiliation\">Max Planck Institute, Germany</span></li>",
+        "<span class=\"details\">Available at Dryad</span>. ",
+        "<div class=\"review-description\"><p>About this letter</p>\n</div>\n<p>The letter</p>",
+    ] {
+        assert!(page.contains(expected), "{expected:?} not in\n{page}");
+    }
+}
