@@ -5,6 +5,9 @@
 //! On the embedded backend it also serves presigned object URLs over HTTP
 //! (`local.object_listen`), and unless `local.object_url` names another base
 //! the URLs its roles hand out point at that server, so they work with curl.
+//!
+//! The embedded CMS also serves the CDN bucket at `/cdn/` ([`CDN_PATH`]),
+//! so the pages it renders show their figures with nothing else running.
 
 use crate::app::Loaded;
 use crate::ops::{human, summarise, table, SummaryRow};
@@ -233,8 +236,8 @@ pub const CDN_PATH: &str = "/cdn";
 /// `GET /cdn/<key>`: the CDN bucket's object at `<key>`, with the content
 /// type and cache control it was deposited with. Read through the backend,
 /// so it serves what DepositAssets put whichever backend `up` runs on. A
-/// key the store refuses (`..`, empty segments) or lacks is a 404; a
-/// failing store is a 502, logged, never a panic.
+/// key with `.`, `..` or empty segments, or one the bucket lacks, is a 404;
+/// a failing store is a 502, logged, never a panic.
 fn cdn_routes(backend: Backend, bucket: String) -> axum::Router {
     use axum::extract::{Path, State};
     use axum::http::{header, HeaderValue, StatusCode};
@@ -272,7 +275,9 @@ fn cdn_routes(backend: Backend, bucket: String) -> axum::Router {
                 {
                     headers.insert(header::CACHE_CONTROL, c);
                 }
-                if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", o.meta.etag)) {
+                if let Ok(etag) =
+                    HeaderValue::from_str(&format!("\"{}\"", o.meta.etag.trim_matches('"')))
+                {
                     headers.insert(header::ETAG, etag);
                 }
                 r
