@@ -136,6 +136,7 @@ const CHECK_PAGE: &str = r##"
     decision: len('#decision-letter'),
     reviewers: document.querySelectorAll('#reviewers li').length,
     keywords: len('.keywords'),
+    authorInformation: document.querySelectorAll('#author-information dt').length,
     response: len('#author-response'),
     videos: document.querySelectorAll('figure.video').length,
     downloads: document.querySelectorAll('figure.video .downloads a[href]').length,
@@ -316,6 +317,7 @@ async fn pressbot_up_serves_readable_pages_in_chromium() {
             ("decision-letter", "#decision-letter"),
             ("author-response", "#author-response"),
             ("back", "#acknowledgements"),
+            ("author-information", "#author-information"),
             ("end", "footer.copyright"),
         ] {
             let found = browser

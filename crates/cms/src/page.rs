@@ -83,6 +83,8 @@ sub,sup{font-size:75%;line-height:0;position:relative;vertical-align:baseline}su
 .downloads a{margin-right:1rem}
 .keywords,.reviewers{font-family:system-ui,"Noto Sans",Arial,sans-serif;font-size:.85rem}
 .keywords{color:var(--muted)}
+.author-information{font-family:system-ui,"Noto Sans",Arial,sans-serif;font-size:.85rem}
+.author-information dt{font-weight:700;margin-top:.8rem}.author-information dd{margin:0 0 0 1rem}.author-information p{margin:.2rem 0}
 .reviewers{list-style:none;padding:0}.reviewers .role{color:var(--muted)}
 .review-description{background:var(--panel);border:1px solid var(--rule);padding:.2rem 1rem;margin:1rem 0;font-size:.9rem;color:#333}
 figcaption p{margin:.3rem 0}
@@ -923,6 +925,64 @@ fn reviewers(out: &mut String, list: &[Value]) {
     );
 }
 
+/// What the model says about each author beyond the byline: contribution,
+/// competing interests, correspondence e-mail, present address. eLife
+/// prints these as "Author information"; a reader judging the work needs
+/// the competing interests in particular.
+fn author_information(out: &mut String, authors: &[Value]) {
+    let mut items = String::new();
+    for a in authors {
+        let Some(name) = name_html(a) else { continue };
+        let mut facts = String::new();
+        for (key, label) in [
+            ("contribution", "Contribution"),
+            ("competingInterests", "Competing interests"),
+        ] {
+            if let Some(t) = get_str(a, key) {
+                let _ = write!(
+                    facts,
+                    "<p><span class=\"label\">{label}:</span> {}</p>",
+                    sanitize(t)
+                );
+            }
+        }
+        let emails: Vec<String> = strings(a, "emailAddresses")
+            .iter()
+            .map(|e| link(&format!("mailto:{}", e.trim()), &escape(e.trim())))
+            .collect();
+        if !emails.is_empty() {
+            let _ = write!(
+                facts,
+                "<p><span class=\"label\">For correspondence:</span> {}</p>",
+                emails.join(", ")
+            );
+        }
+        let addresses: Vec<String> = get_arr(a, "postalAddresses")
+            .iter()
+            .map(|p| strings(p, "formatted").join(", "))
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| escape(&p))
+            .collect();
+        if !addresses.is_empty() {
+            let _ = write!(
+                facts,
+                "<p><span class=\"label\">Present address:</span> {}</p>",
+                addresses.join("; ")
+            );
+        }
+        if !facts.is_empty() {
+            let _ = write!(items, "<dt>{name}</dt><dd>{facts}</dd>");
+        }
+    }
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<section id=\"author-information\"><h2>Author information</h2>\n<dl class=\"author-information\">{items}</dl></section>"
+    );
+}
+
 fn funding(out: &mut String, f: &Value) {
     let awards = get_arr(f, "awards");
     let statement = get_str(f, "statement");
@@ -1176,6 +1236,7 @@ pub fn render_article(article: &Value, ctx: &PageContext) -> String {
         get_arr(article, "acknowledgements"),
     );
     part(&mut out, "ethics", "Ethics", get_arr(article, "ethics"));
+    author_information(&mut out, get_arr(article, "authors"));
     if let Some(f) = article.get("funding") {
         funding(&mut out, f);
     }

@@ -427,6 +427,10 @@ fn parts_of_pressbots_own_output_are_shown() {
             "title": "A good life",
             "titlePrefix": "Living Science",
             "keywords": ["<i>Nicotiana attenuata</i>", "green leaf volatile"],
+            "authors": [{"type": "person", "name": {"preferred": "Ian T Baldwin", "index": "Baldwin, Ian T"},
+                         "contribution": "ITB: Conception", "competingInterests": "ITB: Senior Editor, <i>eLife</i>.",
+                         "emailAddresses": ["baldwin@ice.mpg.de"],
+                         "postalAddresses": [{"formatted": ["Julius Kühn Institute", "Dresden, Germany"]}]}],
             "reviewers": [{"name": {"preferred": "Detlef Weigel", "index": "Weigel, Detlef"},
                            "role": "Reviewing Editor",
                            "affiliations": [{"name": ["Max Planck Institute"], "address": {"formatted": ["Germany"]}}]}],
@@ -442,6 +446,10 @@ fn parts_of_pressbots_own_output_are_shown() {
         "<p class=\"keywords\"><span class=\"label\">Keywords:</span> <i>Nicotiana attenuata</i>, green leaf volatile</p>",
         "<li><span class=\"role\">Reviewing Editor</span>: <b>Detlef Weigel</b>, <span class=\"affiliation\">Max Planck Institute, Germany</span></li>",
         "<span class=\"details\">Available at Dryad</span>. ",
+        "<dt>Ian T Baldwin</dt><dd><p><span class=\"label\">Contribution:</span> ITB: Conception</p>\
+         <p><span class=\"label\">Competing interests:</span> ITB: Senior Editor, <i>eLife</i>.</p>\
+         <p><span class=\"label\">For correspondence:</span> <a href=\"mailto:baldwin@ice.mpg.de\">baldwin@ice.mpg.de</a></p>\
+         <p><span class=\"label\">Present address:</span> Julius Kühn Institute, Dresden, Germany</p></dd>",
         "<div class=\"review-description\"><p>About this letter</p>\n</div>\n<p>The letter</p>",
     ] {
         assert!(page.contains(expected), "{expected:?} not in\n{page}");
