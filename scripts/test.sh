@@ -15,8 +15,8 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
     apt_updated=1
 fi
 
-# chromium: crates/cms/tests/browser.rs renders the CMS's article pages in
-# headless Chromium (Debian's package, /usr/bin/chromium).
+# chromium: crates/cms/tests/browser.rs and tests/browser_up.rs render the
+# CMS's article pages in headless Chromium (Debian's package, /usr/bin/chromium).
 if [ ! -x /usr/bin/chromium ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

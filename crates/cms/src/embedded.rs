@@ -94,6 +94,11 @@ impl Index {
 pub struct EmbeddedOptions {
     /// How long an ingest takes (to make "one at a time" observable).
     pub ingest_delay: Duration,
+    /// More routes served on the same address. `pressbot up` mounts the
+    /// CDN bucket at `/cdn/` here: the article pages' images then load from
+    /// the one port the default `activities.cdn_base_url` names, and this
+    /// crate stays free of any storage backend.
+    pub routes: Option<Router>,
 }
 
 #[derive(Debug)]
@@ -191,7 +196,10 @@ impl EmbeddedCms {
             in_progress: std::sync::Mutex::new(HashMap::new()),
             options,
         });
-        let app = router(shared.clone());
+        let mut app = router(shared.clone());
+        if let Some(extra) = shared.options.routes.clone() {
+            app = app.merge(extra);
+        }
         tracing::info!(%addr, dir = %shared.dir.display(), "embedded CMS listening");
         let task = tokio::spawn(async move {
             axum::serve(listener, app)

@@ -78,6 +78,15 @@ h3{font-size:1.15rem}h4,h5,h6{font-size:1rem}
 figure{margin:1.5rem 0;padding:0}
 figure img,figure video{display:block;max-width:100%;height:auto;margin:0 auto;border:1px solid var(--rule)}
 figcaption{font-size:.85rem;color:#333;margin-top:.6rem}
+sub,sup{font-size:75%;line-height:0;position:relative;vertical-align:baseline}sup{top:-.5em}sub{bottom:-.25em}
+.downloads{font-family:system-ui,"Noto Sans",Arial,sans-serif;font-size:.85rem;margin:.4rem 0}
+.downloads a{margin-right:1rem}
+.keywords,.reviewers{font-family:system-ui,"Noto Sans",Arial,sans-serif;font-size:.85rem}
+.keywords{color:var(--muted)}
+.author-information{font-family:system-ui,"Noto Sans",Arial,sans-serif;font-size:.85rem}
+.author-information dt{font-weight:700;margin-top:.8rem}.author-information dd{margin:0 0 0 1rem}.author-information p{margin:.2rem 0}
+.reviewers{list-style:none;padding:0}.reviewers .role{color:var(--muted)}
+.review-description{background:var(--panel);border:1px solid var(--rule);padding:.2rem 1rem;margin:1rem 0;font-size:.9rem;color:#333}
 figcaption p{margin:.3rem 0}
 .label{font-weight:700}
 .supplements{border-left:3px solid var(--rule);padding-left:1rem;margin-top:1rem}
@@ -392,6 +401,12 @@ impl Blocks<'_> {
 
     /// Label, title, caption, attribution and source data of an asset.
     fn caption(&mut self, a: &Value, level: u8) {
+        self.caption_with(a, level, "");
+    }
+
+    /// [`Blocks::caption`] ending with `extra` (HTML), kept inside the one
+    /// `<figcaption>` a figure may have as its last child.
+    fn caption_with(&mut self, a: &Value, level: u8, extra: &str) {
         let label = get_str(a, "label");
         let title = get_str(a, "title");
         let caption = get_arr(a, "caption");
@@ -402,6 +417,7 @@ impl Blocks<'_> {
             && caption.is_empty()
             && attribution.is_empty()
             && source_data.is_empty()
+            && extra.is_empty()
         {
             return;
         }
@@ -432,6 +448,7 @@ impl Blocks<'_> {
             }
             self.out.push_str("</ul>");
         }
+        self.out.push_str(extra);
         self.out.push_str("</figcaption>");
     }
 
@@ -489,42 +506,79 @@ impl Blocks<'_> {
         }
     }
 
+    /// A video: a player when a browser can play one of its sources, and
+    /// always a visible download link per source. eLife's older packages
+    /// carry AVI/QuickTime files that no browser plays; a `<video>` of
+    /// those alone is a dead grey box (its fallback content is never shown
+    /// by a browser that supports `<video>`), so they get the poster, if
+    /// any, and the links instead.
     fn video_asset(&mut self, a: &Value, level: u8) {
-        let poster = a
-            .get("placeholder")
-            .and_then(get_img_of)
-            .map(|(src, _)| format!(" poster=\"{}\"", escape(src)))
-            .unwrap_or_default();
-        let size = match (
-            a.get("width").and_then(Value::as_u64),
-            a.get("height").and_then(Value::as_u64),
-        ) {
-            (Some(w), Some(h)) => format!(" width=\"{w}\" height=\"{h}\""),
-            _ => String::new(),
-        };
-        let _ = write!(self.out, "<video controls preload=\"none\"{poster}{size}>");
-        let sources = get_arr(a, "sources");
-        for s in sources {
-            if let Some(uri) = get_str(s, "uri").filter(|u| safe_url(u)) {
-                let media = get_str(s, "mediaType")
+        let poster = a.get("placeholder").and_then(get_img_of);
+        let sources: Vec<(&str, Option<&str>)> = get_arr(a, "sources")
+            .iter()
+            .filter_map(|s| {
+                let uri = get_str(s, "uri").filter(|u| safe_url(u))?;
+                Some((uri, get_str(s, "mediaType")))
+            })
+            .collect();
+        let playable: Vec<&(&str, Option<&str>)> = sources
+            .iter()
+            .filter(|(_, media)| media.is_some_and(browser_plays))
+            .collect();
+        if !playable.is_empty() {
+            let poster_attr = poster
+                .as_ref()
+                .map(|(src, _)| format!(" poster=\"{}\"", escape(src)))
+                .unwrap_or_default();
+            let size = match (
+                a.get("width").and_then(Value::as_u64),
+                a.get("height").and_then(Value::as_u64),
+            ) {
+                (Some(w), Some(h)) => format!(" width=\"{w}\" height=\"{h}\""),
+                _ => String::new(),
+            };
+            let _ = write!(
+                self.out,
+                "<video controls preload=\"none\"{poster_attr}{size}>"
+            );
+            for (uri, media) in playable {
+                let media = media
                     .map(|m| format!(" type=\"{}\"", escape(m)))
                     .unwrap_or_default();
                 let _ = write!(self.out, "<source src=\"{}\"{media}>", escape(uri));
             }
-        }
-        if let Some(uri) = sources
-            .iter()
-            .filter_map(|s| get_str(s, "uri"))
-            .find(|u| safe_url(u))
-        {
+            self.out.push_str("</video>");
+        } else if let Some((src, alt)) = &poster {
             let _ = write!(
                 self.out,
-                "<a href=\"{}\">Download the video</a>",
-                escape(uri)
+                "<img src=\"{}\" alt=\"{alt}\" loading=\"eager\">",
+                escape(src)
             );
         }
-        self.out.push_str("</video>");
-        self.caption(a, level);
+        // Inside the caption, after the label that says what is downloaded.
+        let mut downloads = String::new();
+        if !sources.is_empty() {
+            downloads.push_str("<p class=\"downloads\">");
+            for (i, (uri, media)) in sources.iter().enumerate() {
+                if i > 0 {
+                    downloads.push(' ');
+                }
+                let kind = media.map(format_name).unwrap_or_default();
+                let text = if kind.is_empty() {
+                    "Download the video".to_owned()
+                } else {
+                    format!("Download the video ({kind})")
+                };
+                let _ = write!(
+                    downloads,
+                    "<a class=\"download\" href=\"{}\">{}</a>",
+                    escape(uri),
+                    escape(&text)
+                );
+            }
+            downloads.push_str("</p>");
+        }
+        self.caption_with(a, level, &downloads);
     }
 
     /// A figure: its first asset, then the others as supplements.
@@ -565,6 +619,39 @@ impl Blocks<'_> {
             "video" => self.video_asset(a, level),
             _ => self.image_asset(a, level),
         }
+    }
+}
+
+/// Whether browsers play a video of this media type in `<video>`: MP4,
+/// WebM and Ogg (parameters such as `codecs` ignored).
+fn browser_plays(media_type: &str) -> bool {
+    let base = media_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(base.as_str(), "video/mp4" | "video/webm" | "video/ogg")
+}
+
+/// A short name for a media type, for a download link: `video/x-msvideo`
+/// → `AVI`, `video/quicktime` → `MOV`, else the subtype upper-cased.
+fn format_name(media_type: &str) -> String {
+    let base = media_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match base.as_str() {
+        "video/x-msvideo" | "video/avi" => "AVI".into(),
+        "video/quicktime" => "MOV".into(),
+        other => other
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("x-")
+            .to_ascii_uppercase(),
     }
 }
 
@@ -742,6 +829,10 @@ fn reference(out: &mut String, r: &Value) {
     if !source.is_empty() {
         let _ = write!(out, "<span class=\"source\">{}</span>. ", source.join(", "));
     }
+    // Data sets say where they are held ("Available at Dryad ...").
+    if let Some(d) = get_str(r, "details") {
+        let _ = write!(out, "<span class=\"details\">{}</span>. ", sanitize(d));
+    }
     if let Some(doi) = get_str(r, "doi") {
         out.push_str(&doi_link(doi));
     } else if let Some(uri) = get_str(r, "uri") {
@@ -781,13 +872,115 @@ fn review(out: &mut String, id: &str, default_title: &str, v: Option<&Value>) {
         out,
         "<section id=\"{id}\" class=\"review\"><h2>{title}</h2>"
     );
-    let mut b = Blocks { out };
-    b.all(get_arr(v, "description"), 3);
-    b.all(content, 3);
+    // The description is the journal's note about the document, not the
+    // document: set apart so it is not read as the editor's words.
+    let description = get_arr(v, "description");
+    if !description.is_empty() {
+        out.push_str("<div class=\"review-description\">");
+        Blocks { out }.all(description, 3);
+        out.push_str("</div>\n");
+    }
+    Blocks { out }.all(content, 3);
     if let Some(doi) = get_str(v, "doi") {
         let _ = write!(out, "<p class=\"asset-doi\">{}</p>", doi_link(doi));
     }
     out.push_str("</section>\n");
+}
+
+/// The editors and reviewers the article names (`reviewers`: role, name,
+/// affiliations), so a reader of the peer review knows who reviewed.
+fn reviewers(out: &mut String, list: &[Value]) {
+    let items: Vec<String> = list
+        .iter()
+        .filter_map(|r| {
+            let name = name_html(r)?;
+            let role = get_str(r, "role")
+                .map(|role| format!("<span class=\"role\">{}</span>: ", escape(role)))
+                .unwrap_or_default();
+            let affs: Vec<String> = get_arr(r, "affiliations")
+                .iter()
+                .filter_map(|a| {
+                    let mut parts = strings(a, "name");
+                    if let Some(addr) = a.get("address") {
+                        parts.extend(strings(addr, "formatted"));
+                    }
+                    (!parts.is_empty()).then(|| escape(&parts.join(", ")))
+                })
+                .collect();
+            let affs = if affs.is_empty() {
+                String::new()
+            } else {
+                format!(", <span class=\"affiliation\">{}</span>", affs.join("; "))
+            };
+            Some(format!("<li>{role}<b>{name}</b>{affs}</li>"))
+        })
+        .collect();
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<section id=\"reviewers\"><h2>Editors and reviewers</h2>\n<ul class=\"reviewers\">{}</ul></section>",
+        items.concat()
+    );
+}
+
+/// What the model says about each author beyond the byline: contribution,
+/// competing interests, correspondence e-mail, present address. eLife
+/// prints these as "Author information"; a reader judging the work needs
+/// the competing interests in particular.
+fn author_information(out: &mut String, authors: &[Value]) {
+    let mut items = String::new();
+    for a in authors {
+        let Some(name) = name_html(a) else { continue };
+        let mut facts = String::new();
+        for (key, label) in [
+            ("contribution", "Contribution"),
+            ("competingInterests", "Competing interests"),
+        ] {
+            if let Some(t) = get_str(a, key) {
+                let _ = write!(
+                    facts,
+                    "<p><span class=\"label\">{label}:</span> {}</p>",
+                    sanitize(t)
+                );
+            }
+        }
+        let emails: Vec<String> = strings(a, "emailAddresses")
+            .iter()
+            .map(|e| link(&format!("mailto:{}", e.trim()), &escape(e.trim())))
+            .collect();
+        if !emails.is_empty() {
+            let _ = write!(
+                facts,
+                "<p><span class=\"label\">For correspondence:</span> {}</p>",
+                emails.join(", ")
+            );
+        }
+        let addresses: Vec<String> = get_arr(a, "postalAddresses")
+            .iter()
+            .map(|p| strings(p, "formatted").join(", "))
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| escape(&p))
+            .collect();
+        if !addresses.is_empty() {
+            let _ = write!(
+                facts,
+                "<p><span class=\"label\">Present address:</span> {}</p>",
+                addresses.join("; ")
+            );
+        }
+        if !facts.is_empty() {
+            let _ = write!(items, "<dt>{name}</dt><dd>{facts}</dd>");
+        }
+    }
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<section id=\"author-information\"><h2>Author information</h2>\n<dl class=\"author-information\">{items}</dl></section>"
+    );
 }
 
 fn funding(out: &mut String, f: &Value) {
@@ -958,6 +1151,18 @@ fn header(out: &mut String, article: &Value, ctx: &PageContext) {
     if !cite.is_empty() {
         let _ = writeln!(out, "<p class=\"meta cite\">{}</p>", cite.join(" "));
     }
+    let keywords: Vec<String> = strings(article, "keywords")
+        .iter()
+        .filter(|k| !k.trim().is_empty())
+        .map(|k| sanitize(k))
+        .collect();
+    if !keywords.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"keywords\"><span class=\"label\">Keywords:</span> {}</p>",
+            keywords.join(", ")
+        );
+    }
     let mut links = String::new();
     for (key, text) in [("pdf", "Download PDF"), ("figuresPdf", "Figures PDF")] {
         if let Some(uri) = get_str(article, key).filter(|u| safe_url(u)) {
@@ -1031,6 +1236,7 @@ pub fn render_article(article: &Value, ctx: &PageContext) -> String {
         get_arr(article, "acknowledgements"),
     );
     part(&mut out, "ethics", "Ethics", get_arr(article, "ethics"));
+    author_information(&mut out, get_arr(article, "authors"));
     if let Some(f) = article.get("funding") {
         funding(&mut out, f);
     }
@@ -1038,6 +1244,7 @@ pub fn render_article(article: &Value, ctx: &PageContext) -> String {
         data_sets(&mut out, d);
     }
     additional_files(&mut out, get_arr(article, "additionalFiles"));
+    reviewers(&mut out, get_arr(article, "reviewers"));
     for (i, r) in get_arr(article, "publicReviews").iter().enumerate() {
         review(
             &mut out,
@@ -1066,7 +1273,13 @@ pub fn render_article(article: &Value, ctx: &PageContext) -> String {
     );
     copyright(&mut out, article);
     out.push_str("</article>\n");
+    // The tab and bookmark name the article as its heading does, prefix
+    // included ("Living Science: A good life").
     let title = get_str(article, "title").map_or_else(|| escape(&ctx.article_id), text_only);
+    let title = match get_str(article, "titlePrefix") {
+        Some(p) => format!("{}: {title}", text_only(p)),
+        None => title,
+    };
     layout(&title, &out)
 }
 

@@ -59,6 +59,7 @@ async fn ingests_one_at_a_time() {
         dir.path(),
         EmbeddedOptions {
             ingest_delay: Duration::from_millis(300),
+            ..EmbeddedOptions::default()
         },
     )
     .await;
@@ -88,6 +89,7 @@ async fn status_says_ingesting_with_the_key_while_it_works() {
         dir.path(),
         EmbeddedOptions {
             ingest_delay: Duration::from_millis(300),
+            ..EmbeddedOptions::default()
         },
     )
     .await;

@@ -115,6 +115,18 @@ fn each_block_type_renders() {
             ],
         ),
         (
+            // What pressbot converts from eLife's older packages: an AVI no
+            // browser plays gets its poster and a visible link, no player.
+            "video-avi",
+            json!({"type": "video", "id": "media1", "label": "Video 1", "width": 1280, "height": 720,
+                   "sources": [{"mediaType": "video/x-msvideo", "uri": "https://cdn/m1.avi"}],
+                   "placeholder": img("https://cdn/poster.jpg")}),
+            vec![
+                "<figure class=\"video\" id=\"media1\"><img src=\"https://cdn/poster.jpg\"",
+                "<p class=\"downloads\"><a class=\"download\" href=\"https://cdn/m1.avi\">Download the video (AVI)</a></p></figcaption>",
+            ],
+        ),
+        (
             "question",
             json!({"type": "question", "question": "Why?", "answer": [{"type": "paragraph", "text": "Because."}]}),
             vec!["<h2 class=\"question-title\">Why?</h2><p>Because.</p>"],
@@ -132,6 +144,18 @@ fn each_block_type_renders() {
             assert!(body.contains(e), "{name}: {e:?} not in\n{body}");
         }
     }
+}
+
+#[test]
+fn a_video_no_browser_plays_gets_no_player() {
+    let page = page_with_body(json!([{"type": "video", "id": "media1",
+        "sources": [{"mediaType": "video/quicktime", "uri": "https://cdn/m1.mov"}]}]));
+    let body = body_html(&page);
+    assert!(!body.contains("<video"), "{body}");
+    assert!(
+        body.contains("href=\"https://cdn/m1.mov\">Download the video (MOV)</a>"),
+        "{body}"
+    );
 }
 
 #[test]
@@ -390,5 +414,44 @@ fn truncated_markup_never_panics_or_leaks() {
             );
         }
         assert!(page.ends_with("</html>\n"), "{prefix:?}");
+    }
+}
+
+/// What pressbot's converter sends besides the api-raml samples' parts:
+/// the page shows who reviewed, the keywords, where a data set is held,
+/// and the title prefix in the tab's title.
+#[test]
+fn parts_of_pressbots_own_output_are_shown() {
+    let page = render_article(
+        &json!({
+            "title": "A good life",
+            "titlePrefix": "Living Science",
+            "keywords": ["<i>Nicotiana attenuata</i>", "green leaf volatile"],
+            "authors": [{"type": "person", "name": {"preferred": "Ian T Baldwin", "index": "Baldwin, Ian T"},
+                         "contribution": "ITB: Conception", "competingInterests": "ITB: Senior Editor, <i>eLife</i>.",
+                         "emailAddresses": ["baldwin@ice.mpg.de"],
+                         "postalAddresses": [{"formatted": ["Julius Kühn Institute", "Dresden, Germany"]}]}],
+            "reviewers": [{"name": {"preferred": "Detlef Weigel", "index": "Weigel, Detlef"},
+                           "role": "Reviewing Editor",
+                           "affiliations": [{"name": ["Max Planck Institute"], "address": {"formatted": ["Germany"]}}]}],
+            "dataSets": {"generated": [{"id": "dataro1", "title": "Data", "details": "Available at Dryad",
+                                         "doi": "10.5061/dryad.gs45f", "date": "2012"}]},
+            "decisionLetter": {"description": [{"type": "paragraph", "text": "About this letter"}],
+                               "content": [{"type": "paragraph", "text": "The letter"}]},
+        }),
+        &ctx(),
+    );
+    for expected in [
+        "<title>Living Science: A good life</title>",
+        "<p class=\"keywords\"><span class=\"label\">Keywords:</span> <i>Nicotiana attenuata</i>, green leaf volatile</p>",
+        "<li><span class=\"role\">Reviewing Editor</span>: <b>Detlef Weigel</b>, <span class=\"affiliation\">Max Planck Institute, Germany</span></li>",
+        "<span class=\"details\">Available at Dryad</span>. ",
+        "<dt>Ian T Baldwin</dt><dd><p><span class=\"label\">Contribution:</span> ITB: Conception</p>\
+         <p><span class=\"label\">Competing interests:</span> ITB: Senior Editor, <i>eLife</i>.</p>\
+         <p><span class=\"label\">For correspondence:</span> <a href=\"mailto:baldwin@ice.mpg.de\">baldwin@ice.mpg.de</a></p>\
+         <p><span class=\"label\">Present address:</span> Julius Kühn Institute, Dresden, Germany</p></dd>",
+        "<div class=\"review-description\"><p>About this letter</p>\n</div>\n<p>The letter</p>",
+    ] {
+        assert!(page.contains(expected), "{expected:?} not in\n{page}");
     }
 }

@@ -5,6 +5,9 @@
 //! On the embedded backend it also serves presigned object URLs over HTTP
 //! (`local.object_listen`), and unless `local.object_url` names another base
 //! the URLs its roles hand out point at that server, so they work with curl.
+//!
+//! The embedded CMS also serves the CDN bucket at `/cdn/` ([`CDN_PATH`]),
+//! so the pages it renders show their figures with nothing else running.
 
 use crate::app::Loaded;
 use crate::ops::{human, summarise, table, SummaryRow};
@@ -137,18 +140,29 @@ pub async fn up(
 
     let cms_dir = if settings.cms.embedded && settings.cms.base_url.is_none() {
         let dir = settings.local.data_dir.join("cms");
-        let (addr, handle) =
-            pressbot_cms::embedded::serve(&dir, settings.cms.embedded_listen, roles.clone())
-                .await
-                .map_err(|e| {
-                    crate::Error::Other(format!(
-                        "embedded CMS on {}: {e}",
-                        settings.cms.embedded_listen
-                    ))
-                })?;
-        tracing::info!(address = %addr, dir = %dir.display(), "embedded CMS serving");
+        let options = pressbot_cms::embedded::EmbeddedOptions {
+            routes: settings
+                .bucket("cdn")
+                .map(|bucket| cdn_routes(backend.clone(), bucket)),
+            ..Default::default()
+        };
+        let cms = pressbot_cms::EmbeddedCms::serve_with(
+            &dir,
+            settings.cms.embedded_listen,
+            roles.clone(),
+            options,
+        )
+        .await
+        .map_err(|e| {
+            crate::Error::Other(format!(
+                "embedded CMS on {}: {e}",
+                settings.cms.embedded_listen
+            ))
+        })?;
+        tracing::info!(address = %cms.addr(), dir = %dir.display(),
+            cdn = %format!("{}{CDN_PATH}/", cms.base_url()), "embedded CMS serving");
         tasks.spawn(async move {
-            let _ = handle.await;
+            let _ = cms.join().await;
             Ok(())
         });
         Some(dir)
@@ -211,6 +225,78 @@ pub async fn up(
         object_url,
         timed_out,
     })
+}
+
+/// Where the embedded CMS serves the CDN bucket: the default
+/// `activities.cdn_base_url` (`http://127.0.0.1:8480/cdn`) points here, so
+/// the figures, PDF and XML links in the articles `up` publishes work in a
+/// browser with nothing else running.
+pub const CDN_PATH: &str = "/cdn";
+
+/// `GET /cdn/<key>`: the CDN bucket's object at `<key>`, with the content
+/// type and cache control it was deposited with. Read through the backend,
+/// so it serves what DepositAssets put whichever backend `up` runs on. A
+/// key with `.`, `..` or empty segments, or one the bucket lacks, is a 404;
+/// a failing store is a 502, logged, never a panic.
+fn cdn_routes(backend: Backend, bucket: String) -> axum::Router {
+    use axum::extract::{Path, State};
+    use axum::http::{header, HeaderValue, StatusCode};
+    use axum::response::{IntoResponse, Response};
+
+    async fn object(
+        State((backend, bucket)): State<(Backend, String)>,
+        Path(key): Path<String>,
+    ) -> Response {
+        let not_found = || (StatusCode::NOT_FOUND, "not on the CDN\n").into_response();
+        // Keys are paths on the embedded backend: refuse what could leave
+        // the bucket before the store sees it.
+        if key
+            .split('/')
+            .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+        {
+            return not_found();
+        }
+        match backend.objects.get(&bucket, &key).await {
+            Ok(o) => {
+                let mut r = o.body.into_response();
+                let headers = r.headers_mut();
+                let content_type = o
+                    .meta
+                    .content_type
+                    .as_deref()
+                    .and_then(|c| HeaderValue::from_str(c).ok())
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+                headers.insert(header::CONTENT_TYPE, content_type);
+                if let Some(c) = o
+                    .meta
+                    .cache_control
+                    .as_deref()
+                    .and_then(|c| HeaderValue::from_str(c).ok())
+                {
+                    headers.insert(header::CACHE_CONTROL, c);
+                }
+                if let Ok(etag) =
+                    HeaderValue::from_str(&format!("\"{}\"", o.meta.etag.trim_matches('"')))
+                {
+                    headers.insert(header::ETAG, etag);
+                }
+                r
+            }
+            Err(pressbot_core::Error::NotFound { .. }) => not_found(),
+            Err(e) => {
+                tracing::warn!(error = %e, %bucket, %key, "CDN object not served");
+                (
+                    StatusCode::BAD_GATEWAY,
+                    "the CDN bucket could not be read\n",
+                )
+                    .into_response()
+            }
+        }
+    }
+
+    axum::Router::new()
+        .route(&format!("{CDN_PATH}/{{*key}}"), axum::routing::get(object))
+        .with_state((backend, bucket))
 }
 
 /// Serve presigned object URLs on `local.object_listen` until `stop`;

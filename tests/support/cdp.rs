@@ -3,8 +3,9 @@
 //! few calls page tests need (open a tab, navigate and wait for `load`,
 //! evaluate JavaScript, screenshot).
 //!
-//! Shared by every browser test (`mod support;` then `support::cdp`), so it
-//! depends on nothing of the CMS. It talks to one browser-level websocket and
+//! Shared by every browser test, so it depends on nothing of pressbot: the
+//! CMS crate's `crates/cms/tests/browser.rs` includes it by path, the
+//! workspace's `tests/browser_up.rs` as `#[path = "support/cdp.rs"]`. It talks to one browser-level websocket and
 //! uses flat sessions (`Target.attachToTarget { flatten: true }`), so several
 //! tabs can share the connection.
 //!
