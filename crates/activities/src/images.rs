@@ -90,7 +90,7 @@ pub fn check_dimensions(data: &[u8], file: &str, limits: &ImageLimits) -> Result
         .into_dimensions()
         .map_err(|e| Error::Image {
             file: file.to_owned(),
-            operation: "read header",
+            operation: "decode",
             message: e.to_string(),
         })?;
     let too_large = |limit, value, max, setting| Error::ImageTooLarge {

@@ -451,3 +451,41 @@ impl Settings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> Settings {
+        toml::from_str(include_str!("../../../settings/default.toml")).expect("default.toml")
+    }
+
+    #[test]
+    fn hostile_input_limits_are_validated_naming_the_key() {
+        defaults().validate().expect("defaults are valid");
+        let cases: [(&str, fn(&mut ActivitySettings)); 4] = [
+            ("activities.max_package_bytes", |a| a.max_package_bytes = 0),
+            ("activities.max_image_width", |a| a.max_image_width = 0),
+            ("activities.max_image_height", |a| a.max_image_height = 0),
+            ("activities.max_image_pixels", |a| a.max_image_pixels = 0),
+        ];
+        for (key, break_it) in cases {
+            let mut s = defaults();
+            break_it(&mut s.activities);
+            let e = s.validate().expect_err(key).to_string();
+            assert!(e.contains(key), "{key}: {e}");
+        }
+        // A web width the figure limit would never allow.
+        let mut s = defaults();
+        s.activities.max_image_width = 1000;
+        let e = s.validate().expect_err("width").to_string();
+        assert!(e.contains("activities.max_image_width"), "{e}");
+        // Unknown keys are still refused.
+        let text = include_str!("../../../settings/default.toml")
+            .replace("[activities]", "[activities]\nmax_image_widht = 5");
+        assert!(toml::from_str::<Settings>(&text)
+            .expect_err("typo")
+            .to_string()
+            .contains("max_image_widht"));
+    }
+}
