@@ -453,7 +453,7 @@ fn expanding_a_100_mib_package_keeps_peak_rss_far_below_its_size() {
     let field = |name: &str| -> u64 {
         stdout
             .lines()
-            .find_map(|l| l.strip_prefix(name))
+            .find_map(|l| l.find(name).map(|at| &l[at + name.len()..]))
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or_else(|| panic!("no {name} in {stdout}"))
     };
