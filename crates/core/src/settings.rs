@@ -463,7 +463,8 @@ mod tests {
     #[test]
     fn hostile_input_limits_are_validated_naming_the_key() {
         defaults().validate().expect("defaults are valid");
-        let cases: [(&str, fn(&mut ActivitySettings)); 4] = [
+        type Breaker = fn(&mut ActivitySettings);
+        let cases: [(&str, Breaker); 4] = [
             ("activities.max_package_bytes", |a| a.max_package_bytes = 0),
             ("activities.max_image_width", |a| a.max_image_width = 0),
             ("activities.max_image_height", |a| a.max_image_height = 0),
