@@ -57,6 +57,7 @@ impl DepositAssets {
         let cdn = a::bucket(&self.env, "cdn")?;
         let settings = &self.env.settings.activities;
         let mut assets = Vec::with_capacity(sources.len());
+        let temp = crate::expand::temp_dir(&self.env, &manifest.package)?;
         for (i, src) in sources.iter().enumerate() {
             if ctx.cancel.is_cancelled() {
                 return Err(Error::Cancelled {
@@ -64,20 +65,28 @@ impl DepositAssets {
                 });
             }
             let file = a::file_part(src);
-            let body = a::get(&self.env, &expanded, src).await?;
             let key = cdn_key(&article_id, file);
             let content_type = a::content_type(file).to_owned();
-            let meta = a::put(
-                &self.env,
-                &cdn,
-                &key,
-                body,
-                PutOptions {
-                    content_type: Some(content_type.clone()),
-                    cache_control: Some(settings.cache_control.clone()),
-                },
-            )
-            .await?;
+            // Through a temp file, not memory: supplementary files (videos,
+            // datasets) can be as large as the package allows.
+            let objects = &self.env.backend.objects;
+            let local = temp.path().join("asset");
+            objects
+                .get_to_file(&expanded, src, &local)
+                .await
+                .map_err(|e| Error::store("get", &expanded, src, e))?;
+            let meta = objects
+                .put_file(
+                    &cdn,
+                    &key,
+                    &local,
+                    PutOptions {
+                        content_type: Some(content_type.clone()),
+                        cache_control: Some(settings.cache_control.clone()),
+                    },
+                )
+                .await
+                .map_err(|e| Error::store("put", &cdn, &key, e))?;
             assets.push(Asset {
                 url: crate::jats::asset_url(&settings.cdn_base_url, &article_id, file),
                 key,

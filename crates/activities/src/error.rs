@@ -50,6 +50,40 @@ pub enum Error {
         max: u64,
     },
 
+    /// A package larger than `activities.max_package_bytes`, refused on
+    /// its metadata before it is downloaded (or, if it changed meanwhile,
+    /// on the bytes downloaded). Permanent: the same package stays too large.
+    #[error("{package}: package is {size} bytes, above the limit of {max} bytes (activities.max_package_bytes)")]
+    PackageTooLarge {
+        package: String,
+        size: u64,
+        max: u64,
+    },
+
+    /// A local temporary file (the downloaded package, an unzipped entry)
+    /// could not be created, written or read. Retryable: it is this
+    /// worker's disk (full, read-only), not the package.
+    #[error("{package}: temporary file ({operation}): {message}")]
+    TempFile {
+        package: String,
+        operation: &'static str,
+        message: String,
+    },
+
+    /// A figure whose header claims more pixels than the settings allow,
+    /// refused before it is decoded (a "decompression bomb" is a few bytes
+    /// claiming gigapixels). Permanent.
+    #[error("{file}: image is {width} × {height} pixels, {limit} {value} is above the limit of {max} (activities.{setting})")]
+    ImageTooLarge {
+        file: String,
+        width: u32,
+        height: u32,
+        limit: &'static str,
+        value: u64,
+        max: u64,
+        setting: &'static str,
+    },
+
     /// A package without the article's JATS XML file.
     #[error("{package}: no JATS XML file (expected one `*.xml` entry at the top level)")]
     NoXml { package: String },
@@ -141,7 +175,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Store { source, .. } => source.is_retryable(),
-            Error::Cancelled { .. } | Error::Task { .. } => true,
+            Error::Cancelled { .. } | Error::Task { .. } | Error::TempFile { .. } => true,
             _ => false,
         }
     }

@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use pressbot_core::settings::ActivitySettings;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom, Write};
 
 /// Zip safety limits, from `activities.max_*` in the settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,12 +37,19 @@ impl From<&ActivitySettings> for ZipLimits {
 }
 
 /// The total entry count of the end-of-central-directory record, when it
-/// is there and not deferred to ZIP64 (0xFFFF).
-fn central_directory_records(zip: &[u8]) -> Option<u64> {
+/// is there and not deferred to ZIP64 (0xFFFF). Reads only the tail of the
+/// archive (the record is in its last 64 KiB + 22 bytes), then rewinds.
+fn central_directory_records<R: Read + Seek>(zip: &mut R) -> Option<u64> {
     const EOCD: &[u8] = b"PK\x05\x06";
-    let search_from = zip.len().saturating_sub(22 + 65_535);
-    let at = zip[search_from..].windows(4).rposition(|w| w == EOCD)? + search_from;
-    let total = zip.get(at + 10..at + 12)?;
+    let len = zip.seek(SeekFrom::End(0)).ok()?;
+    let tail_len = len.min(22 + 65_535);
+    zip.seek(SeekFrom::Start(len - tail_len)).ok()?;
+    let mut tail = Vec::with_capacity(tail_len as usize);
+    let read = zip.by_ref().take(tail_len).read_to_end(&mut tail);
+    zip.seek(SeekFrom::Start(0)).ok()?;
+    read.ok()?;
+    let at = tail.windows(4).rposition(|w| w == EOCD)?;
+    let total = tail.get(at + 10..at + 12)?;
     let total = u16::from_le_bytes([total[0], total[1]]);
     (total != 0xFFFF).then_some(u64::from(total))
 }
@@ -117,10 +124,14 @@ pub fn is_archiver_junk(path: &str) -> bool {
 /// and every entry's name, type and the entry count checked, but nothing
 /// decompressed yet. [`SafeZip::for_each_file`] then decompresses under
 /// the size and ratio limits.
+///
+/// Generic over the reader so a package can be unzipped from a file on
+/// disk (ExpandArticle) as well as from memory (tests, fuzzing): only the
+/// central directory and one 64 KiB buffer are ever in memory.
 #[derive(Debug)]
-pub struct SafeZip<'a> {
+pub struct SafeZip<R> {
     package: String,
-    archive: zip::ZipArchive<std::io::Cursor<&'a [u8]>>,
+    archive: zip::ZipArchive<R>,
     limits: ZipLimits,
     /// Every file entry: where it is in the archive, its names.
     files: Vec<Entry>,
@@ -141,21 +152,30 @@ struct Entry {
     raw: String,
 }
 
-impl<'a> SafeZip<'a> {
+/// One file entry as [`SafeZip::copy_each_file`] hands it over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryName {
+    /// File name in the expanded folder (see [`PackageFile::name`]).
+    pub name: String,
+    /// Checked path inside the zip.
+    pub path: String,
+}
+
+impl<R: Read + Seek> SafeZip<R> {
     /// Read the central directory and check every entry's metadata.
-    pub fn open(package: &str, zip_bytes: &'a [u8], limits: &ZipLimits) -> Result<Self> {
+    pub fn open(package: &str, mut reader: R, limits: &ZipLimits) -> Result<Self> {
         let corrupt = |entry: Option<String>, message: String| Error::CorruptZip {
             package: package.to_owned(),
             entry,
             message,
         };
-        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes))
-            .map_err(|e| corrupt(None, e.to_string()))?;
+        let declared_records = central_directory_records(&mut reader);
+        let mut archive = zip::ZipArchive::new(reader).map_err(|e| corrupt(None, e.to_string()))?;
         let entries = archive.len() as u64;
         // The zip crate indexes entries by name, so two entries with the
         // very same name collapse into one: another unzip tool would see
         // the other one. Count the central directory's own records.
-        if let Some(declared) = central_directory_records(zip_bytes) {
+        if let Some(declared) = declared_records {
             if declared != entries {
                 return Err(Error::UnsafeEntry {
                     package: package.to_owned(),
@@ -262,8 +282,33 @@ impl<'a> SafeZip<'a> {
     /// Decompress every file in order and hand it to `f`. Sizes are
     /// counted on the bytes actually produced; the limits apply to the whole
     /// pass. Each call is a fresh pass, so a caller can validate the whole
-    /// package first (discarding data) and only then store it.
+    /// package first (discarding data) and only then store it. Holds each
+    /// file whole in memory: for small packages and tests; ExpandArticle
+    /// uses [`SafeZip::copy_each_file`].
     pub fn for_each_file(&mut self, mut f: impl FnMut(PackageFile) -> Result<()>) -> Result<()> {
+        self.copy_each_file(
+            |_| Ok(Vec::new()),
+            |entry, data, _| {
+                f(PackageFile {
+                    name: entry.name,
+                    path: entry.path,
+                    data,
+                })
+            },
+        )
+    }
+
+    /// Decompress every file in order into a writer `start` makes for it
+    /// (a temp file, [`std::io::sink`] for a validation pass), then hand
+    /// the writer and the byte count to `finish`. Why: an entry can be
+    /// hundreds of megabytes (a video, a dataset); streamed through a
+    /// 64 KiB buffer, memory does not grow with it. Limits as in
+    /// [`SafeZip::for_each_file`]; a write error is [`Error::TempFile`].
+    pub fn copy_each_file<W: Write>(
+        &mut self,
+        mut start: impl FnMut(&EntryName) -> Result<W>,
+        mut finish: impl FnMut(EntryName, W, u64) -> Result<()>,
+    ) -> Result<()> {
         let mut total: u64 = 0;
         let mut buf = vec![0u8; 64 * 1024];
         for Entry {
@@ -280,19 +325,21 @@ impl<'a> SafeZip<'a> {
                 entry: Some(raw_name.clone()),
                 message,
             };
+            let entry_name = EntryName { name, path };
+            let mut out = start(&entry_name)?;
             let mut entry = self
                 .archive
                 .by_index(index)
                 .map_err(|e| corrupt(e.to_string()))?;
             let compressed = entry.compressed_size().max(1);
-            let mut data = Vec::with_capacity(entry.size().min(1 << 24) as usize);
+            let mut produced: u64 = 0;
             loop {
                 let n = entry.read(&mut buf).map_err(|e| corrupt(e.to_string()))?;
                 if n == 0 {
                     break;
                 }
                 total += n as u64;
-                data.extend_from_slice(&buf[..n]);
+                produced += n as u64;
                 if total > limits.max_unzipped_bytes {
                     return Err(Error::ZipLimit {
                         package: package.to_owned(),
@@ -302,7 +349,6 @@ impl<'a> SafeZip<'a> {
                         max: limits.max_unzipped_bytes,
                     });
                 }
-                let produced = data.len() as u64;
                 if produced > RATIO_GRACE_BYTES
                     && produced / compressed > limits.max_compression_ratio
                 {
@@ -314,9 +360,19 @@ impl<'a> SafeZip<'a> {
                         max: limits.max_compression_ratio,
                     });
                 }
+                out.write_all(&buf[..n]).map_err(|e| Error::TempFile {
+                    package: package.to_owned(),
+                    operation: "write entry",
+                    message: format!("{raw_name}: {e}"),
+                })?;
             }
             drop(entry);
-            f(PackageFile { name, path, data })?;
+            out.flush().map_err(|e| Error::TempFile {
+                package: package.to_owned(),
+                operation: "write entry",
+                message: format!("{raw_name}: {e}"),
+            })?;
+            finish(entry_name, out, produced)?;
         }
         Ok(())
     }
@@ -330,7 +386,7 @@ pub fn unzip_safely(
     zip_bytes: &[u8],
     limits: &ZipLimits,
 ) -> Result<Vec<PackageFile>> {
-    let mut zip = SafeZip::open(package, zip_bytes, limits)?;
+    let mut zip = SafeZip::open(package, std::io::Cursor::new(zip_bytes), limits)?;
     let mut files = Vec::new();
     zip.for_each_file(|f| {
         files.push(f);
@@ -470,30 +526,59 @@ impl ExpandArticle {
         };
         let run = a::run_of(ctx);
         let package = a::file_part(&file_name).to_owned();
-        let zip = a::get(&self.env, &bucket_name, &file_name).await?;
         let limits = ZipLimits::from(&self.env.settings.activities);
         let expanded = a::bucket(&self.env, "expanded")?;
         let folder = a::expanded_folder(&article_id, version, &run);
 
+        // The package is downloaded to a temp file and unzipped from there,
+        // never held whole in memory (see `download_package`); the temp
+        // directory (package and entries) goes when `temp` is dropped.
+        let temp = temp_dir(&self.env, &package)?;
+        let zip_path = temp.path().join("package.zip");
+        download_package(&self.env, &bucket_name, &file_name, &package, &zip_path).await?;
+
         // The CPU side runs on a blocking thread: a first pass decompresses
-        // everything and discards it (so a hostile package is refused before
-        // anything is stored), a second pass hands files over one at a time
-        // through a one-slot channel, so memory holds the zip and about two
-        // files rather than the whole unzipped package.
+        // everything into nothing (so a hostile package is refused before
+        // anything is stored), a second pass writes each file to a temp
+        // file and hands it over through a one-slot channel, so disk holds
+        // at most three entries besides the package and memory only
+        // buffers: nothing grows with the package or an entry.
         let (layout_tx, layout_rx) = tokio::sync::oneshot::channel();
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<PackageFile>(1);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(EntryName, tempfile::TempPath, u64)>(1);
         let pkg = package.clone();
+        let entries_dir = temp.path().to_owned();
         let cpu = tokio::task::spawn_blocking(move || -> Result<(usize, usize)> {
-            let mut safe = SafeZip::open(&pkg, &zip, &limits)?;
+            let file = std::fs::File::open(&zip_path).map_err(|e| Error::TempFile {
+                package: pkg.clone(),
+                operation: "open downloaded package",
+                message: e.to_string(),
+            })?;
+            let mut safe = SafeZip::open(&pkg, std::io::BufReader::new(file), &limits)?;
             let names = safe.names();
             let layout = classify(&pkg, &names)?;
-            safe.for_each_file(|_| Ok(()))?;
+            safe.copy_each_file(|_| Ok(std::io::sink()), |_, _, _| Ok(()))?;
             let _ = layout_tx.send(layout);
-            safe.for_each_file(|f| {
-                tx.blocking_send(f).map_err(|_| Error::Cancelled {
-                    operation: format!("expanding {pkg}"),
-                })
-            })?;
+            let temp_err = |operation: &'static str, e: std::io::Error| Error::TempFile {
+                package: pkg.clone(),
+                operation,
+                message: e.to_string(),
+            };
+            safe.copy_each_file(
+                |_| {
+                    tempfile::NamedTempFile::new_in(&entries_dir)
+                        .map(std::io::BufWriter::new)
+                        .map_err(|e| temp_err("create entry file", e))
+                },
+                |entry, out, size| {
+                    let file = out
+                        .into_inner()
+                        .map_err(|e| temp_err("write entry", e.into_error()))?;
+                    tx.blocking_send((entry, file.into_temp_path(), size))
+                        .map_err(|_| Error::Cancelled {
+                            operation: format!("expanding {pkg}"),
+                        })
+                },
+            )?;
             Ok((names.len(), safe.skipped().len()))
         });
 
@@ -503,7 +588,7 @@ impl ExpandArticle {
             // package is refused: then the channel closes empty).
             let mut layout: Option<PackageLayout> = None;
             let mut layout_rx = Some(layout_rx);
-            while let Some(f) = rx.recv().await {
+            while let Some((f, path, size)) = rx.recv().await {
                 if ctx.cancel.is_cancelled() {
                     return Err(Error::Cancelled {
                         operation: format!("expanding {package}"),
@@ -522,19 +607,18 @@ impl ExpandArticle {
                 };
                 let key = format!("{folder}/{}", f.name);
                 let media_type = a::content_type(&f.name).to_owned();
-                let size = f.data.len() as u64;
                 let options = pressbot_core::backend::PutOptions {
                     content_type: Some(media_type.clone()),
                     cache_control: None,
                 };
-                a::put(
-                    &self.env,
-                    &expanded,
-                    &key,
-                    bytes::Bytes::from(f.data),
-                    options,
-                )
-                .await?;
+                // Streamed from the entry's temp file on both backends.
+                self.env
+                    .backend
+                    .objects
+                    .put_file(&expanded, &key, &path, options)
+                    .await
+                    .map_err(|e| Error::store("put", &expanded, &key, e))?;
+                drop(path);
                 files.push(ManifestFile {
                     key,
                     name: f.name,
@@ -554,6 +638,7 @@ impl ExpandArticle {
             operation: format!("unzip {package}"),
             message: e.to_string(),
         })?;
+        drop(temp);
         // An upload error is the cause when both failed (the unzip then only
         // saw the channel close).
         upload?;
@@ -587,6 +672,80 @@ impl ExpandArticle {
             keys::FILE_COUNT: total,
         }))
     }
+}
+
+/// A fresh temporary directory for one attempt, under
+/// `activities.temp_dir` or the system temp dir; removed when dropped.
+pub(crate) fn temp_dir(env: &crate::Env, package: &str) -> Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("pressbot-");
+    match &env.settings.activities.temp_dir {
+        Some(dir) => builder.tempdir_in(dir),
+        None => builder.tempdir(),
+    }
+    .map_err(|e| Error::TempFile {
+        package: package.to_owned(),
+        operation: "create temp directory",
+        message: e.to_string(),
+    })
+}
+
+/// Download a package to `path` under `activities.max_package_bytes`.
+///
+/// Why this way: a package comes from outside and may be huge. Its size
+/// is read from the object's metadata (HEAD) and a package above the limit
+/// is refused, permanently, before a byte is fetched; then the body is
+/// streamed to the file ([`pressbot_core::backend::ObjectStore::get_to_file`]),
+/// never held in memory. The bytes written are checked against the limit
+/// again: the object can be replaced between the HEAD and the GET.
+pub(crate) async fn download_package(
+    env: &crate::Env,
+    bucket: &str,
+    key: &str,
+    package: &str,
+    path: &std::path::Path,
+) -> Result<pressbot_core::backend::ObjectMeta> {
+    let objects = &env.backend.objects;
+    let max = env.settings.activities.max_package_bytes;
+    let meta = objects
+        .head(bucket, key)
+        .await
+        .map_err(|e| Error::store("head", bucket, key, e))?
+        .ok_or_else(|| {
+            Error::store(
+                "head",
+                bucket,
+                key,
+                pressbot_core::Error::NotFound {
+                    what: "object",
+                    name: format!("{bucket}/{key}"),
+                },
+            )
+        })?;
+    if meta.size > max {
+        return Err(Error::PackageTooLarge {
+            package: package.to_owned(),
+            size: meta.size,
+            max,
+        });
+    }
+    let got = objects
+        .get_to_file(bucket, key, path)
+        .await
+        .map_err(|e| Error::store("get", bucket, key, e))?;
+    if got.size > max {
+        return Err(Error::PackageTooLarge {
+            package: package.to_owned(),
+            size: got.size,
+            max,
+        });
+    }
+    tracing::debug!(
+        package,
+        size = got.size,
+        "package downloaded to a temp file"
+    );
+    Ok(got)
 }
 
 #[async_trait::async_trait]

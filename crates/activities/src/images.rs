@@ -18,21 +18,130 @@ pub struct WebImage {
     pub jpeg: Vec<u8>,
 }
 
-/// Decode an image (format guessed from its bytes) within the image
-/// crate's default memory limits.
-pub fn decode(data: &[u8], file: &str) -> Result<DynamicImage> {
-    let err = |m: String| Error::Image {
-        file: file.to_owned(),
-        operation: "decode",
-        message: m,
+/// Figure size limits, from `activities.max_image_*` in the settings.
+///
+/// Why: decoding allocates width × height × channels bytes, and both come
+/// from the file's header, which anyone can write: a PNG or TIFF of a few
+/// hundred bytes can claim 100 000 × 100 000 pixels (30-40 GB decoded).
+/// The header is read first and checked against these, so such a file is
+/// refused in microseconds without allocating; the decoder is then also
+/// given the same bounds ([`image::Limits`]) in case a format reports one
+/// size and decodes another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageLimits {
+    pub max_width: u32,
+    pub max_height: u32,
+    pub max_pixels: u64,
+}
+
+impl ImageLimits {
+    /// The defaults of `settings/default.toml`.
+    pub const DEFAULT: ImageLimits = ImageLimits {
+        max_width: 20_000,
+        max_height: 20_000,
+        max_pixels: 150_000_000,
     };
+
+    /// The decoder's own limits: the same width and height, and at most 4
+    /// bytes (RGBA8) per allowed pixel, never below the image crate's
+    /// default of 512 MiB (decoders need working buffers even for small
+    /// images).
+    fn decoder_limits(&self) -> image::Limits {
+        let mut limits = image::Limits::default();
+        limits.max_image_width = Some(self.max_width);
+        limits.max_image_height = Some(self.max_height);
+        limits.max_alloc = Some(self.max_pixels.saturating_mul(4).max(512 << 20));
+        limits
+    }
+}
+
+impl From<&pressbot_core::settings::ActivitySettings> for ImageLimits {
+    fn from(s: &pressbot_core::settings::ActivitySettings) -> Self {
+        ImageLimits {
+            max_width: s.max_image_width,
+            max_height: s.max_image_height,
+            max_pixels: s.max_image_pixels,
+        }
+    }
+}
+
+fn reader<'a>(data: &'a [u8], file: &str) -> Result<ImageReader<std::io::Cursor<&'a [u8]>>> {
     let reader = ImageReader::new(std::io::Cursor::new(data))
         .with_guessed_format()
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| Error::Image {
+            file: file.to_owned(),
+            operation: "decode",
+            message: e.to_string(),
+        })?;
     if reader.format().is_none() {
-        return Err(err("unrecognised image format".into()));
+        return Err(Error::Image {
+            file: file.to_owned(),
+            operation: "decode",
+            message: "unrecognised image format".into(),
+        });
     }
-    reader.decode().map_err(|e| err(e.to_string()))
+    Ok(reader)
+}
+
+/// An image's width and height from its header alone (nothing decoded),
+/// refused with [`Error::ImageTooLarge`] above the limits.
+pub fn check_dimensions(data: &[u8], file: &str, limits: &ImageLimits) -> Result<(u32, u32)> {
+    let (width, height) = reader(data, file)?
+        .into_dimensions()
+        .map_err(|e| Error::Image {
+            file: file.to_owned(),
+            operation: "decode",
+            message: e.to_string(),
+        })?;
+    let too_large = |limit, value, max, setting| Error::ImageTooLarge {
+        file: file.to_owned(),
+        width,
+        height,
+        limit,
+        value,
+        max,
+        setting,
+    };
+    if width > limits.max_width {
+        return Err(too_large(
+            "width",
+            width.into(),
+            limits.max_width.into(),
+            "max_image_width",
+        ));
+    }
+    if height > limits.max_height {
+        return Err(too_large(
+            "height",
+            height.into(),
+            limits.max_height.into(),
+            "max_image_height",
+        ));
+    }
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_pixels {
+        return Err(too_large(
+            "pixel count",
+            pixels,
+            limits.max_pixels,
+            "max_image_pixels",
+        ));
+    }
+    Ok((width, height))
+}
+
+/// Decode an image (format guessed from its bytes): its header is checked
+/// against `limits` first ([`check_dimensions`]), then it is decoded with
+/// the decoder bounded by the same limits.
+pub fn decode(data: &[u8], file: &str, limits: &ImageLimits) -> Result<DynamicImage> {
+    check_dimensions(data, file, limits)?;
+    let mut reader = reader(data, file)?;
+    reader.limits(limits.decoder_limits());
+    reader.decode().map_err(|e| Error::Image {
+        file: file.to_owned(),
+        operation: "decode",
+        message: e.to_string(),
+    })
 }
 
 /// A figure's own pixel size and its web JPEGs.
@@ -43,24 +152,26 @@ pub struct ResizedFigure {
     pub jpegs: Vec<WebImage>,
 }
 
-/// Make the web JPEGs of one figure.
+/// Make the web JPEGs of one figure, under [`ImageLimits::DEFAULT`].
 pub fn resize_to_jpegs(
     data: &[u8],
     file: &str,
     widths: &[u32],
     quality: u8,
 ) -> Result<Vec<WebImage>> {
-    resize_figure(data, file, widths, quality).map(|r| r.jpegs)
+    resize_figure(data, file, widths, quality, &ImageLimits::DEFAULT).map(|r| r.jpegs)
 }
 
 /// Make the web JPEGs of one figure, keeping the figure's own size too.
+/// A figure above `limits` is refused before it is decoded.
 pub fn resize_figure(
     data: &[u8],
     file: &str,
     widths: &[u32],
     quality: u8,
+    limits: &ImageLimits,
 ) -> Result<ResizedFigure> {
-    let img = decode(data, file)?;
+    let img = decode(data, file, limits)?;
     let rgb = DynamicImage::ImageRgb8(img.to_rgb8());
     let mut out = Vec::with_capacity(widths.len());
     for &width in widths {
@@ -119,6 +230,7 @@ impl ResizeImages {
         let expanded = a::bucket(&self.env, "expanded")?;
         let widths = self.env.settings.activities.image_widths.clone();
         let quality = self.env.settings.activities.jpeg_quality;
+        let limits = ImageLimits::from(&self.env.settings.activities);
         let mut images = Vec::with_capacity(figures.len());
         let mut renditions_made = 0usize;
         for (i, fig) in figures.iter().enumerate() {
@@ -129,8 +241,10 @@ impl ResizeImages {
             }
             let data = a::get(&self.env, &expanded, &fig.key).await?;
             let (file, w) = (fig.name.clone(), widths.clone());
-            let resized =
-                a::blocking("resize", move || resize_figure(&data, &file, &w, quality)).await?;
+            let resized = a::blocking("resize", move || {
+                resize_figure(&data, &file, &w, quality, &limits)
+            })
+            .await?;
             let mut renditions = Vec::with_capacity(resized.jpegs.len());
             for img in resized.jpegs {
                 let filename = crate::jats::web_image_name(&fig.name, img.width);

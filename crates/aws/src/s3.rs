@@ -16,6 +16,7 @@ use bytes::Bytes;
 use pressbot_core::backend::{Object, ObjectMeta, ObjectStore, PutOptions};
 use pressbot_core::time::Timestamp;
 use pressbot_core::Result;
+use std::path::Path;
 use std::time::Duration;
 
 /// The event pressbot subscribes to: every way an object can be created.
@@ -323,6 +324,96 @@ impl ObjectStore for AwsBackend {
                 ..meta
             },
             body,
+        })
+    }
+
+    /// The response body is written to the file chunk by chunk as it
+    /// arrives; a body cut mid-way is a retryable error (the caller's next
+    /// attempt starts the file again).
+    async fn get_to_file(&self, bucket: &str, key: &str, path: &Path) -> Result<ObjectMeta> {
+        use tokio::io::AsyncWriteExt;
+        const OP: &str = "GetObject";
+        let s3 = &self.inner.s3;
+        let resource = format!("s3://{bucket}/{key}");
+        let out = self
+            .call("s3", OP, &resource, || {
+                s3.get_object().bucket(bucket).key(key).send()
+            })
+            .await
+            .map_err(|e| self.s3_error(OP, bucket, Some(key), e))?;
+        let meta = ObjectMeta {
+            key: key.to_owned(),
+            size: out.content_length().unwrap_or(0).max(0) as u64,
+            etag: clean_etag(out.e_tag()),
+            content_type: out.content_type().map(str::to_owned),
+            cache_control: out.cache_control().map(str::to_owned),
+            last_modified: ts(out.last_modified()),
+        };
+        let io = |e: std::io::Error| pressbot_core::Error::Io {
+            path: path.to_owned(),
+            source: e,
+        };
+        let mut file = tokio::fs::File::create(path).await.map_err(io)?;
+        let mut body = out.body;
+        let mut size = 0u64;
+        loop {
+            let chunk = body.try_next().await.map_err(|e| AwsError::Call {
+                service: "s3",
+                operation: OP,
+                resource: resource.clone(),
+                code: None,
+                retryable: true,
+                message: format!("reading the body: {e}"),
+            })?;
+            let Some(chunk) = chunk else { break };
+            size += chunk.len() as u64;
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.flush().await.map_err(io)?;
+        Ok(ObjectMeta { size, ..meta })
+    }
+
+    /// The body is streamed from the file (the SDK re-opens it on a retry).
+    async fn put_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &Path,
+        options: PutOptions,
+    ) -> Result<ObjectMeta> {
+        const OP: &str = "PutObject";
+        let s3 = &self.inner.s3;
+        let resource = format!("s3://{bucket}/{key}");
+        let size = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| pressbot_core::Error::Io {
+                path: path.to_owned(),
+                source: e,
+            })?
+            .len();
+        let out = self
+            .call("s3", OP, &resource, || async {
+                let body = ByteStream::from_path(path)
+                    .await
+                    .map_err(SdkError::construction_failure)?;
+                s3.put_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .body(body)
+                    .set_content_type(options.content_type.clone())
+                    .set_cache_control(options.cache_control.clone())
+                    .send()
+                    .await
+            })
+            .await
+            .map_err(|e| self.s3_error(OP, bucket, Some(key), e))?;
+        Ok(ObjectMeta {
+            key: key.to_owned(),
+            size,
+            etag: clean_etag(out.e_tag()),
+            content_type: options.content_type,
+            cache_control: options.cache_control,
+            last_modified: Timestamp::now(),
         })
     }
 

@@ -465,3 +465,54 @@ async fn send_batch_reports_a_refused_entry_alone() {
         "a sender fault is not worth resending: {text}"
     );
 }
+
+/// `get_to_file` streams the response body into a file and `put_file`
+/// streams a file as the request body: how packages and their entries move
+/// without being held whole in memory. Same bytes, size and eTag as `put`.
+#[tokio::test]
+async fn objects_get_to_file_and_put_file_stream() {
+    let (_moto, settings, aws) = common::setup("s3file", 1000).await;
+    let s3 = aws.backend().objects;
+    let bucket = settings.bucket("expanded").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let body: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let src = dir.path().join("src.bin");
+    std::fs::write(&src, &body).unwrap();
+    let put = s3
+        .put_file(
+            &bucket,
+            "big/one.mp4",
+            &src,
+            PutOptions {
+                content_type: Some("video/mp4".into()),
+                cache_control: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(put.size, body.len() as u64);
+    let head = s3.head(&bucket, "big/one.mp4").await.unwrap().unwrap();
+    assert_eq!(head.size, body.len() as u64);
+    assert_eq!(head.etag, put.etag);
+    assert_eq!(head.content_type.as_deref(), Some("video/mp4"));
+    let dest = dir.path().join("dest.bin");
+    let got = s3.get_to_file(&bucket, "big/one.mp4", &dest).await.unwrap();
+    assert_eq!(got.size, body.len() as u64);
+    assert_eq!(got.etag, put.etag);
+    assert_eq!(std::fs::read(&dest).unwrap(), body);
+    let e = s3
+        .get_to_file(&bucket, "nope", &dest)
+        .await
+        .expect_err("missing");
+    assert!(matches!(e, pressbot_core::Error::NotFound { .. }), "{e}");
+    let e = s3
+        .put_file(
+            &bucket,
+            "x",
+            &dir.path().join("absent"),
+            PutOptions::default(),
+        )
+        .await
+        .expect_err("absent source");
+    assert!(e.to_string().contains("absent"), "{e}");
+}

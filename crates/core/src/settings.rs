@@ -222,6 +222,22 @@ pub struct ActivitySettings {
     pub max_unzipped_bytes: u64,
     pub max_entries: u64,
     pub max_compression_ratio: u64,
+    /// Largest package (zip) ExpandArticle will download, in bytes, checked
+    /// on the object's metadata before a byte is fetched: a package comes
+    /// from outside and is written to local disk, so its size is bounded
+    /// before it costs anything.
+    pub max_package_bytes: u64,
+    /// Largest figure width, height and pixel count ResizeImages decodes,
+    /// read from the image's header before decoding: a tiny file can claim
+    /// 100 000 × 100 000 pixels (40 GB once decoded).
+    pub max_image_width: u32,
+    pub max_image_height: u32,
+    pub max_image_pixels: u64,
+    /// Where packages are downloaded to and unzipped from (temporary files,
+    /// removed when the activity ends); the system temp dir when unset.
+    /// Needs room for the largest package plus its largest entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temp_dir: Option<PathBuf>,
     #[serde(with = "humantime_serde")]
     pub presign_expiry: Duration,
 }
@@ -393,6 +409,39 @@ impl Settings {
                 ),
             ));
         }
+        for (key, value) in [
+            (
+                "activities.max_package_bytes",
+                self.activities.max_package_bytes,
+            ),
+            (
+                "activities.max_image_width",
+                self.activities.max_image_width.into(),
+            ),
+            (
+                "activities.max_image_height",
+                self.activities.max_image_height.into(),
+            ),
+            (
+                "activities.max_image_pixels",
+                self.activities.max_image_pixels,
+            ),
+        ] {
+            if value == 0 {
+                return Err(bad(key, "must be at least 1".into()));
+            }
+        }
+        if let Some(w) = self.activities.image_widths.iter().max() {
+            if *w > self.activities.max_image_width {
+                return Err(bad(
+                    "activities.max_image_width",
+                    format!(
+                        "{} is below the largest of activities.image_widths ({w})",
+                        self.activities.max_image_width
+                    ),
+                ));
+            }
+        }
         if !(1..=100).contains(&self.activities.jpeg_quality) {
             return Err(bad(
                 "activities.jpeg_quality",
@@ -400,5 +449,44 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> Settings {
+        toml::from_str(include_str!("../../../settings/default.toml")).expect("default.toml")
+    }
+
+    #[test]
+    fn hostile_input_limits_are_validated_naming_the_key() {
+        defaults().validate().expect("defaults are valid");
+        type Breaker = fn(&mut ActivitySettings);
+        let cases: [(&str, Breaker); 4] = [
+            ("activities.max_package_bytes", |a| a.max_package_bytes = 0),
+            ("activities.max_image_width", |a| a.max_image_width = 0),
+            ("activities.max_image_height", |a| a.max_image_height = 0),
+            ("activities.max_image_pixels", |a| a.max_image_pixels = 0),
+        ];
+        for (key, break_it) in cases {
+            let mut s = defaults();
+            break_it(&mut s.activities);
+            let e = s.validate().expect_err(key).to_string();
+            assert!(e.contains(key), "{key}: {e}");
+        }
+        // A web width the figure limit would never allow.
+        let mut s = defaults();
+        s.activities.max_image_width = 1000;
+        let e = s.validate().expect_err("width").to_string();
+        assert!(e.contains("activities.max_image_width"), "{e}");
+        // Unknown keys are still refused.
+        let text = include_str!("../../../settings/default.toml")
+            .replace("[activities]", "[activities]\nmax_image_widht = 5");
+        assert!(toml::from_str::<Settings>(&text)
+            .expect_err("typo")
+            .to_string()
+            .contains("max_image_widht"));
     }
 }

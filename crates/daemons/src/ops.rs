@@ -11,13 +11,15 @@ use pressbot_core::time::Timestamp;
 use std::path::Path;
 
 /// Upload a file into a bucket (firing the bucket's notification, if any).
+/// Streamed from the file ([`pressbot_core::backend::ObjectStore::put_file`]):
+/// a package can be hundreds of megabytes.
 pub async fn put_file(
     backend: &Backend,
     bucket: &str,
     path: &Path,
     key: Option<&str>,
 ) -> crate::Result<String> {
-    let body = tokio::fs::read(path)
+    tokio::fs::metadata(path)
         .await
         .map_err(|source| crate::Error::Io {
             context: format!("reading {}", path.display()),
@@ -40,10 +42,10 @@ pub async fn put_file(
     };
     backend
         .objects
-        .put(
+        .put_file(
             bucket,
             &key,
-            body.into(),
+            path,
             PutOptions {
                 content_type,
                 cache_control: None,

@@ -771,6 +771,39 @@ impl ObjectStore for FaultyObjects {
         )
     }
 
+    async fn get_to_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &std::path::Path,
+    ) -> CoreResult<ObjectMeta> {
+        faulty!(
+            self,
+            Call::Read,
+            "s3",
+            "GetObject",
+            bucket,
+            self.1.get_to_file(bucket, key, path)
+        )
+    }
+
+    async fn put_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &std::path::Path,
+        options: PutOptions,
+    ) -> CoreResult<ObjectMeta> {
+        faulty!(
+            self,
+            Call::Write,
+            "s3",
+            "PutObject",
+            bucket,
+            self.1.put_file(bucket, key, path, options)
+        )
+    }
+
     async fn head(&self, bucket: &str, key: &str) -> CoreResult<Option<ObjectMeta>> {
         faulty!(
             self,

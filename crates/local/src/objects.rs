@@ -165,6 +165,46 @@ fn write_temp(data_dir: &Path, body: &[u8]) -> Result<PathBuf, LocalError> {
     Ok(path)
 }
 
+/// Copy a file to a fresh temp file in the data dir, hashing it on the
+/// way: [`ObjectStore::put_file`] without the body ever whole in memory.
+/// Returns the temp path, the size and the eTag.
+fn copy_temp(data_dir: &Path, src: &Path) -> Result<(PathBuf, u64, String), LocalError> {
+    use std::io::Read;
+    let path = data_dir
+        .join("tmp")
+        .join(uuid::Uuid::new_v4().simple().to_string());
+    let mut from = std::fs::File::open(src).map_err(|e| LocalError::io("open file", src, e))?;
+    let copied = (|| -> Result<(u64, String), LocalError> {
+        let mut to = std::fs::File::create(&path)
+            .map_err(|e| LocalError::io("create temp file", &path, e))?;
+        let mut hash = Md5::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = from
+                .read(&mut buf)
+                .map_err(|e| LocalError::io("read file", src, e))?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            to.write_all(&buf[..n])
+                .map_err(|e| LocalError::io("write temp file", &path, e))?;
+            size += n as u64;
+        }
+        to.flush()
+            .map_err(|e| LocalError::io("write temp file", &path, e))?;
+        Ok((size, hex::encode(hash.finalize())))
+    })();
+    match copied {
+        Ok((size, etag)) => Ok((path, size, etag)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            Err(e)
+        }
+    }
+}
+
 /// What `store` records besides the body.
 struct NewObject<'a> {
     bucket: &'a str,
@@ -334,6 +374,81 @@ impl LocalBackend {
 impl ObjectStore for LocalBackend {
     async fn get(&self, bucket: &str, key: &str) -> pressbot_core::Result<Object> {
         Ok(self.get_object(bucket, key).await?)
+    }
+
+    /// A file copy (the kernel's, no body in memory), checked against the
+    /// metadata read before and after as in `get`.
+    async fn get_to_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        dest: &Path,
+    ) -> pressbot_core::Result<ObjectMeta> {
+        self.objects_ctx("get", bucket, key)?;
+        let (b, k, dir, dest) = (
+            bucket.to_owned(),
+            key.to_owned(),
+            self.inner.data_dir.clone(),
+            dest.to_owned(),
+        );
+        Ok(self
+            .run("get", format!("{bucket}/{key}"), move |c, _ctx| {
+                let path = object_path(&dir, &b, &k)?;
+                let mut attempts = 0;
+                loop {
+                    attempts += 1;
+                    let meta = head(c, &b, &k)?.ok_or_else(|| not_found(&b, &k))?;
+                    let copied = match std::fs::copy(&path, &dest) {
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts < 3 => {
+                            if !path.exists() {
+                                continue;
+                            }
+                            return Err(LocalError::io("write object to file", &dest, e));
+                        }
+                        Err(e) => return Err(LocalError::io("copy object to file", &path, e)),
+                    };
+                    let again = head(c, &b, &k)?;
+                    if (again.as_ref() == Some(&meta) && copied == meta.size) || attempts >= 3 {
+                        return Ok(ObjectMeta {
+                            size: copied,
+                            ..meta
+                        });
+                    }
+                }
+            })
+            .await?)
+    }
+
+    async fn put_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        src: &Path,
+        options: PutOptions,
+    ) -> pressbot_core::Result<ObjectMeta> {
+        self.objects_ctx("put", bucket, key)?;
+        let (b, k, dir, src) = (
+            bucket.to_owned(),
+            key.to_owned(),
+            self.inner.data_dir.clone(),
+            src.to_owned(),
+        );
+        Ok(self
+            .run("put", format!("{bucket}/{key}"), move |c, ctx| {
+                bucket_row(c, &b)?;
+                let (temp, size, etag) = copy_temp(&dir, &src)?;
+                let new = NewObject {
+                    bucket: &b,
+                    key: &k,
+                    size,
+                    etag,
+                    content_type: options.content_type,
+                    cache_control: options.cache_control,
+                };
+                store_or_clean(c, ctx, &dir, &temp, new)
+            })
+            .await?)
     }
 
     async fn put(

@@ -236,3 +236,60 @@ async fn presigned_urls_point_at_the_file() {
     let canonical = dir.path().canonicalize().expect("canonical");
     assert!(url.contains(&*canonical.to_string_lossy()), "{url}");
 }
+
+/// `get_to_file` and `put_file` (how packages and their entries move,
+/// never whole in memory) are a file copy each way: the same bytes, size
+/// and eTag as `get`/`put`, and a put from a file fires the bucket's
+/// notification like any put.
+#[tokio::test]
+async fn get_to_file_and_put_file_stream_through_files() {
+    let (dir, b) = store().await;
+    let body: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let src = dir.path().join("src.bin");
+    std::fs::write(&src, &body).expect("write");
+    let opts = PutOptions {
+        content_type: Some("video/mp4".into()),
+        cache_control: None,
+    };
+    let put = b
+        .put_file("in-bucket", "big/one.mp4", &src, opts)
+        .await
+        .expect("put_file");
+    assert_eq!(put.size, body.len() as u64);
+    assert_eq!(put.etag, pressbot_local::objects::etag(&body));
+    assert_eq!(
+        b.head("in-bucket", "big/one.mp4").await.expect("head"),
+        Some(put.clone())
+    );
+    let dest = dir.path().join("dest.bin");
+    let got = b
+        .get_to_file("in-bucket", "big/one.mp4", &dest)
+        .await
+        .expect("get_to_file");
+    assert_eq!(got, put);
+    assert_eq!(std::fs::read(&dest).expect("read"), body);
+    // Missing object and missing source file: errors naming them.
+    let e = b
+        .get_to_file("in-bucket", "nope", &dest)
+        .await
+        .expect_err("missing");
+    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+    let e = b
+        .put_file(
+            "in-bucket",
+            "x",
+            &dir.path().join("absent"),
+            PutOptions::default(),
+        )
+        .await
+        .expect_err("absent source");
+    assert!(e.to_string().contains("absent"), "{e}");
+    assert!(b.head("in-bucket", "x").await.expect("head").is_none());
+    // Nothing left behind in the data dir's temp folder.
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("tmp"))
+            .expect("tmp")
+            .count(),
+        0
+    );
+}

@@ -37,6 +37,8 @@ pub fn read_data(name: &str) -> Vec<u8> {
 pub struct MemStore {
     pub objects: Mutex<BTreeMap<(String, String), Object>>,
     pub fail_next: Mutex<Option<bool>>,
+    /// GETs served (whole-body and to-file), to show what was not downloaded.
+    pub gets: std::sync::atomic::AtomicUsize,
 }
 
 impl MemStore {
@@ -97,6 +99,7 @@ impl MemStore {
 impl ObjectStore for MemStore {
     async fn get(&self, bucket: &str, key: &str) -> Result<Object> {
         self.injected("get", bucket)?;
+        self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.object(bucket, key).ok_or_else(|| Error::NotFound {
             what: "object",
             name: format!("{bucket}/{key}"),
