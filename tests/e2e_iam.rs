@@ -7,10 +7,12 @@
 //!
 //! What moto checks (see `pressbot_aws::testing`, "Where moto differs"):
 //! signatures and actions on SWF, SQS and S3; resources on S3 and on SQS
-//! calls that carry a queue URL. SWF calls and `sqs:GetQueueUrl` are checked
-//! against the resource `*`, so [`as_moto_checks`] adds those actions on `*`
-//! to each document: the actions are exactly the shipped ones, the resource
-//! scoping of SWF and `GetQueueUrl` is not proven here.
+//! calls that carry a queue URL. SWF calls, `sqs:GetQueueUrl` and
+//! `sqs:CreateQueue` are checked against the resource `*`, and batch calls
+//! and `HeadBucket` under their operation names, so [`as_moto_checks`]
+//! restates each document in moto's terms: the actions are exactly the
+//! shipped ones, the resource scoping of SWF, `GetQueueUrl` and
+//! `CreateQueue` is not proven here.
 
 #[allow(dead_code)]
 mod e2e_cases;
@@ -68,29 +70,52 @@ fn actions(statement: &Value) -> Vec<String> {
     }
 }
 
-/// A document as moto can check it: unchanged, plus its SWF actions and
-/// `sqs:GetQueueUrl` on `*`, because moto checks those against the
-/// resource `*`, which no ARN matches (the domain-scoped statements alone
-/// would deny every SWF call on moto and allow every one on AWS).
+/// Actions moto checks against the resource `*` whatever the call names
+/// (SWF has no resource lookup; SQS finds none before the queue exists or
+/// without a `QueueUrl`), which no ARN in a statement matches.
+fn moto_checks_on_star(action: &str) -> bool {
+    action.starts_with("swf:") || action == "sqs:GetQueueUrl" || action == "sqs:CreateQueue"
+}
+
+/// The names moto checks for an IAM action where they differ from IAM's:
+/// SQS batch calls under their own operation name (IAM: the single call's
+/// action), `HeadBucket` as `s3:HeadBucket` (IAM: `s3:ListBucket`).
+fn moto_aliases(action: &str) -> &'static [&'static str] {
+    match action {
+        "sqs:SendMessage" => &["sqs:SendMessageBatch"],
+        "sqs:DeleteMessage" => &["sqs:DeleteMessageBatch"],
+        "sqs:ChangeMessageVisibility" => &["sqs:ChangeMessageVisibilityBatch"],
+        "s3:ListBucket" => &["s3:HeadBucket"],
+        _ => &[],
+    }
+}
+
+/// A document as moto can check it: each statement's actions plus their
+/// moto names ([`moto_aliases`], same resources), and the actions moto
+/// checks against `*` ([`moto_checks_on_star`]) once more on `*` (the
+/// scoped statements alone would deny them on moto and allow them on AWS).
+/// Nothing is granted that the document does not grant under another name.
 fn as_moto_checks(doc: &Value) -> Value {
     let mut doc = doc.clone();
-    let star: Vec<String> = doc["Statement"]
-        .as_array()
-        .expect("statements")
-        .iter()
-        .flat_map(actions)
-        .filter(|a| a.starts_with("swf:") || a == "sqs:GetQueueUrl")
-        .collect();
+    let statements = doc["Statement"].as_array_mut().expect("statements");
+    let mut star = Vec::new();
+    for st in statements.iter_mut() {
+        let mut granted = actions(st);
+        star.extend(granted.iter().filter(|a| moto_checks_on_star(a)).cloned());
+        let aliases: Vec<String> = granted
+            .iter()
+            .flat_map(|a| moto_aliases(a).iter().map(|x| x.to_string()))
+            .collect();
+        granted.extend(aliases);
+        st["Action"] = json!(granted);
+    }
     if !star.is_empty() {
-        doc["Statement"]
-            .as_array_mut()
-            .expect("statements")
-            .push(json!({
-                "Sid": "MotoChecksTheseOnStar",
-                "Effect": "Allow",
-                "Action": star,
-                "Resource": "*",
-            }));
+        statements.push(json!({
+            "Sid": "MotoChecksTheseOnStar",
+            "Effect": "Allow",
+            "Action": star,
+            "Resource": "*",
+        }));
     }
     doc
 }

@@ -301,6 +301,7 @@ const ACCESS_DENIED_CODES: &[&str] = &[
     "AccessDeniedException",
     "AuthorizationError",
     "UnauthorizedOperation",
+    "Forbidden",
 ];
 
 /// Whether the service refused the call for want of permission: one of

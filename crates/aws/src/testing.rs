@@ -49,13 +49,17 @@
 //!   and S3 requests (each service's `BaseResponse.call_action`; S3 its
 //!   own way), but it matches a statement's `Resource` against the ARN of
 //!   what a call touches only on S3 (bucket, bucket/key) and on SQS calls
-//!   that carry a `QueueUrl`. Every SWF call, and SQS `GetQueueUrl`, is
-//!   checked against the resource `*`, which no ARN in a policy matches: a
-//!   policy scoped to the domain denies every SWF call on moto. So the IAM
-//!   test (`tests/e2e_iam.rs`) grants exactly the shipped actions and adds
-//!   a copy of the SWF actions and `sqs:GetQueueUrl` on `*`: on moto the
-//!   *actions* of every role are proven, resource scoping only for S3 and
-//!   SQS (other than `GetQueueUrl`). Denials name the action (`User: ... is
+//!   that carry a `QueueUrl`. Every SWF call, SQS `GetQueueUrl` and
+//!   `CreateQueue` are checked against the resource `*`, which no ARN in a
+//!   policy matches: a policy scoped to the domain denies every SWF call on
+//!   moto. Batch calls are checked under their operation name
+//!   (`sqs:SendMessageBatch`; IAM: `sqs:SendMessage`) and `HeadBucket` as
+//!   `s3:HeadBucket` (IAM: `s3:ListBucket`); a `CopyObject` source is not
+//!   checked. So the IAM test (`tests/e2e_iam.rs`) restates each shipped
+//!   document in moto's terms (those names added beside the IAM ones, and
+//!   the `*`-checked actions once more on `*`): on moto the *actions* of
+//!   every role are proven, resource scoping only for S3 and SQS calls on
+//!   an existing queue URL. Denials name the action (`User: ... is
 //!   not authorized to perform: sqs:SendMessage`) except on S3 (a bare
 //!   `AccessDenied`; the backend names the action itself, see
 //!   `AwsError::AccessDenied`). SWF decisions' own permissions (e.g.
