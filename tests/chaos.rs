@@ -547,9 +547,16 @@ async fn bad_messages_are_dead_lettered_and_no_secret_is_logged() {
     let secrets = [CMS_SECRET, AWS_SECRET, AWS_SESSION_SECRET];
     let planted = h.path().join("logs").join("planted.log");
     for secret in secrets {
-        std::fs::write(&planted, format!("{{\"message\":\"signing with {secret}\"}}\n"))
-            .expect("plant");
-        assert_eq!(leaks(&h.logs(), &secrets).len(), 1, "the scan finds {secret}");
+        std::fs::write(
+            &planted,
+            format!("{{\"message\":\"signing with {secret}\"}}\n"),
+        )
+        .expect("plant");
+        assert_eq!(
+            leaks(&h.logs(), &secrets).len(),
+            1,
+            "the scan finds {secret}"
+        );
     }
     std::fs::remove_file(&planted).expect("unplant");
     let (incoming, incoming_queue, starter_queue) = (

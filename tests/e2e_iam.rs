@@ -65,7 +65,10 @@ fn render(prefix: &str, out: &Path) -> BTreeMap<String, Value> {
 fn actions(statement: &Value) -> Vec<String> {
     match &statement["Action"] {
         Value::String(a) => vec![a.clone()],
-        Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
         _ => vec![],
     }
 }
@@ -122,7 +125,11 @@ fn as_moto_checks(doc: &Value) -> Value {
 
 /// Make the IAM users (one per document, named by its key) on `moto` with
 /// `scripts/moto/iam_users.py`, plus `admin`; their keys by user name.
-fn make_users(moto: &MotoServer, docs: &BTreeMap<String, Value>, dir: &Path) -> BTreeMap<String, Keys> {
+fn make_users(
+    moto: &MotoServer,
+    docs: &BTreeMap<String, Value>,
+    dir: &Path,
+) -> BTreeMap<String, Keys> {
     let policies: BTreeMap<&String, String> =
         docs.iter().map(|(k, v)| (k, v.to_string())).collect();
     let file = dir.join("policies.json");
@@ -184,7 +191,10 @@ async fn every_role_runs_on_exactly_its_shipped_policy() {
 
     // Unsigned or unknown keys are refused: moto really enforces.
     let refused = h.pressbot(&["create-resources"]);
-    assert!(!refused.status.success(), "moto let the test's dummy keys through");
+    assert!(
+        !refused.status.success(),
+        "moto let the test's dummy keys through"
+    );
 
     use_keys(&mut h, &keys["pressbot-operator"]);
     h.pressbot_ok(&["create-resources"]);
@@ -205,7 +215,10 @@ async fn every_role_runs_on_exactly_its_shipped_policy() {
     let logs = h.logs();
     assert_eq!(done.close_status, Some(CloseStatus::Completed), "{logs}");
     for refusal in ["not authorized", "access denied", "AccessDenied"] {
-        assert!(!logs.contains(refusal), "a daemon was refused a call:\n{logs}");
+        assert!(
+            !logs.contains(refusal),
+            "a daemon was refused a call:\n{logs}"
+        );
     }
 }
 

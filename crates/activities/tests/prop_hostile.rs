@@ -188,7 +188,13 @@ fn bomb() -> Vec<u8> {
 /// set-up) reached, and a bomb inflated in full could hide under it.
 fn peak_growth_in_child(mode: &str) -> u64 {
     let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "memory_child", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "memory_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(MEMORY_CHILD_ENV, mode)
         .output()
         .expect("spawn the child");
@@ -233,7 +239,8 @@ fn memory_stays_bounded_on_hostile_zips() {
 #[test]
 #[ignore = "run in a fresh process by memory_stays_bounded_on_hostile_zips"]
 fn memory_child() {
-    let mode = std::env::var(MEMORY_CHILD_ENV).expect("spawned by memory_stays_bounded_on_hostile_zips");
+    let mode =
+        std::env::var(MEMORY_CHILD_ENV).expect("spawned by memory_stays_bounded_on_hostile_zips");
     let bomb = bomb();
     let before = peak_rss_kib().expect("VmHWM");
     match mode.as_str() {

@@ -408,7 +408,12 @@ mod tests {
 
     #[test]
     fn access_denied_names_the_iam_action() {
-        let e = call_error("sqs", "SendMessageBatch", "q", service_error(400, "AccessDenied"));
+        let e = call_error(
+            "sqs",
+            "SendMessageBatch",
+            "q",
+            service_error(400, "AccessDenied"),
+        );
         assert!(matches!(e, AwsError::AccessDenied { .. }), "{e:?}");
         let text = pressbot_core::Error::from(e).to_string();
         assert!(text.contains("sqs:SendMessage "), "{text}");
@@ -416,7 +421,12 @@ mod tests {
         let e = call_error("s3", "HeadObject", "s3://b/k", service_error(403, ""));
         assert!(e.to_string().contains("allow s3:GetObject"), "{e}");
         // Bad keys are not a policy matter.
-        let e = call_error("sqs", "GetQueueUrl", "q", service_error(403, "InvalidClientTokenId"));
+        let e = call_error(
+            "sqs",
+            "GetQueueUrl",
+            "q",
+            service_error(403, "InvalidClientTokenId"),
+        );
         assert!(matches!(e, AwsError::Call { .. }), "{e:?}");
     }
 

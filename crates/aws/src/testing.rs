@@ -112,7 +112,13 @@ pub fn test_credentials() -> Credentials {
 
 /// Fixed credentials of one moto IAM user (tests that enforce IAM).
 pub fn user_credentials(access_key_id: &str, secret_access_key: &str) -> Credentials {
-    Credentials::new(access_key_id, secret_access_key, None, None, "pressbot-moto-user")
+    Credentials::new(
+        access_key_id,
+        secret_access_key,
+        None,
+        None,
+        "pressbot-moto-user",
+    )
 }
 
 /// A running `moto_server` on a free loopback port, killed on drop.
