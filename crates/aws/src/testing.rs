@@ -52,10 +52,12 @@
 //!   that carry a `QueueUrl`. Every SWF call, SQS `GetQueueUrl` and
 //!   `CreateQueue` are checked against the resource `*`, which no ARN in a
 //!   policy matches: a policy scoped to the domain denies every SWF call on
-//!   moto. Batch calls are checked under their operation name
-//!   (`sqs:SendMessageBatch`; IAM: `sqs:SendMessage`) and `HeadBucket` as
-//!   `s3:HeadBucket` (IAM: `s3:ListBucket`); a `CopyObject` source is not
-//!   checked. So the IAM test (`tests/e2e_iam.rs`) restates each shipped
+//!   moto. Every call is checked under its operation name, where IAM has
+//!   other actions: `sqs:SendMessageBatch` (IAM: `sqs:SendMessage`),
+//!   `s3:HeadObject` (`s3:GetObject`), `s3:HeadBucket` and
+//!   `s3:ListObjectsV2` (`s3:ListBucket`), `s3:CopyObject` (`s3:PutObject`
+//!   on the target; the source is not checked),
+//!   `s3:GetBucketNotificationConfiguration` (`s3:GetBucketNotification`). So the IAM test (`tests/e2e_iam.rs`) restates each shipped
 //!   document in moto's terms (those names added beside the IAM ones, and
 //!   the `*`-checked actions once more on `*`): on moto the *actions* of
 //!   every role are proven, resource scoping only for S3 and SQS calls on
