@@ -206,8 +206,13 @@ fn peak_growth_in_child(mode: &str) -> u64 {
     );
     stdout
         .lines()
-        .find_map(|l| l.strip_prefix("peak-growth-kib="))
-        .and_then(|v| v.trim().parse().ok())
+        // libtest may print the line after its "test memory_child ... ".
+        .find_map(|l| l.split_once("peak-growth-kib=").map(|(_, v)| v))
+        .and_then(|v| {
+            v.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|d| d.parse().ok())
+        })
         .unwrap_or_else(|| panic!("child ({mode}) reported no peak: {stdout}"))
 }
 
