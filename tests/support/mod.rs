@@ -104,6 +104,12 @@ impl Harness {
         self.env.push((key.to_owned(), value.to_owned()));
     }
 
+    /// Take a variable out of the processes' environment (one inherited
+    /// from the test process stays: the harness never sets those).
+    pub fn unset(&mut self, key: &str) {
+        self.env.retain(|(k, _)| k != key);
+    }
+
     pub fn command(&self, name: &str) -> Command {
         let mut c = Command::new(bin(name));
         c.current_dir(self.dir.path());

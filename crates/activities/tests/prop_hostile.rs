@@ -87,8 +87,7 @@ fn mutate(seed: Vec<u8>, max_edits: usize) -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
-/// Peak resident memory of this process (Linux), to show the whole run
-/// stays bounded.
+/// Peak resident memory of this process (Linux): `VmHWM`, in KiB.
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -159,29 +158,110 @@ proptest! {
     }
 }
 
-#[test]
-fn memory_stays_bounded_on_hostile_zips() {
-    // A bomb far over the limit must be refused without inflating it.
-    let zeros = vec![0u8; 64 << 20];
+/// Set in the environment of the child process [`memory_child`] runs in:
+/// what it does (`refuse` or `inflate`).
+const MEMORY_CHILD_ENV: &str = "PRESSBOT_MEMORY_CHILD";
+
+/// A 64 MiB deflate bomb (one entry of zeros), built in 1 MiB chunks so
+/// that building it does not itself raise the peak.
+fn bomb() -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .large_file(true);
     w.start_file("elife-1-fig1-v1.tif", opts).expect("entry");
-    w.write_all(&zeros).expect("write");
-    let bomb = w.finish().expect("finish").into_inner();
-    drop(zeros);
-    let before = peak_rss_kib();
-    for _ in 0..20 {
-        assert!(unzip_safely("bomb.zip", &bomb, &LIMITS).is_err());
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        w.write_all(&chunk).expect("write");
     }
-    if let (Some(before), Some(after)) = (before, peak_rss_kib()) {
-        assert!(
-            after.saturating_sub(before) < 32 * 1024,
-            "expanding a refused bomb grew the peak RSS by {} KiB",
-            after - before
-        );
+    w.finish().expect("finish").into_inner()
+}
+
+/// Run [`memory_child`] in a fresh process of this test binary and return
+/// how far its peak resident memory rose while it worked, in KiB. A fresh
+/// process, because `VmHWM` only ever rises: read in the test's own
+/// process it reports whatever peak an earlier test (or the test's own
+/// set-up) reached, and a bomb inflated in full could hide under it.
+fn peak_growth_in_child(mode: &str) -> u64 {
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "memory_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(MEMORY_CHILD_ENV, mode)
+        .output()
+        .expect("spawn the child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child ({mode}) failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        // libtest may print the line after its "test memory_child ... ".
+        .find_map(|l| l.split_once("peak-growth-kib=").map(|(_, v)| v))
+        .and_then(|v| {
+            v.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|d| d.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("child ({mode}) reported no peak: {stdout}"))
+}
+
+/// A bomb far over the limit is refused without inflating it: the peak
+/// resident memory of a fresh process refusing it 20 times rises by less
+/// than 32 MiB. The control, the same process inflating the bomb in full
+/// (64 MiB), must rise by more than 48 MiB, or the measurement could not
+/// see a bomb at all.
+#[test]
+fn memory_stays_bounded_on_hostile_zips() {
+    if peak_rss_kib().is_none() {
+        panic!("no VmHWM in /proc/self/status: this test needs Linux");
     }
+    let inflated = peak_growth_in_child("inflate");
+    assert!(
+        inflated > 48 * 1024,
+        "control: inflating the 64 MiB bomb raised the child's peak by only {inflated} KiB"
+    );
+    let refused = peak_growth_in_child("refuse");
+    assert!(
+        refused < 32 * 1024,
+        "refusing a bomb raised the peak RSS by {refused} KiB"
+    );
+}
+
+/// The work of [`memory_stays_bounded_on_hostile_zips`], run only in the
+/// child process it spawns (ignored otherwise: it measures nothing in a
+/// process that already ran other tests). Prints `peak-growth-kib=N`.
+#[test]
+#[ignore = "run in a fresh process by memory_stays_bounded_on_hostile_zips"]
+fn memory_child() {
+    let mode =
+        std::env::var(MEMORY_CHILD_ENV).expect("spawned by memory_stays_bounded_on_hostile_zips");
+    let bomb = bomb();
+    let before = peak_rss_kib().expect("VmHWM");
+    match mode.as_str() {
+        "refuse" => {
+            for _ in 0..20 {
+                assert!(unzip_safely("bomb.zip", &bomb, &LIMITS).is_err());
+            }
+        }
+        "inflate" => {
+            let mut z = zip::ZipArchive::new(std::io::Cursor::new(&bomb)).expect("zip");
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut z.by_index(0).expect("entry"), &mut out)
+                .expect("inflate");
+            assert_eq!(out.len(), 64 << 20);
+            std::hint::black_box(&out);
+        }
+        other => panic!("unknown mode {other}"),
+    }
+    let after = peak_rss_kib().expect("VmHWM");
+    println!("peak-growth-kib={}", after.saturating_sub(before));
 }
 
 /// `tests/corpus/<target>/` at the repository root.

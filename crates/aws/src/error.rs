@@ -25,6 +25,20 @@ pub enum AwsError {
         message: String,
     },
 
+    /// The credentials may not make this call: the role's IAM policy lacks
+    /// `action`. Its own variant so the log line names the IAM action to
+    /// grant (S3 answers a bare 403 that names nothing, and an operation's
+    /// name is not always its action's: `HeadObject` is `s3:GetObject`).
+    #[error("{service} {operation} on {resource}: access denied: the IAM policy of these credentials must allow {action} (scripts/iam/): {message}")]
+    AccessDenied {
+        service: &'static str,
+        operation: &'static str,
+        resource: String,
+        /// The IAM action(s) the call needs, e.g. `sqs:SendMessage`.
+        action: String,
+        message: String,
+    },
+
     /// A domain, queue or bucket that `create-resources` should have made.
     #[error("{what} {name:?} does not exist ({service} {operation}); run `pressbot create-resources --env {env}`")]
     MissingResource {
@@ -133,6 +147,18 @@ impl From<AwsError> for pressbot_core::Error {
                     Some(code) if !message.contains(&code) => format!("{code}: {message}"),
                     _ => message,
                 },
+            },
+            AwsError::AccessDenied {
+                service,
+                operation,
+                resource,
+                ..
+            } => E::Backend {
+                service,
+                operation,
+                resource,
+                retryable: false,
+                message: text,
             },
             AwsError::MissingResource {
                 service,
@@ -274,6 +300,15 @@ where
         }
         _ => (None, error_chain(&err)),
     };
+    if is_access_denied(&err) {
+        return AwsError::AccessDenied {
+            service,
+            operation,
+            resource: resource.into(),
+            action: iam_action(service, operation),
+            message,
+        };
+    }
     AwsError::Call {
         service,
         operation,
@@ -282,6 +317,48 @@ where
         retryable,
         message,
     }
+}
+
+/// Codes of a refused authorization (not of bad or unknown credentials,
+/// which no policy change fixes).
+const ACCESS_DENIED_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "AuthorizationError",
+    "UnauthorizedOperation",
+    "Forbidden",
+];
+
+/// Whether the service refused the call for want of permission: one of
+/// [`ACCESS_DENIED_CODES`], or a 403 without a code (S3 answers a HEAD with
+/// an empty body).
+fn is_access_denied<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    match err {
+        SdkError::ServiceError(s) => match s.err().code() {
+            Some(code) => ACCESS_DENIED_CODES.contains(&code),
+            None => s.raw().status().as_u16() == 403,
+        },
+        _ => false,
+    }
+}
+
+/// The IAM action an operation needs. Mostly `service:Operation`; where
+/// IAM names it otherwise (batch calls, S3's HEADs and listings) the
+/// action a policy must hold, so a refusal tells an operator exactly what
+/// to add to the role's document in `scripts/iam/`.
+pub fn iam_action(service: &str, operation: &str) -> String {
+    let action = match (service, operation) {
+        ("sqs", "SendMessageBatch") => "SendMessage",
+        ("sqs", "DeleteMessageBatch") => "DeleteMessage",
+        ("sqs", "ChangeMessageVisibilityBatch") => "ChangeMessageVisibility",
+        ("s3", "HeadObject") => "GetObject",
+        ("s3", "CopyObject") => return "s3:GetObject (source) and s3:PutObject".into(),
+        ("s3", "HeadBucket" | "ListObjectsV2" | "ListObjects") => "ListBucket",
+        ("s3", "GetBucketNotificationConfiguration") => "GetBucketNotification",
+        ("s3", "PutBucketNotificationConfiguration") => "PutBucketNotification",
+        _ => operation,
+    };
+    format!("{service}:{action}")
 }
 
 /// `err: cause: cause...`, because the SDK's top-level Display is often just
@@ -315,7 +392,11 @@ mod tests {
         HttpResponse,
     > {
         let err = aws_sdk_swf::operation::poll_for_decision_task::PollForDecisionTaskError::generic(
-            ErrorMetadata::builder().code(code).message("boom").build(),
+            if code.is_empty() {
+                ErrorMetadata::builder().message("boom").build()
+            } else {
+                ErrorMetadata::builder().code(code).message("boom").build()
+            },
         );
         let raw = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
         SdkError::service_error(err, raw)
@@ -348,6 +429,30 @@ mod tests {
             "{text}"
         );
         assert!(!core.is_retryable());
+    }
+
+    #[test]
+    fn access_denied_names_the_iam_action() {
+        let e = call_error(
+            "sqs",
+            "SendMessageBatch",
+            "q",
+            service_error(400, "AccessDenied"),
+        );
+        assert!(matches!(e, AwsError::AccessDenied { .. }), "{e:?}");
+        let text = pressbot_core::Error::from(e).to_string();
+        assert!(text.contains("sqs:SendMessage "), "{text}");
+        // A bare S3 403 (a HEAD has no body) is a refusal too.
+        let e = call_error("s3", "HeadObject", "s3://b/k", service_error(403, ""));
+        assert!(e.to_string().contains("allow s3:GetObject"), "{e}");
+        // Bad keys are not a policy matter.
+        let e = call_error(
+            "sqs",
+            "GetQueueUrl",
+            "q",
+            service_error(403, "InvalidClientTokenId"),
+        );
+        assert!(matches!(e, AwsError::Call { .. }), "{e:?}");
     }
 
     #[test]

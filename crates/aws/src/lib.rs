@@ -21,7 +21,7 @@ mod sqs;
 mod swf;
 pub mod testing;
 
-pub use error::AwsError;
+pub use error::{iam_action, AwsError};
 pub use resources::create_resources;
 
 use aws_config::BehaviorVersion;
@@ -64,6 +64,17 @@ impl Default for RetrySettings {
             max_delay: Duration::from_secs(20),
         }
     }
+}
+
+/// What one role uses, checked at its start-up by [`AwsBackend::verify_needs`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The SWF domain (decision or activity polls, starts).
+    pub domain: bool,
+    /// Queue names (prefixed) the role receives from or sends to.
+    pub queues: Vec<String>,
+    /// Bucket names (prefixed) the role reads or writes.
+    pub buckets: Vec<String>,
 }
 
 /// SWF, SQS and S3 clients with the names of this environment's resources.
@@ -210,13 +221,43 @@ impl AwsBackend {
         &self.inner.domain
     }
 
-    /// Check at start-up that the domain and the given queues exist, so a
-    /// daemon fails with "run `pressbot create-resources`" instead of
-    /// polling a domain that is not there.
+    /// Check that the domain and the given queues exist (every resource an
+    /// operator's tool may touch). Daemons check only their own role's
+    /// resources, with [`AwsBackend::verify_needs`].
     pub async fn verify(&self, queues: &[String]) -> Result<(), AwsError> {
-        self.describe_domain().await?;
-        for q in queues {
+        self.verify_needs(&Needs {
+            domain: true,
+            queues: queues.to_vec(),
+            buckets: Vec::new(),
+        })
+        .await
+    }
+
+    /// Check at start-up that what a role uses exists and that its
+    /// credentials may use it, so a daemon fails at once with "run
+    /// `pressbot create-resources`" or "the IAM policy must allow X"
+    /// instead of polling a domain that is not there. Each check is a call
+    /// the role's IAM policy grants anyway (`swf:DescribeDomain`,
+    /// `sqs:GetQueueUrl`, `s3:ListBucket`): checking anything the role does
+    /// not use would need a permission it otherwise never needs, and a
+    /// least-privilege unit would restart-loop on it.
+    pub async fn verify_needs(&self, needs: &Needs) -> Result<(), AwsError> {
+        if needs.domain {
+            self.describe_domain().await?;
+        }
+        for q in &needs.queues {
             self.queue_url(q).await?;
+        }
+        for b in &needs.buckets {
+            if !self.bucket_exists(b).await? {
+                return Err(AwsError::MissingResource {
+                    service: "s3",
+                    operation: "HeadBucket",
+                    what: "S3 bucket",
+                    name: b.clone(),
+                    env: self.inner.env.clone(),
+                });
+            }
         }
         Ok(())
     }

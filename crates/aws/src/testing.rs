@@ -44,6 +44,29 @@
 //!   `<GetBucketNotificationResponse/>`, which the SDK cannot parse; the
 //!   backend reads exactly that answer as "no configuration".
 //! - S3 event notifications carry no `sequencer`; the `eTag` is unquoted as on AWS.
+//! - IAM (`INITIAL_NO_AUTH_ACTION_COUNT`, [`MotoServer::start_enforcing_iam`]):
+//!   moto checks the SigV4 signature and the caller's policies on SWF, SQS
+//!   and S3 requests (each service's `BaseResponse.call_action`; S3 its
+//!   own way), but it matches a statement's `Resource` against the ARN of
+//!   what a call touches only on S3 (bucket, bucket/key) and on SQS calls
+//!   that carry a `QueueUrl`. Every SWF call, SQS `GetQueueUrl` and
+//!   `CreateQueue` are checked against the resource `*`, which no ARN in a
+//!   policy matches: a policy scoped to the domain denies every SWF call on
+//!   moto. Every call is checked under its operation name, where IAM has
+//!   other actions: `sqs:SendMessageBatch` (IAM: `sqs:SendMessage`),
+//!   `s3:HeadObject` (`s3:GetObject`), `s3:HeadBucket` and
+//!   `s3:ListObjectsV2` (`s3:ListBucket`), `s3:CopyObject` (`s3:PutObject`
+//!   on the target; the source is not checked),
+//!   `s3:GetBucketNotificationConfiguration` (`s3:GetBucketNotification`). So the IAM test (`tests/e2e_iam.rs`) restates each shipped
+//!   document in moto's terms (those names added beside the IAM ones, and
+//!   the `*`-checked actions once more on `*`): on moto the *actions* of
+//!   every role are proven, resource scoping only for S3 and SQS calls on
+//!   an existing queue URL. Denials name the action (`User: ... is
+//!   not authorized to perform: sqs:SendMessage`) except on S3 (a bare
+//!   `AccessDenied`; the backend names the action itself, see
+//!   `AwsError::AccessDenied`). SWF decisions' own permissions (e.g.
+//!   `swf:ScheduleActivityTask`, checked by AWS inside
+//!   `RespondDecisionTaskCompleted`) are not checked by moto at all.
 //! - Presigned URLs are not checked: a GET with an expired `X-Amz-Expires`
 //!   or a tampered query is served (200). The S3 test asserts the URL's
 //!   SigV4 parameters and pins this deviation; expiry enforcement itself is
@@ -96,6 +119,17 @@ pub fn test_credentials() -> Credentials {
     Credentials::new("testing", "testing", None, None, "pressbot-moto")
 }
 
+/// Fixed credentials of one moto IAM user (tests that enforce IAM).
+pub fn user_credentials(access_key_id: &str, secret_access_key: &str) -> Credentials {
+    Credentials::new(
+        access_key_id,
+        secret_access_key,
+        None,
+        None,
+        "pressbot-moto-user",
+    )
+}
+
 /// A running `moto_server` on a free loopback port, killed on drop.
 #[derive(Debug)]
 pub struct MotoServer {
@@ -108,6 +142,28 @@ impl MotoServer {
     /// Start `moto_server -H 127.0.0.1 -p PORT` and wait until it accepts
     /// connections. Panics, saying how to get moto, if it is not installed.
     pub fn start() -> MotoServer {
+        Self::start_with_env(&[])
+    }
+
+    /// [`MotoServer::start`] enforcing IAM: after `initial_no_auth`
+    /// unauthenticated requests (moto's `INITIAL_NO_AUTH_ACTION_COUNT`)
+    /// every request must be signed by a key moto's IAM knows and be
+    /// allowed by that user's policies (see the deviations above for what
+    /// moto does not check).
+    pub fn start_enforcing_iam(initial_no_auth: u32) -> MotoServer {
+        Self::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", initial_no_auth.to_string())])
+    }
+
+    /// The Python of moto's virtualenv (it has boto3, for IAM set-up
+    /// scripts), else `python3`.
+    pub fn python() -> PathBuf {
+        moto_server_path()
+            .and_then(|p| p.parent().map(|d| d.join("python")))
+            .filter(|p| p.exists())
+            .unwrap_or_else(|| PathBuf::from("python3"))
+    }
+
+    fn start_with_env(env: &[(&str, String)]) -> MotoServer {
         let Some(server) = moto_server_path() else {
             panic!(
                 "moto_server not found (looked at ${MOTO_ENV} and {}). \
@@ -123,6 +179,7 @@ impl MotoServer {
         let log_file = std::fs::File::create(&log)
             .unwrap_or_else(|e| panic!("cannot create moto log {}: {e}", log.display()));
         let child = Command::new(&server)
+            .envs(env.iter().map(|(k, v)| (k, v.as_str())))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -562,3 +562,109 @@ async fn a_history_longer_than_one_page_is_decided_correctly() {
         assert_eq!(scheduled, ["C#1"], "pages of {size}: the next step");
     }
 }
+
+// Three AWS answers moto never gives (see `pressbot_aws::testing`), so the
+// conformance cases that depend on them are `#[ignore]`d on moto
+// (`crates/conformance/tests/aws.rs`). The stand-in gives the answers AWS
+// documents, and the backend must read them as the embedded backend's
+// conformance run does.
+
+/// A spent token (its task timed out): AWS answers `UnknownResourceFault`
+/// (moto: an HTML 500), which the backend reads as "task gone", not as a
+/// retryable failure.
+#[tokio::test]
+async fn spent_activity_token_is_an_unknown_task() {
+    let (endpoint, seen) = stand_in(Arc::new(|_, _, _| {
+        (
+            400,
+            json!({"__type": "com.amazonaws.swf.base.model#UnknownResourceFault",
+                "message": "Unknown activity task token"}),
+        )
+    }))
+    .await;
+    let aws = backend(&endpoint, 100).await;
+    let wf = aws.backend().workflows;
+    let token = pressbot_core::ids::TaskToken::from("spent");
+    let err = wf
+        .complete_activity_task(&token, Some("{}".into()))
+        .await
+        .expect_err("a spent token is refused");
+    assert!(
+        matches!(err, pressbot_core::Error::UnknownTask { .. }),
+        "{err:?}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1, "not retried");
+}
+
+/// A cancel request reaches the worker through its heartbeat answer
+/// (moto always answers `cancelRequested: false`).
+#[tokio::test]
+async fn heartbeat_answer_carries_the_cancel_request() {
+    let (endpoint, seen) = stand_in(Arc::new(|target, _, _| {
+        assert_eq!(target, "RecordActivityTaskHeartbeat");
+        (200, json!({"cancelRequested": true}))
+    }))
+    .await;
+    let aws = backend(&endpoint, 100).await;
+    let wf = aws.backend().workflows;
+    let token = pressbot_core::ids::TaskToken::from("t");
+    let outcome = wf
+        .heartbeat(&token, Some("half way".into()))
+        .await
+        .expect("heartbeat");
+    assert!(outcome.cancel_requested);
+    assert_eq!(seen.lock().unwrap()[0].body["details"], "half way");
+}
+
+/// An activity's start-to-close timeout, as AWS writes it into the history
+/// (moto times activities out by heartbeat only), reaches the decider as
+/// `ActivityTaskTimedOut { StartToClose }` with its event ids.
+#[tokio::test]
+async fn start_to_close_timeout_event_is_read() {
+    let (endpoint, _) = stand_in(Arc::new(|_, _, _| {
+        let ts = 1_700_000_000.0;
+        (
+            200,
+            json!({"taskToken": "d1", "startedEventId": 7, "previousStartedEventId": 3,
+                "workflowExecution": {"workflowId": "w", "runId": "r"},
+                "workflowType": {"name": "Ping", "version": "1"},
+                "events": [
+                    event(1), event(2), event(3),
+                    {"eventId": 4, "eventType": "ActivityTaskScheduled", "eventTimestamp": ts,
+                     "activityTaskScheduledEventAttributes": {"activityType": {"name": "PingWorker", "version": "1"},
+                        "activityId": "PingWorker-1", "taskList": {"name": "default"},
+                        "decisionTaskCompletedEventId": 3, "startToCloseTimeout": "4",
+                        "scheduleToStartTimeout": "60", "scheduleToCloseTimeout": "120", "heartbeatTimeout": "60"}},
+                    {"eventId": 5, "eventType": "ActivityTaskStarted", "eventTimestamp": ts,
+                     "activityTaskStartedEventAttributes": {"scheduledEventId": 4, "identity": "w"}},
+                    {"eventId": 6, "eventType": "ActivityTaskTimedOut", "eventTimestamp": ts,
+                     "activityTaskTimedOutEventAttributes": {"scheduledEventId": 4, "startedEventId": 5,
+                        "timeoutType": "START_TO_CLOSE"}},
+                    {"eventId": 7, "eventType": "DecisionTaskScheduled", "eventTimestamp": ts,
+                     "decisionTaskScheduledEventAttributes": {"taskList": {"name": "decisions"}, "startToCloseTimeout": "60"}},
+                ]}),
+        )
+    }))
+    .await;
+    let aws = backend(&endpoint, 100).await;
+    let task = aws
+        .backend()
+        .workflows
+        .poll_decision_task("decisions", "d")
+        .await
+        .expect("poll")
+        .expect("a task");
+    assert!(
+        task.events.iter().any(|e| matches!(
+            e.kind,
+            EventKind::ActivityTaskTimedOut {
+                scheduled_event_id: 4,
+                started_event_id: 5,
+                timeout_type: pressbot_core::history::ActivityTimeoutType::StartToClose,
+                ..
+            }
+        )),
+        "{:?}",
+        task.events
+    );
+}

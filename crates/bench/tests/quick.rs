@@ -19,6 +19,16 @@ fn quick_mode_produces_figures() {
             .expect("run cargo build");
         assert!(status.success(), "building the daemon binaries failed");
     }
+    // Without moto the bench records the AWS scenarios as skipped and this
+    // test would pass having checked none of them: moto is required, as
+    // for every AWS test (scripts/test.sh installs it and exports
+    // PRESSBOT_MOTO_SERVER).
+    assert!(
+        pressbot_aws::testing::moto_server_path().is_some(),
+        "moto_server not found: run `bash scripts/moto/ensure-moto.sh` (a venv under .build/) \
+         or set {} to a moto_server executable",
+        pressbot_aws::testing::MOTO_ENV
+    );
     let json = tempfile::NamedTempFile::new().expect("temp file");
     let out = Command::new(&bench)
         .arg("--quick")
@@ -50,6 +60,15 @@ fn quick_mode_produces_figures() {
             s["after_load"]["decider"]["peak_rss_mb"].is_number(),
             "{scenario}: {s:#}"
         );
+    }
+    for scenario in ["aws", "aws-steps"] {
+        let s = &figures[scenario];
+        assert!(s["skipped"].is_null(), "{scenario} did not run: {s:#}");
+        assert!(
+            s["workflows"].as_u64().is_some_and(|w| w > 0),
+            "{scenario}: {s:#}"
+        );
+        assert_eq!(s["completed"], s["workflows"], "{scenario}: {s:#}");
     }
     let p = &figures["pipeline"];
     assert_eq!(p["completed"], p["articles"], "pipeline: {p:#}");

@@ -7,11 +7,11 @@ pressbot_conformance::conformance_tests!(pressbot_conformance::backends::aws;
     duplicate_start,
     activity_failure_and_retry_timer,
     heartbeat,
-    #[ignore = "moto answers the token of a timed-out activity with HTTP 500 and an HTML page (AWS: UnknownResourceFault); see pressbot_aws::testing"]
+    #[ignore = "moto answers the token of a timed-out activity with HTTP 500 and an HTML page (AWS: UnknownResourceFault); see pressbot_aws::testing; the AWS answer is read right in crates/aws/tests/paging.rs"]
     timed_out_activity_token_is_spent,
-    #[ignore = "moto times activities out by heartbeat only (no start-to-close); see pressbot_aws::testing"]
+    #[ignore = "moto times activities out by heartbeat only (no start-to-close); see pressbot_aws::testing; the AWS history event is read right in crates/aws/tests/paging.rs"]
     activity_start_to_close_timeout,
-    #[ignore = "moto implements neither RequestCancelWorkflowExecution nor the RequestCancelActivityTask decision; see pressbot_aws::testing"]
+    #[ignore = "moto implements neither RequestCancelWorkflowExecution nor the RequestCancelActivityTask decision; see pressbot_aws::testing; the heartbeat answer is read right in crates/aws/tests/paging.rs"]
     cancel_request_reaches_heartbeat,
     decision_task_timeout,
     list_filters,

@@ -4,6 +4,8 @@
 //! bad setting mid-run.
 
 use crate::error::{Error, Result};
+use crate::http::Dependency;
+use crate::run::Role;
 use pressbot_activities::is_known_activity;
 use pressbot_core::backend::Backend;
 use pressbot_core::definition::Definitions;
@@ -105,20 +107,47 @@ pub async fn connect(settings: &Settings) -> Result<Backend> {
     pressbot_faults::wrap_from_env(backend).map_err(|e| Error::Other(e.to_string()))
 }
 
-/// [`connect`] for a daemon: on AWS it first checks that the SWF domain and
-/// every queue exist, so a daemon started before `pressbot create-resources`
+/// [`connect`] for a daemon: on AWS it first checks that what this role
+/// uses ([`startup_needs`]) exists and may be used, so a daemon started
+/// before `pressbot create-resources`, or with a policy that lacks a grant,
 /// stops at once and says so, instead of polling a domain that is not there.
 /// (Not in [`connect`] itself: `pressbot create-resources` connects too.)
-pub async fn connect_verified(settings: &Settings) -> Result<Backend> {
+pub async fn connect_verified(settings: &Settings, role: Role) -> Result<Backend> {
     if settings.backend == BackendKind::Aws {
         pressbot_aws::AwsBackend::connect(settings)
             .await
             .map_err(|e| Error::Aws(e.to_string()))?
-            .verify(&settings.all_queues())
+            .verify_needs(&startup_needs(role, settings))
             .await
             .map_err(|e| Error::Aws(e.to_string()))?;
     }
     connect(settings).await
+}
+
+/// What a role checks at start-up: its heartbeat dependencies (exactly what
+/// its IAM policy in `scripts/iam/` grants) plus the dead-letter queue a
+/// queue-reading role sends malformed messages to. Nothing else: the
+/// decider has no SQS grant and the queue worker no SWF grant, so checking
+/// the domain and every queue for every role (as before) made each
+/// least-privilege unit restart-loop on AWS.
+pub fn startup_needs(role: Role, settings: &Settings) -> pressbot_aws::Needs {
+    let mut needs = pressbot_aws::Needs::default();
+    for d in crate::http::dependencies(role, settings) {
+        match d {
+            Dependency::Workflows => needs.domain = true,
+            Dependency::Queue(q) => needs.queues.push(q),
+            Dependency::Bucket(b) => needs.buckets.push(b),
+        }
+    }
+    let dead_letters = match role {
+        Role::QueueWorker => Some(settings.incoming_queue()),
+        Role::WorkflowStarter => Some(settings.starter_queue()),
+        Role::Decider | Role::ActivityWorker => None,
+    };
+    needs
+        .queues
+        .extend(dead_letters.map(|q| pressbot_core::backend::dead_letter_queue_name(&q)));
+    needs
 }
 
 async fn connect_backend(settings: &Settings) -> Result<Backend> {
@@ -178,6 +207,30 @@ mod tests {
             aws.bucket("incoming").as_deref(),
             Some("pressbot-prod-incoming")
         );
+    }
+
+    /// Each role checks at start-up only what its policy in `scripts/iam/`
+    /// grants: the decider no queue, the queue worker not the domain.
+    #[test]
+    fn each_role_checks_only_what_it_uses() {
+        let s = load_settings(&settings_dir(), "default").expect("loads");
+        let decider = startup_needs(Role::Decider, &s);
+        assert!(decider.domain && decider.queues.is_empty() && decider.buckets.is_empty());
+        let qw = startup_needs(Role::QueueWorker, &s);
+        assert!(!qw.domain && qw.buckets.is_empty());
+        assert_eq!(
+            qw.queues,
+            [
+                s.incoming_queue(),
+                s.starter_queue(),
+                format!("{}-dlq", s.incoming_queue())
+            ]
+        );
+        let st = startup_needs(Role::WorkflowStarter, &s);
+        assert!(st.domain && !st.queues.contains(&s.incoming_queue()));
+        let w = startup_needs(Role::ActivityWorker, &s);
+        assert_eq!(w.queues, [s.event_queue()]);
+        assert_eq!(w.buckets.len(), 5);
     }
 
     #[test]

@@ -109,7 +109,7 @@ where
         })?;
     runtime.block_on(async move {
         crate::logging::init(&loaded.settings.log);
-        let backend = crate::app::connect_verified(&loaded.settings).await?;
+        let backend = crate::app::connect_verified(&loaded.settings, role).await?;
         let shutdown = crate::shutdown::install();
         crate::metrics::install();
         let http = crate::http::start_for(role, &loaded.settings, &backend).await?;
