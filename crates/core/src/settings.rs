@@ -541,4 +541,27 @@ mod tests {
             .to_string()
             .contains("max_image_widht"));
     }
+
+    #[test]
+    fn dashboard_settings_are_checked_and_optional() {
+        let s = defaults();
+        assert!(s.dashboard.listen.ip().is_loopback(), "loopback by default");
+        let text = include_str!("../../../settings/default.toml");
+        // A settings file from before the dashboard still loads.
+        let start = text.find("[dashboard]").expect("section");
+        let end = start + text[start..].find("[log]").expect("next section");
+        let without = format!("{}{}", &text[..start], &text[end..]);
+        let old: Settings = toml::from_str(&without).expect("loads without [dashboard]");
+        assert_eq!(old.dashboard.listen, s.dashboard.listen);
+        // Typos are refused, out-of-range values named.
+        let typo = text.replace("[dashboard]", "[dashboard]\nlisten_on = \"0.0.0.0:1\"");
+        assert!(toml::from_str::<Settings>(&typo)
+            .expect_err("typo")
+            .to_string()
+            .contains("listen_on"));
+        let mut s = defaults();
+        s.dashboard.refresh = Duration::from_millis(1);
+        let e = s.validate().expect_err("refresh").to_string();
+        assert!(e.contains("dashboard.refresh"), "{e}");
+    }
 }

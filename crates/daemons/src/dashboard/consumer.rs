@@ -131,3 +131,116 @@ impl Consumer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pressbot_core::backend::{dead_letter_queue_name, OutgoingMessage};
+    use pressbot_core::messages::EventStatus;
+
+    const QUEUE: &str = "t-event-monitor-queue";
+    const BUCKET: &str = "t-expanded";
+
+    async fn backend(dir: &std::path::Path) -> pressbot_core::backend::Backend {
+        let b = pressbot_local::LocalBackend::open(
+            dir,
+            pressbot_local::LocalOptions {
+                domain: "t-publishing".into(),
+                poll_interval: Duration::from_millis(20),
+                long_poll: Duration::from_millis(200),
+            },
+        )
+        .expect("open")
+        .backend();
+        b.queues.create_queue(QUEUE, 5).await.expect("queue");
+        b.objects.create_bucket(BUCKET).await.expect("bucket");
+        b
+    }
+
+    async fn depth(b: &pressbot_core::backend::Backend, q: &str) -> u64 {
+        let d = b.queues.depth(q).await.expect("depth");
+        d.visible + d.in_flight + d.delayed
+    }
+
+    /// Valid messages are folded and deleted; a malformed one goes to the
+    /// dead-letter queue, body unchanged and with its reason; the queue
+    /// ends empty.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn folds_valid_messages_and_dead_letters_a_malformed_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let b = backend(dir.path()).await;
+        let messages = [
+            DashboardMessage::Event {
+                item_identifier: "00353".into(),
+                version: "1".into(),
+                run: "r".into(),
+                event_type: "ExpandArticle".into(),
+                timestamp: "2026-01-01T00:00:00Z".into(),
+                status: EventStatus::Start,
+                message: "started".into(),
+                message_id: "e1".into(),
+            },
+            DashboardMessage::Property {
+                item_identifier: "00353".into(),
+                version: "1".into(),
+                name: "publication-status".into(),
+                value: "published".into(),
+                property_type: "text".into(),
+                message_id: "p1".into(),
+            },
+        ];
+        for m in &messages {
+            let body = serde_json::to_string(m).expect("json");
+            b.queues
+                .send(QUEUE, OutgoingMessage::new(body))
+                .await
+                .expect("send");
+        }
+        b.queues
+            .send(QUEUE, OutgoingMessage::new(r#"{"message_type":"gossip"}"#))
+            .await
+            .expect("send");
+
+        let store = Store {
+            backend: b.clone(),
+            bucket: BUCKET.into(),
+        };
+        let consumer = Consumer {
+            store: store.clone(),
+            queue: QUEUE.into(),
+            wait: Duration::from_millis(200),
+            visibility: Duration::from_secs(30),
+        };
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(consumer.run(shutdown.clone()));
+        let dlq = dead_letter_queue_name(QUEUE);
+        let start = std::time::Instant::now();
+        while depth(&b, QUEUE).await > 0 || depth(&b, &dlq).await == 0 {
+            assert!(start.elapsed() < Duration::from_secs(20), "not consumed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        shutdown.cancel();
+        running.await.expect("join").expect("run");
+
+        let record = store.load("00353").await.expect("record");
+        assert_eq!(record.versions["1"].publication_status(), Some("published"));
+        assert_eq!(record.versions["1"].events.len(), 1);
+        let dead = b
+            .queues
+            .receive(
+                &dlq,
+                10,
+                Duration::from_millis(100),
+                Duration::from_secs(30),
+            )
+            .await
+            .expect("receive");
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].body, r#"{"message_type":"gossip"}"#);
+        assert!(
+            dead[0].attributes["pressbot-dead-letter-reason"].contains("not a dashboard message"),
+            "{:?}",
+            dead[0].attributes
+        );
+    }
+}
