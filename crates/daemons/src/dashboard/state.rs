@@ -78,10 +78,12 @@ pub struct QueueView {
     pub error: Option<String>,
 }
 
-/// Timelines of closed executions, which never change: read once.
+/// What the server keeps between two requests: timelines of closed
+/// executions (which never change: read once) and the article records.
 #[derive(Debug, Default)]
 pub struct TimelineCache {
     closed: Mutex<HashMap<(String, String), Vec<StepView>>>,
+    pub records: super::store::RecordCache,
 }
 
 /// Gather the state now.
@@ -129,7 +131,7 @@ pub async fn gather(
     let page_base = (settings.cms.embedded && settings.cms.base_url.is_none())
         .then(|| format!("http://{}", settings.cms.embedded_listen));
     let mut articles = Vec::new();
-    match store.all().await {
+    match store.all(&cache.records).await {
         Ok(records) => {
             for r in records {
                 for (version, v) in &r.versions {

@@ -223,14 +223,28 @@ impl Store {
     }
 
     /// Every record. One that cannot be read is logged and left out: a
-    /// page with one article missing beats no page.
-    pub async fn all(&self) -> crate::Result<Vec<ArticleRecord>> {
+    /// page with one article missing beats no page. Records whose eTag the
+    /// `cache` already holds are not fetched again: the page asks every
+    /// few seconds, and most records have not changed since.
+    pub async fn all(&self, cache: &RecordCache) -> crate::Result<Vec<ArticleRecord>> {
         let listed = self.backend.objects.list(&self.bucket, PREFIX).await?;
         let mut records = Vec::with_capacity(listed.len());
+        let mut fresh = std::collections::HashMap::with_capacity(listed.len());
+        let known = cache.take();
         for meta in listed {
+            if let Some((etag, r)) = known.get(&meta.key) {
+                if *etag == meta.etag {
+                    records.push(r.clone());
+                    fresh.insert(meta.key, (meta.etag, r.clone()));
+                    continue;
+                }
+            }
             match self.backend.objects.get(&self.bucket, &meta.key).await {
                 Ok(o) => match serde_json::from_slice::<ArticleRecord>(&o.body) {
-                    Ok(r) => records.push(r),
+                    Ok(r) => {
+                        fresh.insert(meta.key, (o.meta.etag, r.clone()));
+                        records.push(r);
+                    }
                     Err(e) => {
                         tracing::warn!(key = %meta.key, error = %e, "dashboard record unreadable; left out")
                     }
@@ -240,7 +254,29 @@ impl Store {
                 }
             }
         }
+        cache.put(fresh);
         Ok(records)
+    }
+}
+
+/// The records last read, by key, with their eTags (see [`Store::all`]).
+#[derive(Debug, Default)]
+pub struct RecordCache {
+    records: std::sync::Mutex<std::collections::HashMap<String, (String, ArticleRecord)>>,
+}
+
+impl RecordCache {
+    fn take(&self) -> std::collections::HashMap<String, (String, ArticleRecord)> {
+        self.records
+            .lock()
+            .map(|mut m| std::mem::take(&mut *m))
+            .unwrap_or_default()
+    }
+
+    fn put(&self, fresh: std::collections::HashMap<String, (String, ArticleRecord)>) {
+        if let Ok(mut m) = self.records.lock() {
+            *m = fresh;
+        }
     }
 }
 
