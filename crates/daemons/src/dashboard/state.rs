@@ -136,6 +136,16 @@ pub async fn gather(
             for r in records {
                 for (version, v) in &r.versions {
                     let last = v.events.last();
+                    // Events before VersionLookup carry the workflow id, not
+                    // the article's: a workflow that got past it goes on under
+                    // the article (and is listed with the workflows), so such
+                    // a row is worth showing only when it ended in an error.
+                    if version.is_empty()
+                        && last
+                            .is_none_or(|e| e.status != pressbot_core::messages::EventStatus::Error)
+                    {
+                        continue;
+                    }
                     articles.push(ArticleView {
                         id: r.id.clone(),
                         version: version.clone(),
