@@ -174,3 +174,40 @@ fn workflows(out: &mut String, title: &str, id: &str, list: &[WorkflowView]) {
     }
     out.push_str("</tbody></table>");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dashboard::state::{ArticleView, State};
+
+    /// Everything shown comes from outside (messages, workflow ids): it is
+    /// escaped, so a hostile message cannot script the operator's browser.
+    #[test]
+    fn what_messages_carry_is_escaped() {
+        let state = State {
+            generated: "now".into(),
+            open: Vec::new(),
+            failed: Vec::new(),
+            closed: Vec::new(),
+            articles: vec![ArticleView {
+                id: "<script>alert(1)</script>".into(),
+                version: "1\"".into(),
+                publication_status: Some("published".into()),
+                last_step: Some("S".into()),
+                last_status: Some("end".into()),
+                last_time: Some("t".into()),
+                last_message: Some("m".into()),
+                page: Some("http://x/\"><b>".into()),
+                updated: "t".into(),
+            }],
+            queues: Vec::new(),
+            errors: vec!["<i>".into()],
+        };
+        let html = page(&state, 2000);
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!html.contains("\"><b>") && !html.contains("<i>"));
+        assert!(html.contains(r#"<noscript><meta http-equiv="refresh" content="2"></noscript>"#));
+        assert!(html.contains(r#"data-publication="published""#));
+    }
+}
