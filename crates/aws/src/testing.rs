@@ -370,6 +370,7 @@ pub fn test_settings(endpoint: &str, prefix: &str) -> Settings {
             presign_expiry: secs(3600),
         },
         http: HttpSettings { listen: None },
+        dashboard: Default::default(),
         log: LogSettings {
             format: LogFormat::Auto,
             level: "info".into(),

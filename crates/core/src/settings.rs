@@ -31,6 +31,10 @@ pub struct Settings {
     pub cms: CmsSettings,
     pub activities: ActivitySettings,
     pub http: HttpSettings,
+    /// The live dashboard (`pressbot up`, `pressbot dashboard`). Optional
+    /// so that settings files written before it still load.
+    #[serde(default)]
+    pub dashboard: DashboardSettings,
     pub log: LogSettings,
     /// Directory of workflow definitions, rules and cron schedules.
     pub workflows_dir: PathBuf,
@@ -249,6 +253,46 @@ pub struct HttpSettings {
     pub listen: Option<SocketAddr>,
 }
 
+/// The live dashboard: where it serves its page and what it lists.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardSettings {
+    /// Where the page and `/api/state` are served. Loopback by default: the
+    /// dashboard has no authentication, so exposing it is a deliberate
+    /// choice (or a reverse proxy's job).
+    #[serde(default = "default_dashboard_listen")]
+    pub listen: SocketAddr,
+    /// How far back closed workflows are listed ("recently closed").
+    #[serde(with = "humantime_serde", default = "default_dashboard_recent")]
+    pub recent: Duration,
+    /// How often the page refreshes itself (and the consumer's store is
+    /// re-read); also the `<meta http-equiv="refresh">` of the no-script page.
+    #[serde(with = "humantime_serde", default = "default_dashboard_refresh")]
+    pub refresh: Duration,
+}
+
+fn default_dashboard_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8482))
+}
+
+fn default_dashboard_recent() -> Duration {
+    Duration::from_secs(24 * 3600)
+}
+
+fn default_dashboard_refresh() -> Duration {
+    Duration::from_secs(2)
+}
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        DashboardSettings {
+            listen: default_dashboard_listen(),
+            recent: default_dashboard_recent(),
+            refresh: default_dashboard_refresh(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -442,6 +486,14 @@ impl Settings {
                 ));
             }
         }
+        if self.dashboard.recent.is_zero() {
+            return Err(bad("dashboard.recent", "must be above 0".into()));
+        }
+        if self.dashboard.refresh < Duration::from_millis(100)
+            || self.dashboard.refresh > Duration::from_secs(3600)
+        {
+            return Err(bad("dashboard.refresh", "must be within 100ms..=1h".into()));
+        }
         if !(1..=100).contains(&self.activities.jpeg_quality) {
             return Err(bad(
                 "activities.jpeg_quality",
@@ -488,5 +540,28 @@ mod tests {
             .expect_err("typo")
             .to_string()
             .contains("max_image_widht"));
+    }
+
+    #[test]
+    fn dashboard_settings_are_checked_and_optional() {
+        let s = defaults();
+        assert!(s.dashboard.listen.ip().is_loopback(), "loopback by default");
+        let text = include_str!("../../../settings/default.toml");
+        // A settings file from before the dashboard still loads.
+        let start = text.find("[dashboard]").expect("section");
+        let end = start + text[start..].find("[log]").expect("next section");
+        let without = format!("{}{}", &text[..start], &text[end..]);
+        let old: Settings = toml::from_str(&without).expect("loads without [dashboard]");
+        assert_eq!(old.dashboard.listen, s.dashboard.listen);
+        // Typos are refused, out-of-range values named.
+        let typo = text.replace("[dashboard]", "[dashboard]\nlisten_on = \"0.0.0.0:1\"");
+        assert!(toml::from_str::<Settings>(&typo)
+            .expect_err("typo")
+            .to_string()
+            .contains("listen_on"));
+        let mut s = defaults();
+        s.dashboard.refresh = Duration::from_millis(1);
+        let e = s.validate().expect_err("refresh").to_string();
+        assert!(e.contains("dashboard.refresh"), "{e}");
     }
 }

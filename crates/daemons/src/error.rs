@@ -27,6 +27,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The dashboard's store or server: what it was doing, and what failed.
+    #[error("dashboard: {context}: {message}")]
+    Dashboard { context: String, message: String },
+
     #[error("{0}")]
     Other(String),
 }

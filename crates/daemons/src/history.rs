@@ -42,3 +42,21 @@ pub fn render(
     out.push('\n');
     out
 }
+
+/// The workflow type and timeline rows of a history, as [`render`] shows
+/// them: for the dashboard, which shows the same timeline in a page.
+pub fn timeline(
+    definitions: &Definitions,
+    events: &[HistoryEvent],
+) -> (
+    Option<pressbot_core::ids::TypeRef>,
+    Vec<pressbot_core::decider::TimelineRow>,
+) {
+    let workflow_type = events.iter().find_map(|e| match &e.kind {
+        EventKind::WorkflowExecutionStarted { workflow_type, .. } => Some(workflow_type.clone()),
+        _ => None,
+    });
+    let def = workflow_type.as_ref().and_then(|t| definitions.get_type(t));
+    let rows = pressbot_core::decider::timeline(def, events);
+    (workflow_type, rows)
+}

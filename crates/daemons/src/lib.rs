@@ -11,6 +11,7 @@ pub mod app;
 pub mod backoff;
 pub mod cli;
 pub mod cron;
+pub mod dashboard;
 pub mod decider;
 pub mod error;
 pub mod feed;

@@ -60,7 +60,7 @@ pub fn workflow_starter(loaded: &Loaded, backend: &Backend) -> WorkflowStarter {
 
 /// On the embedded backend a queue long poll costs nothing but a slower
 /// stop, so it is bounded by `local.long_poll` like the workflow polls.
-fn queue_wait(loaded: &Loaded, wait: std::time::Duration) -> std::time::Duration {
+pub fn queue_wait(loaded: &Loaded, wait: std::time::Duration) -> std::time::Duration {
     match loaded.settings.backend {
         pressbot_core::settings::BackendKind::Local => wait.min(loaded.settings.local.long_poll),
         pressbot_core::settings::BackendKind::Aws => wait,

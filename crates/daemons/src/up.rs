@@ -28,6 +28,9 @@ pub struct UpOptions {
     pub until_idle: bool,
     /// Give up waiting for idle after this long.
     pub timeout: Option<Duration>,
+    /// Called once the dashboard is served (with its URL) or not (`None`):
+    /// the binary prints it, so the operator knows where to look.
+    pub on_dashboard: Option<fn(Option<&str>)>,
 }
 
 /// What `up` ended with.
@@ -174,6 +177,36 @@ pub async fn up(
     tasks.spawn(crate::run::activity_worker(&loaded, &backend).run(roles.clone()));
     tasks.spawn(crate::run::queue_worker(&loaded, &backend).run(roles.clone()));
     tasks.spawn(crate::run::workflow_starter(&loaded, &backend).run(roles.clone()));
+
+    // The dashboard: its consumer drains the event-monitor queue (which
+    // otherwise grows for as long as `up` runs) and its page shows the run.
+    // Like the object server it is an extra: a taken port is logged and the
+    // pipeline runs on (the consumer still drains the queue).
+    let dashboard_loaded = Loaded {
+        settings: std::sync::Arc::new(settings.clone()),
+        ..loaded.clone()
+    };
+    tasks.spawn(crate::dashboard::consumer(&dashboard_loaded, &backend)?.run(roles.clone()));
+    let dashboard_url =
+        match crate::dashboard::server::serve(&dashboard_loaded, &backend, roles.clone()).await {
+            Ok((addr, served)) => {
+                let url = format!("http://{addr}/");
+                tracing::info!(%url, "dashboard serving");
+                tasks.spawn(async move {
+                    let _ = served.await;
+                    Ok(())
+                });
+                Some(url)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, listen = %settings.dashboard.listen,
+                    "dashboard page not served (set dashboard.listen); its consumer still runs");
+                None
+            }
+        };
+    if let Some(on_start) = &options.on_dashboard {
+        on_start(dashboard_url.as_deref());
+    }
 
     let incoming = settings
         .bucket("incoming")

@@ -80,6 +80,8 @@ enum Command {
     Retry(pressbot_daemons::cli::RetryArgs),
     /// Move dead-lettered messages back to their queue.
     Redrive(pressbot_daemons::cli::RedriveArgs),
+    /// Run the dashboard alone: consume the event-monitor queue and serve the page on dashboard.listen.
+    Dashboard,
     /// Print a presigned GET URL of an object (expires after --expires, default activities.presign_expiry).
     Presign(pressbot_daemons::cli::PresignArgs),
 }
@@ -115,6 +117,10 @@ async fn main() -> anyhow::Result<()> {
                     ingest,
                     until_idle,
                     timeout: Some(timeout),
+                    on_dashboard: Some(|url| match url {
+                        Some(url) => println!("dashboard: {url}"),
+                        None => println!("dashboard: not served (see the log)"),
+                    }),
                 },
                 shutdown,
             )
@@ -196,6 +202,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Retry(a) => pressbot_daemons::cli::retry(&loaded, a).await?,
         Command::Redrive(a) => pressbot_daemons::cli::redrive(&loaded, a).await?,
         Command::Presign(a) => pressbot_daemons::cli::presign(&loaded, a).await?,
+        Command::Dashboard => {
+            pressbot_daemons::dashboard::role(loaded, pressbot_daemons::shutdown::install()).await?
+        }
     }
     Ok(())
 }
