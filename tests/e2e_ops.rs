@@ -1120,3 +1120,219 @@ async fn cron_publishes_a_previewed_article_when_its_time_has_come() {
     assert_eq!(approvals().await.len(), 1);
     assert_eq!(record(), ("published".to_owned(), 1));
 }
+
+// ---------------------------------------------------------------------------
+// The CLI contract: JSON output, exit codes, terminate / cancel, --version,
+// completions and man pages.
+
+fn stdout_json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}):\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reporting_commands_print_the_documented_json() {
+    let h = Harness::new();
+    h.pressbot_ok(&["create-resources"]);
+
+    let out = h.pressbot(&["status", "--check", "--output", "json"]);
+    let v = stdout_json(&out);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(v["verdict"], "healthy");
+    assert_eq!(v["dead_letters"], 0);
+    assert!(v["queues"].as_array().is_some_and(|q| !q.is_empty()), "{v}");
+    assert!(v["queues"][0]["visible"].is_u64(), "{v}");
+
+    // A dead-lettered message makes it unhealthy: exit 1.
+    let backend = h.backend();
+    backend
+        .queues
+        .send(
+            "pressbot-dev-incoming-queue-dlq",
+            OutgoingMessage::new("{}"),
+        )
+        .await
+        .expect("send");
+    let out = h.pressbot(&["status", "--check", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = stdout_json(&out);
+    assert_eq!(
+        (v["verdict"].as_str(), v["dead_letters"].as_u64()),
+        (Some("unhealthy"), Some(1))
+    );
+
+    let v = stdout_json(&h.pressbot(&["redrive", "incoming", "--dry-run", "--output", "json"]));
+    assert_eq!(v["dead_letter_queue"], "pressbot-dev-incoming-queue-dlq");
+    assert_eq!(
+        (v["dry_run"].as_bool(), v["count"].as_u64()),
+        (Some(true), Some(1))
+    );
+    let v = stdout_json(&h.pressbot(&["redrive", "incoming", "--output", "json"]));
+    assert_eq!(v["count"], 1, "{v}");
+    assert_eq!(v["moved"][0]["queue"], "pressbot-dev-incoming-queue");
+
+    h.pressbot_ok(&["start", "Ping", "--id", "json-1"]);
+    let v = stdout_json(&h.pressbot(&["history", "json-1", "--output", "json"]));
+    assert_eq!(
+        (v["workflow_id"].as_str(), v["workflow"].as_str()),
+        (Some("json-1"), Some("Ping"))
+    );
+    assert!(v["steps"].as_array().is_some_and(|s| !s.is_empty()), "{v}");
+
+    h.add_workflow("cron.toml", CRON_STUCK);
+    let v = stdout_json(&h.pressbot(&["cron", "--dry-run", "--output", "json"]));
+    assert_eq!(v[0]["schedule"], "stuck-report", "{v}");
+    assert!(v[0]["outcome"].is_string(), "{v}");
+
+    let note = h.path().join("notes.txt");
+    std::fs::write(&note, "not an article").expect("write");
+    h.pressbot_ok(&["put", note.to_str().expect("path")]);
+    let v = stdout_json(&h.pressbot(&["feed", "incoming", "--dry-run", "--output", "json"]));
+    assert_eq!(v["no_rule"][0], "notes.txt", "{v}");
+    assert_eq!(
+        (v["dry_run"].as_bool(), v["filtered_out"].as_u64()),
+        (Some(true), Some(0))
+    );
+}
+
+#[test]
+fn status_check_exits_2_when_the_backend_cannot_be_reached() {
+    let mut h = Harness::new();
+    // A data dir that cannot be created: the embedded backend does not open.
+    h.set("PRESSBOT__LOCAL__DATA_DIR", "/proc/pressbot-nowhere");
+    let out = h.pressbot(&["status", "--check", "--output", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_json(&out)["verdict"], "unknown");
+}
+
+#[test]
+fn configuration_errors_exit_78_from_every_binary() {
+    let h = Harness::new();
+    for name in [
+        "pressbot",
+        "decider",
+        "activity-worker",
+        "queue-worker",
+        "workflow-starter",
+    ] {
+        let mut c = h.command(name);
+        if name == "pressbot" {
+            c.arg("check-config");
+        }
+        let out = c.args(["--env", "no-such-env"]).output().expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(78),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-env"));
+    }
+    // A broken workflow definition is a configuration error too.
+    h.add_workflow("broken.toml", "this is not = = toml");
+    let out = h.pressbot(&["check-config"]);
+    assert_eq!(
+        out.status.code(),
+        Some(78),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn terminate_and_cancel_refuse_several_without_yes() {
+    let h = Harness::new();
+    h.pressbot_ok(&["create-resources"]);
+    // No decider runs: the executions stay open until we act.
+    for id in ["stop-1", "stop-2", "stop-3"] {
+        h.pressbot_ok(&["start", "Ping", "--id", id]);
+    }
+    let refused = h.pressbot(&[
+        "terminate",
+        "--all-open",
+        "--workflow-type",
+        "Ping",
+        "--reason",
+        "bad batch",
+    ]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("--yes") && err.contains("stop-2"), "{err}");
+    let backend = h.backend();
+    assert_eq!(open(&backend).await.len(), 3, "nothing was terminated");
+
+    let out = h.pressbot_ok(&["cancel", "stop-3", "--reason", "superseded"]);
+    assert!(out.contains("cancel requested for stop-3"), "{out}");
+    let info = pressbot_daemons::ops::find_execution(&backend, "stop-3")
+        .await
+        .expect("stop-3");
+    assert!(info.cancel_requested, "{info:?}");
+
+    let out = h.pressbot_ok(&[
+        "terminate",
+        "stop-1",
+        "stop-2",
+        "--reason",
+        "bad batch",
+        "--yes",
+    ]);
+    assert!(
+        out.contains("terminated stop-1") && out.contains("terminated stop-2"),
+        "{out}"
+    );
+    let closed_now = closed(&backend).await;
+    for id in ["stop-1", "stop-2"] {
+        let e = closed_now
+            .iter()
+            .find(|e| e.execution.workflow_id.0 == id)
+            .unwrap_or_else(|| panic!("{id} closed"));
+        assert_eq!(e.close_status, Some(CloseStatus::Terminated));
+    }
+    // One match needs no --yes; an id with no open run is an error.
+    h.pressbot_ok(&["terminate", "stop-3", "--reason", "done"]);
+    assert!(!h
+        .pressbot(&["terminate", "stop-3", "--reason", "again"])
+        .status
+        .success());
+}
+
+#[test]
+fn version_completions_and_man_pages() {
+    let h = Harness::new();
+    for name in [
+        "pressbot",
+        "decider",
+        "activity-worker",
+        "queue-worker",
+        "workflow-starter",
+    ] {
+        let out = h.command(name).arg("--version").output().expect("run");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name}");
+        assert!(
+            text.starts_with(&format!("{name} {}", env!("CARGO_PKG_VERSION")))
+                && text.contains("commit ")
+                && text.contains("built "),
+            "{text}"
+        );
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let script = h.pressbot_ok(&["completions", shell]);
+        assert!(script.contains("terminate"), "{shell}: {script}");
+    }
+    let man = h.path().join("man");
+    h.pressbot_ok(&["man", "--dir", man.to_str().expect("path")]);
+    let page = std::fs::read_to_string(man.join("pressbot.1")).expect("pressbot.1");
+    assert!(page.contains(".TH") && page.contains("status"), "{page}");
+    assert!(man.join("pressbot-terminate.1").is_file());
+}
