@@ -1336,3 +1336,46 @@ fn version_completions_and_man_pages() {
     assert!(page.contains(".TH") && page.contains("status"), "{page}");
     assert!(man.join("pressbot-terminate.1").is_file());
 }
+
+/// Under systemd (`JOURNAL_STREAM` naming stderr) each log line starts with
+/// its syslog priority; with stderr elsewhere, nothing is prefixed.
+#[test]
+fn log_lines_carry_journal_priorities_when_stderr_is_the_journal() {
+    use std::os::unix::fs::MetadataExt;
+    let h = Harness::new();
+    let log = h.path().join("journal.log");
+    let file = std::fs::File::create(&log).expect("create");
+    let meta = file.metadata().expect("stat");
+    let out = h
+        .command("pressbot")
+        .args(["create-resources"])
+        .env("RUST_LOG", "debug")
+        .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
+        .stderr(file)
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&log).expect("read");
+    assert!(!text.is_empty());
+    for line in text.lines() {
+        let (prefix, json) = line.split_at(3);
+        let v: serde_json::Value = serde_json::from_str(json).expect(line);
+        let want = match v["level"].as_str() {
+            Some("ERROR") => "<3>",
+            Some("WARN") => "<4>",
+            Some("INFO") => "<6>",
+            _ => "<7>",
+        };
+        assert_eq!(prefix, want, "{line}");
+    }
+    // The same variable with stderr elsewhere (a pipe here): no prefix.
+    let out = h
+        .command("pressbot")
+        .args(["create-resources"])
+        .env("RUST_LOG", "debug")
+        .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.lines().all(|l| l.starts_with('{')), "{err}");
+}
