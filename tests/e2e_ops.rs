@@ -293,6 +293,11 @@ async fn endpoints_and_metrics_over_http() {
         r#"pressbot_activity_tasks_completed_total{activity="PingWorker"} 1"#,
         r#"pressbot_activity_duration_seconds_bucket{activity="PingWorker",outcome="completed""#,
         r#"pressbot_poll_loops_alive{role="activity-worker"} 2"#,
+        // The build and the process itself, read from /proc at scrape time.
+        r#"pressbot_build_info{version=""#,
+        "\nprocess_resident_memory_bytes ",
+        "\nprocess_cpu_seconds_total ",
+        "\nprocess_open_fds ",
     ] {
         assert!(
             worker_metrics.contains(want),
