@@ -1384,3 +1384,41 @@ fn log_lines_carry_journal_priorities_when_stderr_is_the_journal() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.lines().all(|l| l.starts_with('{')), "{err}");
 }
+
+/// `check-config` reports every problem in one run, each naming its file or
+/// `PRESSBOT__` variable, and reads `cron.toml` too.
+#[test]
+fn check_config_reports_every_problem_naming_where() {
+    let mut h = Harness::new();
+    h.add_workflow("broken-a.toml", "this is not = = toml");
+    h.add_workflow("broken-b.toml", "name = 3");
+    h.set("PRESSBOT__DECIDER__SLOTS", "0");
+    let out = h.pressbot(&["check-config"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("PRESSBOT__DECIDER__SLOTS")
+            && err.contains("broken-a.toml")
+            && err.contains("broken-b.toml")
+            && err.contains("3 problem(s)"),
+        "{err}"
+    );
+
+    let h = Harness::new();
+    h.add_workflow(
+        "cron.toml",
+        "[[schedule]]\nname = \"nightly\"\ncron = \"not a cron\"\nworkflow = \"Ping\"\n",
+    );
+    let out = h.pressbot(&["check-config"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("cron.toml") && err.contains("nightly"),
+        "{err}"
+    );
+
+    let h = Harness::new();
+    h.add_workflow("cron.toml", CRON_STUCK);
+    let out = h.pressbot_ok(&["check-config"]);
+    assert!(out.contains("1 cron schedules"), "{out}");
+}

@@ -132,19 +132,30 @@ async fn run() -> anyhow::Result<u8> {
             println!("man pages written to {}", dir.display());
             return Ok(0);
         }
+        // Every problem at once, not the first: see `cli::check_config`.
+        Command::CheckConfig => {
+            let check = pressbot_daemons::cli::check_config(&cli.common);
+            let Some(loaded) = check.loaded else {
+                for p in &check.problems {
+                    eprintln!("error: {p}");
+                }
+                eprintln!("{} problem(s) found", check.problems.len());
+                return Ok(pressbot_daemons::EX_CONFIG);
+            };
+            println!(
+                "settings ({}) valid; {} workflow definitions; {} new-file rules; {} cron schedules",
+                cli.common.env,
+                loaded.definitions.iter().count(),
+                loaded.rules.rules.len(),
+                check.schedules
+            );
+            return Ok(0);
+        }
         _ => {}
     }
     let loaded = Loaded::load(&cli.common).context("loading settings and workflows")?;
     pressbot_daemons::logging::init(&loaded.settings.log);
     match cli.command {
-        Command::CheckConfig => {
-            println!(
-                "settings ({}) valid; {} workflow definitions; {} new-file rules",
-                cli.common.env,
-                loaded.definitions.iter().count(),
-                loaded.rules.rules.len()
-            );
-        }
         Command::Up {
             ingest,
             until_idle,
@@ -254,7 +265,9 @@ async fn run() -> anyhow::Result<u8> {
             pressbot_daemons::cli::stop(&loaded, a, ops::Stop::Terminate).await?
         }
         Command::Cancel(a) => pressbot_daemons::cli::stop(&loaded, a, ops::Stop::Cancel).await?,
-        Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
+        Command::Completions { .. } | Command::Man { .. } | Command::CheckConfig => {
+            unreachable!("handled above")
+        }
     }
     Ok(0)
 }
