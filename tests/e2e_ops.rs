@@ -1422,3 +1422,18 @@ fn check_config_reports_every_problem_naming_where() {
     let out = h.pressbot_ok(&["check-config"]);
     assert!(out.contains("1 cron schedules"), "{out}");
 }
+
+/// The AWS region comes from the standard chain (`AWS_REGION` here) unless
+/// `aws.region` is set, which then wins.
+#[test]
+fn aws_region_from_the_standard_chain_unless_configured() {
+    let moto = pressbot_aws::testing::MotoServer::start();
+    let mut h = Harness::aws(&moto.endpoint());
+    h.unset("PRESSBOT__AWS__REGION");
+    h.set("AWS_REGION", "eu-west-2");
+    let out = h.pressbot_ok(&["create-resources", "--dry-run"]);
+    assert!(out.contains("region eu-west-2"), "{out}");
+    h.set("PRESSBOT__AWS__REGION", "us-east-1");
+    let out = h.pressbot_ok(&["create-resources", "--dry-run"]);
+    assert!(out.contains("region us-east-1"), "{out}");
+}
