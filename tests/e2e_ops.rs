@@ -1437,3 +1437,39 @@ fn aws_region_from_the_standard_chain_unless_configured() {
     let out = h.pressbot_ok(&["create-resources", "--dry-run"]);
     assert!(out.contains("region us-east-1"), "{out}");
 }
+
+/// SIGHUP drains like SIGTERM: the daemon stops gracefully and exits 0
+/// (it does not reload, and does not die mid-work as by default).
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_stops_a_daemon_gracefully() {
+    let mut h = Harness::new();
+    h.pressbot_ok(&["create-resources"]);
+    let port = free_port();
+    h.set("PRESSBOT__HTTP__LISTEN", &format!("127.0.0.1:{port}"));
+    h.spawn("decider");
+    wait_http(&format!("http://127.0.0.1:{port}/__lbheartbeat__")).await;
+    let pid = h.pid("decider").expect("pid");
+    let sent = std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    // Exited (a zombie until reaped) on its own, with no second signal.
+    wait_for(
+        "the decider to exit",
+        Duration::from_secs(30),
+        || async move {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+            (stat.is_empty() || state.is_some_and(|s| s.starts_with('Z'))).then_some(())
+        },
+    )
+    .await;
+    let statuses = h.terminate("decider", Duration::from_secs(5));
+    assert!(
+        statuses.iter().all(|s| s.success()),
+        "{statuses:?}\n{}",
+        h.logs()
+    );
+    assert!(h.logs().contains("stop requested"), "{}", h.logs());
+}
