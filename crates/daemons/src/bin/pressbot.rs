@@ -189,7 +189,7 @@ async fn run() -> anyhow::Result<u8> {
                 );
             }
             if !report.all_ok() {
-                return Ok(1);
+                std::process::exit(1);
             }
         }
         Command::Register => {
