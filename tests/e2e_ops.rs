@@ -293,6 +293,11 @@ async fn endpoints_and_metrics_over_http() {
         r#"pressbot_activity_tasks_completed_total{activity="PingWorker"} 1"#,
         r#"pressbot_activity_duration_seconds_bucket{activity="PingWorker",outcome="completed""#,
         r#"pressbot_poll_loops_alive{role="activity-worker"} 2"#,
+        // The build and the process itself, read from /proc at scrape time.
+        r#"pressbot_build_info{version=""#,
+        "\nprocess_resident_memory_bytes ",
+        "\nprocess_cpu_seconds_total ",
+        "\nprocess_open_fds ",
     ] {
         assert!(
             worker_metrics.contains(want),
@@ -1119,4 +1124,352 @@ async fn cron_publishes_a_previewed_article_when_its_time_has_come() {
     assert!(again.contains("started 0, 1 already started"), "{again}");
     assert_eq!(approvals().await.len(), 1);
     assert_eq!(record(), ("published".to_owned(), 1));
+}
+
+// ---------------------------------------------------------------------------
+// The CLI contract: JSON output, exit codes, terminate / cancel, --version,
+// completions and man pages.
+
+fn stdout_json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}):\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reporting_commands_print_the_documented_json() {
+    let h = Harness::new();
+    h.pressbot_ok(&["create-resources"]);
+
+    let out = h.pressbot(&["status", "--check", "--output", "json"]);
+    let v = stdout_json(&out);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(v["verdict"], "healthy");
+    assert_eq!(v["dead_letters"], 0);
+    assert!(v["queues"].as_array().is_some_and(|q| !q.is_empty()), "{v}");
+    assert!(v["queues"][0]["visible"].is_u64(), "{v}");
+
+    // A dead-lettered message makes it unhealthy: exit 1.
+    let backend = h.backend();
+    backend
+        .queues
+        .send(
+            "pressbot-dev-incoming-queue-dlq",
+            OutgoingMessage::new("{}"),
+        )
+        .await
+        .expect("send");
+    let out = h.pressbot(&["status", "--check", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = stdout_json(&out);
+    assert_eq!(
+        (v["verdict"].as_str(), v["dead_letters"].as_u64()),
+        (Some("unhealthy"), Some(1))
+    );
+
+    let v = stdout_json(&h.pressbot(&["redrive", "incoming", "--dry-run", "--output", "json"]));
+    assert_eq!(v["dead_letter_queue"], "pressbot-dev-incoming-queue-dlq");
+    assert_eq!(
+        (v["dry_run"].as_bool(), v["count"].as_u64()),
+        (Some(true), Some(1))
+    );
+    let v = stdout_json(&h.pressbot(&["redrive", "incoming", "--output", "json"]));
+    assert_eq!(v["count"], 1, "{v}");
+    assert_eq!(v["moved"][0]["queue"], "pressbot-dev-incoming-queue");
+
+    h.pressbot_ok(&["start", "Ping", "--id", "json-1"]);
+    let v = stdout_json(&h.pressbot(&["history", "json-1", "--output", "json"]));
+    assert_eq!(
+        (v["workflow_id"].as_str(), v["workflow"].as_str()),
+        (Some("json-1"), Some("Ping"))
+    );
+    assert!(v["steps"].as_array().is_some_and(|s| !s.is_empty()), "{v}");
+
+    h.add_workflow("cron.toml", CRON_STUCK);
+    let v = stdout_json(&h.pressbot(&["cron", "--dry-run", "--output", "json"]));
+    assert_eq!(v[0]["schedule"], "stuck-report", "{v}");
+    assert!(v[0]["outcome"].is_string(), "{v}");
+
+    let note = h.path().join("notes.txt");
+    std::fs::write(&note, "not an article").expect("write");
+    h.pressbot_ok(&["put", note.to_str().expect("path")]);
+    let v = stdout_json(&h.pressbot(&["feed", "incoming", "--dry-run", "--output", "json"]));
+    assert_eq!(v["no_rule"][0], "notes.txt", "{v}");
+    assert_eq!(
+        (v["dry_run"].as_bool(), v["filtered_out"].as_u64()),
+        (Some(true), Some(0))
+    );
+}
+
+#[test]
+fn status_check_exits_2_when_the_backend_cannot_be_reached() {
+    let mut h = Harness::new();
+    // A data dir that cannot be created: the embedded backend does not open.
+    h.set("PRESSBOT__LOCAL__DATA_DIR", "/proc/pressbot-nowhere");
+    let out = h.pressbot(&["status", "--check", "--output", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_json(&out)["verdict"], "unknown");
+}
+
+#[test]
+fn configuration_errors_exit_78_from_every_binary() {
+    let h = Harness::new();
+    for name in [
+        "pressbot",
+        "decider",
+        "activity-worker",
+        "queue-worker",
+        "workflow-starter",
+    ] {
+        let mut c = h.command(name);
+        if name == "pressbot" {
+            c.arg("check-config");
+        }
+        let out = c.args(["--env", "no-such-env"]).output().expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(78),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-env"));
+    }
+    // A broken workflow definition is a configuration error too.
+    h.add_workflow("broken.toml", "this is not = = toml");
+    let out = h.pressbot(&["check-config"]);
+    assert_eq!(
+        out.status.code(),
+        Some(78),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn terminate_and_cancel_refuse_several_without_yes() {
+    let h = Harness::new();
+    h.pressbot_ok(&["create-resources"]);
+    // No decider runs: the executions stay open until we act.
+    for id in ["stop-1", "stop-2", "stop-3"] {
+        h.pressbot_ok(&["start", "Ping", "--id", id]);
+    }
+    let refused = h.pressbot(&[
+        "terminate",
+        "--all-open",
+        "--workflow-type",
+        "Ping",
+        "--reason",
+        "bad batch",
+    ]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("--yes") && err.contains("stop-2"), "{err}");
+    let backend = h.backend();
+    assert_eq!(open(&backend).await.len(), 3, "nothing was terminated");
+
+    let out = h.pressbot_ok(&["cancel", "stop-3", "--reason", "superseded"]);
+    assert!(out.contains("cancel requested for stop-3"), "{out}");
+    let info = pressbot_daemons::ops::find_execution(&backend, "stop-3")
+        .await
+        .expect("stop-3");
+    assert!(info.cancel_requested, "{info:?}");
+
+    let out = h.pressbot_ok(&[
+        "terminate",
+        "stop-1",
+        "stop-2",
+        "--reason",
+        "bad batch",
+        "--yes",
+    ]);
+    assert!(
+        out.contains("terminated stop-1") && out.contains("terminated stop-2"),
+        "{out}"
+    );
+    let closed_now = closed(&backend).await;
+    for id in ["stop-1", "stop-2"] {
+        let e = closed_now
+            .iter()
+            .find(|e| e.execution.workflow_id.0 == id)
+            .unwrap_or_else(|| panic!("{id} closed"));
+        assert_eq!(e.close_status, Some(CloseStatus::Terminated));
+    }
+    // One match needs no --yes; an id with no open run is an error.
+    h.pressbot_ok(&["terminate", "stop-3", "--reason", "done"]);
+    assert!(!h
+        .pressbot(&["terminate", "stop-3", "--reason", "again"])
+        .status
+        .success());
+}
+
+#[test]
+fn version_completions_and_man_pages() {
+    let h = Harness::new();
+    for name in [
+        "pressbot",
+        "decider",
+        "activity-worker",
+        "queue-worker",
+        "workflow-starter",
+    ] {
+        let out = h.command(name).arg("--version").output().expect("run");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name}");
+        assert!(
+            text.starts_with(&format!("{name} {}", env!("CARGO_PKG_VERSION")))
+                && text.contains("commit ")
+                && text.contains("built "),
+            "{text}"
+        );
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let script = h.pressbot_ok(&["completions", shell]);
+        assert!(script.contains("terminate"), "{shell}: {script}");
+    }
+    let man = h.path().join("man");
+    h.pressbot_ok(&["man", "--dir", man.to_str().expect("path")]);
+    let page = std::fs::read_to_string(man.join("pressbot.1")).expect("pressbot.1");
+    assert!(page.contains(".TH") && page.contains("status"), "{page}");
+    assert!(man.join("pressbot-terminate.1").is_file());
+}
+
+/// Under systemd (`JOURNAL_STREAM` naming stderr) each log line starts with
+/// its syslog priority; with stderr elsewhere, nothing is prefixed.
+#[test]
+fn log_lines_carry_journal_priorities_when_stderr_is_the_journal() {
+    use std::os::unix::fs::MetadataExt;
+    let h = Harness::new();
+    let log = h.path().join("journal.log");
+    let file = std::fs::File::create(&log).expect("create");
+    let meta = file.metadata().expect("stat");
+    let out = h
+        .command("pressbot")
+        .args(["create-resources"])
+        .env("RUST_LOG", "debug")
+        .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
+        .stderr(file)
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&log).expect("read");
+    assert!(!text.is_empty());
+    for line in text.lines() {
+        let (prefix, json) = line.split_at(3);
+        let v: serde_json::Value = serde_json::from_str(json).expect(line);
+        let want = match v["level"].as_str() {
+            Some("ERROR") => "<3>",
+            Some("WARN") => "<4>",
+            Some("INFO") => "<6>",
+            _ => "<7>",
+        };
+        assert_eq!(prefix, want, "{line}");
+    }
+    // The same variable with stderr elsewhere (a pipe here): no prefix.
+    let out = h
+        .command("pressbot")
+        .args(["create-resources"])
+        .env("RUST_LOG", "debug")
+        .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.lines().all(|l| l.starts_with('{')), "{err}");
+}
+
+/// `check-config` reports every problem in one run, each naming its file or
+/// `PRESSBOT__` variable, and reads `cron.toml` too.
+#[test]
+fn check_config_reports_every_problem_naming_where() {
+    let mut h = Harness::new();
+    h.add_workflow("broken-a.toml", "this is not = = toml");
+    h.add_workflow("broken-b.toml", "name = 3");
+    h.set("PRESSBOT__DECIDER__SLOTS", "0");
+    let out = h.pressbot(&["check-config"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("PRESSBOT__DECIDER__SLOTS")
+            && err.contains("broken-a.toml")
+            && err.contains("broken-b.toml")
+            && err.contains("3 problem(s)"),
+        "{err}"
+    );
+
+    let h = Harness::new();
+    h.add_workflow(
+        "cron.toml",
+        "[[schedule]]\nname = \"nightly\"\ncron = \"not a cron\"\nworkflow = \"Ping\"\n",
+    );
+    let out = h.pressbot(&["check-config"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("cron.toml") && err.contains("nightly"),
+        "{err}"
+    );
+
+    let h = Harness::new();
+    h.add_workflow("cron.toml", CRON_STUCK);
+    let out = h.pressbot_ok(&["check-config"]);
+    assert!(out.contains("1 cron schedules"), "{out}");
+}
+
+/// The AWS region comes from the standard chain (`AWS_REGION` here) unless
+/// `aws.region` is set, which then wins.
+#[test]
+fn aws_region_from_the_standard_chain_unless_configured() {
+    let moto = pressbot_aws::testing::MotoServer::start();
+    let mut h = Harness::aws(&moto.endpoint());
+    h.unset("PRESSBOT__AWS__REGION");
+    h.set("AWS_REGION", "eu-west-2");
+    let out = h.pressbot_ok(&["create-resources", "--dry-run"]);
+    assert!(out.contains("region eu-west-2"), "{out}");
+    h.set("PRESSBOT__AWS__REGION", "us-east-1");
+    let out = h.pressbot_ok(&["create-resources", "--dry-run"]);
+    assert!(out.contains("region us-east-1"), "{out}");
+}
+
+/// SIGHUP drains like SIGTERM: the daemon stops gracefully and exits 0
+/// (it does not reload, and does not die mid-work as by default).
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_stops_a_daemon_gracefully() {
+    let mut h = Harness::new();
+    h.pressbot_ok(&["create-resources"]);
+    let port = free_port();
+    h.set("PRESSBOT__HTTP__LISTEN", &format!("127.0.0.1:{port}"));
+    h.spawn("decider");
+    wait_http(&format!("http://127.0.0.1:{port}/__lbheartbeat__")).await;
+    let pid = h.pid("decider").expect("pid");
+    let sent = std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    // Exited (a zombie until reaped) on its own, with no second signal.
+    wait_for(
+        "the decider to exit",
+        Duration::from_secs(30),
+        || async move {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+            (stat.is_empty() || state.is_some_and(|s| s.starts_with('Z'))).then_some(())
+        },
+    )
+    .await;
+    let statuses = h.terminate("decider", Duration::from_secs(5));
+    assert!(
+        statuses.iter().all(|s| s.success()),
+        "{statuses:?}\n{}",
+        h.logs()
+    );
+    assert!(h.logs().contains("stop requested"), "{}", h.logs());
 }

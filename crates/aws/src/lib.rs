@@ -128,9 +128,6 @@ impl AwsBackend {
             key: key.to_owned(),
             message,
         };
-        if aws.region.trim().is_empty() {
-            return Err(bad("aws.region", "must be set (e.g. us-east-1)".into()));
-        }
         if aws.read_timeout <= SWF_LONG_POLL {
             return Err(bad(
                 "aws.read_timeout",
@@ -148,7 +145,6 @@ impl AwsBackend {
             ));
         }
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(aws.region.clone()))
             // One retry layer, ours: the SDK's would multiply attempts and hide them from the call count.
             .retry_config(RetryConfig::disabled())
             .timeout_config(
@@ -157,6 +153,12 @@ impl AwsBackend {
                     .read_timeout(aws.read_timeout)
                     .build(),
             );
+        // The region only when configured: otherwise the standard chain
+        // (environment, profile, instance metadata) decides, like the CLI.
+        let configured_region = aws.region.trim();
+        if !configured_region.is_empty() {
+            loader = loader.region(Region::new(configured_region.to_owned()));
+        }
         if let Some(profile) = &aws.profile {
             loader = loader.profile_name(profile);
         }
@@ -167,11 +169,19 @@ impl AwsBackend {
             loader = loader.credentials_provider(credentials);
         }
         let config = loader.load().await;
+        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+            bad(
+                "aws.region",
+                "not set, and the standard chain (AWS_REGION, AWS_DEFAULT_REGION, \
+                 the profile, instance metadata) names none"
+                    .into(),
+            )
+        })?;
         let s3_config = aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(aws.force_path_style)
             .build();
         tracing::debug!(
-            region = %aws.region,
+            region = %region,
             endpoint = aws.endpoint_url.as_deref().unwrap_or("default"),
             domain = %settings.domain(),
             "AWS clients built"
@@ -181,7 +191,7 @@ impl AwsBackend {
                 swf: aws_sdk_swf::Client::new(&config),
                 sqs: aws_sdk_sqs::Client::new(&config),
                 s3: aws_sdk_s3::Client::from_conf(s3_config),
-                region: aws.region.clone(),
+                region,
                 domain: settings.domain(),
                 env: settings.env.clone(),
                 retention_days: settings.swf.retention_days,

@@ -44,7 +44,7 @@ impl AwsBackend {
         if dry_run {
             out(format!(
                 "dry run: nothing is changed (env {}, region {}, prefix {})",
-                settings.env, settings.aws.region, settings.prefix
+                settings.env, self.inner.region, settings.prefix
             ));
             return self.plan_resources(settings, definitions, out).await;
         }

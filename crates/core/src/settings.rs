@@ -78,6 +78,11 @@ fn default_object_listen() -> SocketAddr {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwsSettings {
+    /// Empty or unset: the SDK's standard chain picks the region
+    /// (`AWS_REGION`, `AWS_DEFAULT_REGION`, the profile, instance
+    /// metadata), as every other AWS tool on the host does; set it only to
+    /// override that.
+    #[serde(default)]
     pub region: String,
     /// For moto, LocalStack or a VPC endpoint; unset on AWS itself.
     pub endpoint_url: Option<String>,

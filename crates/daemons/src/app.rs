@@ -70,10 +70,12 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// Load everything a daemon needs, failing with the first problem found.
+    /// Load everything a daemon needs, failing with the first problem found
+    /// as an [`Error::Config`] (exit status 78).
     pub fn load(args: &CommonArgs) -> Result<Self> {
-        let settings = load_settings(&args.settings_dir, &args.env)?;
-        Self::from_settings(settings)
+        load_settings(&args.settings_dir, &args.env)
+            .and_then(Self::from_settings)
+            .map_err(|e| Error::Config(Box::new(e)))
     }
 
     pub fn from_settings(settings: Settings) -> Result<Self> {

@@ -335,6 +335,51 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The machine-readable form (`cron --output json`, one object per
+    /// schedule): `schedule`, `outcome` (the variant in snake case), and
+    /// the variant's fields.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Outcome::NotDue { schedule, next } => json!({
+                "schedule": schedule, "outcome": "not_due", "next": next.map(rfc3339),
+            }),
+            Outcome::Started {
+                schedule,
+                workflow_id,
+                run_id,
+            } => json!({
+                "schedule": schedule, "outcome": "started",
+                "workflow_id": workflow_id.to_string(), "run_id": run_id,
+            }),
+            Outcome::AlreadyStarted {
+                schedule,
+                workflow_id,
+            } => json!({
+                "schedule": schedule, "outcome": "already_started",
+                "workflow_id": workflow_id.to_string(),
+            }),
+            Outcome::WouldStart {
+                schedule,
+                workflow_id,
+            } => json!({
+                "schedule": schedule, "outcome": "would_start",
+                "workflow_id": workflow_id.to_string(),
+            }),
+            Outcome::CheckRan {
+                schedule,
+                kind,
+                summary,
+            } => json!({
+                "schedule": schedule, "outcome": "check_ran",
+                "check": kind, "summary": summary,
+            }),
+            Outcome::CheckAlreadyRan { schedule, slot } => json!({
+                "schedule": schedule, "outcome": "check_already_ran", "slot": rfc3339(*slot),
+            }),
+        }
+    }
+
     /// One line for the operator.
     pub fn render(&self) -> String {
         match self {

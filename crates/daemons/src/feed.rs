@@ -108,6 +108,18 @@ pub async fn feed(
 }
 
 impl FeedReport {
+    /// The machine-readable form (`feed --output json`).
+    pub fn to_json(&self, dry_run: bool) -> serde_json::Value {
+        serde_json::json!({
+            "dry_run": dry_run,
+            "sent": self.sent.iter().map(|(key, workflow)| serde_json::json!({
+                "key": key, "workflow": workflow,
+            })).collect::<Vec<_>>(),
+            "no_rule": self.no_rule,
+            "filtered_out": self.filtered_out,
+        })
+    }
+
     pub fn render(&self, dry_run: bool) -> String {
         let mut out = String::new();
         for (k, w) in &self.sent {

@@ -60,3 +60,38 @@ pub fn timeline(
     let rows = pressbot_core::decider::timeline(def, events);
     (workflow_type, rows)
 }
+
+/// The timeline as JSON (`history --output json`; shape in
+/// docs/operations.md, "Machine-readable output"): the same rows as
+/// [`render`], with times in RFC 3339 and durations in milliseconds so a
+/// script need not parse the table.
+pub fn to_json(
+    definitions: &Definitions,
+    execution: &WorkflowExecution,
+    events: &[HistoryEvent],
+) -> serde_json::Value {
+    let (workflow_type, rows) = timeline(definitions, events);
+    let time = |t: Option<pressbot_core::time::Timestamp>| t.map(crate::cron::rfc3339);
+    let steps: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|r| {
+            serde_json::json!({
+                "step": r.step,
+                "attempt": r.attempt,
+                "max_attempts": r.max_attempts,
+                "activity": r.activity,
+                "start": time(r.start),
+                "end": time(r.end),
+                "duration_ms": r.duration.map(|d| d.as_millis() as u64),
+                "outcome": r.outcome,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "workflow_id": execution.workflow_id.to_string(),
+        "run_id": execution.run_id.to_string(),
+        "workflow": workflow_type.as_ref().map(|t| t.name.clone()),
+        "version": workflow_type.as_ref().map(|t| t.version.clone()),
+        "steps": steps,
+    })
+}

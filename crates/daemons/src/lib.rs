@@ -31,4 +31,16 @@ pub mod systemd;
 pub mod up;
 pub mod worker;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, EX_CONFIG};
+
+/// What `--version` prints on every binary: the package version, the git
+/// commit and the build time `build.rs` bakes in (the same as
+/// `/__version__`), so an operator can tell exactly which build a host runs.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PRESSBOT_GIT_COMMIT"),
+    ", built ",
+    env!("PRESSBOT_BUILD_TIME"),
+    ")"
+);

@@ -21,6 +21,10 @@
 //! | `pressbot_workflows_started_total` | `workflow`, `outcome` | start requests (started / already) |
 //! | `pressbot_poll_errors_total` | `role` | failed long polls (service unreachable, throttled) |
 //! | `pressbot_poll_loops_alive` | `role` | poll loops running in this process (gauge) |
+//! | `pressbot_build_info` | `version`, `commit` | always 1: which build runs (join on it in queries) |
+//! | `process_resident_memory_bytes` | | resident set size, from `/proc/self/status` |
+//! | `process_cpu_seconds_total` | | user and system CPU time, from `/proc/self/stat` |
+//! | `process_open_fds` | | open file descriptors, from `/proc/self/fd` |
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::collections::BTreeMap;
@@ -52,11 +56,99 @@ pub fn install() -> PrometheusHandle {
         .clone()
 }
 
-/// The Prometheus text page.
+/// The Prometheus text page: what the daemons recorded, then the build
+/// and process metrics, read at scrape time (they change on their own, not
+/// at a point the code could record them).
 pub fn render() -> String {
     let handle = install();
     handle.run_upkeep();
-    handle.render()
+    let mut page = handle.render();
+    page.push_str(&build_and_process_metrics(&ProcSelf::read()));
+    page
+}
+
+/// This process's resources, from `/proc/self` (Linux; `None` elsewhere or
+/// when a file cannot be read, and then the metric is left out).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProcSelf {
+    pub resident_bytes: Option<u64>,
+    pub cpu_seconds: Option<f64>,
+    pub open_fds: Option<u64>,
+}
+
+impl ProcSelf {
+    pub fn read() -> Self {
+        let status = std::fs::read_to_string("/proc/self/status").ok();
+        let stat = std::fs::read_to_string("/proc/self/stat").ok();
+        ProcSelf {
+            resident_bytes: status.as_deref().and_then(resident_bytes),
+            cpu_seconds: stat.as_deref().and_then(cpu_seconds),
+            open_fds: std::fs::read_dir("/proc/self/fd")
+                .ok()
+                .map(|d| d.count() as u64),
+        }
+    }
+}
+
+/// `VmRSS:  1234 kB` of `/proc/self/status`, in bytes (no page size needed).
+fn resident_bytes(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// utime + stime of `/proc/self/stat` (fields 14 and 15), in seconds.
+/// /proc reports them in USER_HZ, which Linux fixes at 100 for user space
+/// whatever the kernel's tick rate. Fields are counted after the `)` that
+/// ends the command name, which may itself hold spaces.
+fn cpu_seconds(stat: &str) -> Option<f64> {
+    const USER_HZ: f64 = 100.0;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / USER_HZ)
+}
+
+/// `pressbot_build_info` and the `process_*` metrics as Prometheus text.
+pub fn build_and_process_metrics(p: &ProcSelf) -> String {
+    let mut out = format!(
+        "# HELP pressbot_build_info The running build: version and git commit.\n\
+         # TYPE pressbot_build_info gauge\n\
+         pressbot_build_info{{version=\"{}\",commit=\"{}\"}} 1\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("PRESSBOT_GIT_COMMIT")
+    );
+    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    };
+    if let Some(v) = p.resident_bytes {
+        metric(
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+            v.to_string(),
+        );
+    }
+    if let Some(v) = p.cpu_seconds {
+        metric(
+            "process_cpu_seconds_total",
+            "counter",
+            "Total user and system CPU time spent in seconds.",
+            v.to_string(),
+        );
+    }
+    if let Some(v) = p.open_fds {
+        metric(
+            "process_open_fds",
+            "gauge",
+            "Number of open file descriptors.",
+            v.to_string(),
+        );
+    }
+    out
 }
 
 /// Count a long poll that answered, by whether it brought a task: empty
@@ -177,6 +269,23 @@ pub fn liveness() -> Liveness {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn build_and_process_metrics_from_proc() {
+        let stat = "1234 (my (odd) name) S 1 2 3 4 5 6 7 8 9 10 250 150 0 0 20 0 1";
+        assert_eq!(cpu_seconds(stat), Some(4.0));
+        let status = "Name:\tdecider\nVmRSS:\t   2048 kB\nThreads:\t3\n";
+        assert_eq!(resident_bytes(status), Some(2 * 1024 * 1024));
+        let page = build_and_process_metrics(&ProcSelf::read());
+        for name in [
+            "pressbot_build_info{version=",
+            "process_resident_memory_bytes ",
+            "process_cpu_seconds_total ",
+            "process_open_fds ",
+        ] {
+            assert!(page.contains(name), "{name} missing:\n{page}");
+        }
+    }
+
     use super::*;
     use std::time::Duration;
 

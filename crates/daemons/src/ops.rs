@@ -232,3 +232,80 @@ pub async fn resolve_execution(
         None => Ok(find_execution(backend, workflow_id).await?.execution),
     }
 }
+
+/// How `pressbot terminate` / `cancel` stops an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Closes it at once; no decision runs (SWF `TerminateWorkflowExecution`).
+    Terminate,
+    /// Asks its decider to cancel it (SWF `RequestCancelWorkflowExecution`):
+    /// open activities are cancelled and the workflow closes as canceled.
+    Cancel,
+}
+
+/// The open executions a `terminate` / `cancel` selector names: the open
+/// run of each workflow id given, plus, with `all_open`, every open
+/// execution (of `workflow_type` only, when given). A workflow id with no
+/// open run is an error, so a typo is not silently a no-op. Deduplicated
+/// by run, oldest first.
+pub async fn select_open(
+    backend: &Backend,
+    workflow_ids: &[String],
+    all_open: bool,
+    workflow_type: Option<&str>,
+) -> crate::Result<Vec<ExecutionInfo>> {
+    let mut selected: Vec<ExecutionInfo> = Vec::new();
+    for id in workflow_ids {
+        let found = backend
+            .workflows
+            .list_executions(&ExecutionFilter {
+                open: true,
+                workflow_id: Some(WorkflowId(id.clone())),
+                ..Default::default()
+            })
+            .await?;
+        if found.is_empty() {
+            return Err(crate::Error::Other(format!(
+                "{id}: no open execution with this workflow id"
+            )));
+        }
+        selected.extend(found);
+    }
+    if all_open {
+        selected.extend(
+            backend
+                .workflows
+                .list_executions(&ExecutionFilter {
+                    open: true,
+                    workflow_name: workflow_type.map(str::to_owned),
+                    ..Default::default()
+                })
+                .await?,
+        );
+    }
+    selected.sort_by_key(|e| e.started);
+    let mut seen = std::collections::HashSet::new();
+    selected.retain(|e| seen.insert(e.execution.clone()));
+    Ok(selected)
+}
+
+/// Terminate or request cancellation of each execution, by run id (so a
+/// run started since the selection is left alone). Stops at the first
+/// error; what was done before it stays done.
+pub async fn stop(
+    backend: &Backend,
+    executions: &[ExecutionInfo],
+    how: Stop,
+    reason: &str,
+) -> crate::Result<()> {
+    for e in executions {
+        let id = &e.execution.workflow_id;
+        let run = &e.execution.run_id;
+        match how {
+            Stop::Terminate => backend.workflows.terminate(id, Some(run), reason).await?,
+            Stop::Cancel => backend.workflows.request_cancel(id, Some(run)).await?,
+        }
+        tracing::info!(workflow_id = %id, run_id = %run, reason, action = ?how, "execution stopped by operator");
+    }
+    Ok(())
+}

@@ -1,5 +1,11 @@
-//! Signals: the first SIGTERM or SIGINT cancels the shutdown token (graceful
-//! stop); a second one exits the process at once.
+//! Signals: the first SIGTERM, SIGINT or SIGHUP cancels the shutdown token
+//! (graceful stop); a second one exits the process at once.
+//!
+//! SIGHUP drains like SIGTERM rather than reloading: settings are read and
+//! validated once at start-up (see `app`), so the safe way to apply new
+//! settings is a graceful stop and a restart by the supervisor; and a
+//! daemon whose terminal goes away should not die mid-activity (SIGHUP's
+//! default action) but hand its work back cleanly.
 
 use tokio_util::sync::CancellationToken;
 
@@ -34,8 +40,18 @@ async fn wait_signal() {
             return;
         }
     };
+    let hangup = signal(SignalKind::hangup());
+    let hangup = async {
+        match hangup {
+            Ok(mut h) => {
+                h.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
     tokio::select! {
         _ = term.recv() => {}
+        _ = hangup => {}
         _ = tokio::signal::ctrl_c() => {}
     }
 }

@@ -37,6 +37,9 @@ pub fn parse_endpoint(s: &str) -> Result<Endpoint, String> {
     })
 }
 
+/// What marks an open execution's version that the definitions here do not hold.
+const NOT_HELD: &str = " (not held here)";
+
 /// A queue's name and depth (or the error reading it).
 pub type QueueRow = (String, Result<QueueDepth, String>);
 
@@ -60,6 +63,38 @@ pub struct Status {
     pub failed: Vec<[String; 6]>,
     /// Dead-letter queues holding messages: an operator should look.
     pub dead_letters: u64,
+    /// The executions could not be listed (why): the status is incomplete.
+    pub list_error: Option<String>,
+}
+
+/// The verdict of `status --check`, and its exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Exit 0.
+    Healthy,
+    /// Exit 1: a role failing or unreachable, or dead-lettered messages.
+    Unhealthy,
+    /// Exit 2: something could not be checked (the backend did not answer),
+    /// so monitoring can tell "broken" from "could not look".
+    Unknown,
+}
+
+impl Health {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Health::Healthy => 0,
+            Health::Unhealthy => 1,
+            Health::Unknown => 2,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+            Health::Unknown => "unknown",
+        }
+    }
 }
 
 /// Gather the status. `failed_since` bounds the recent failures listed.
@@ -105,14 +140,17 @@ pub async fn gather(
         }
     }
     let now = Timestamp::now();
-    if let Ok(mut open) = backend
+    let listed = backend
         .workflows
         .list_executions(&ExecutionFilter {
             open: true,
             ..Default::default()
         })
-        .await
-    {
+        .await;
+    if let Err(e) = &listed {
+        status.list_error = Some(e.to_string());
+    }
+    if let Ok(mut open) = listed {
         open.sort_by_key(|e| e.started);
         for e in open {
             let held = loaded.definitions.get_type(&e.workflow_type).is_some();
@@ -125,7 +163,7 @@ pub async fn gather(
                 format!(
                     "{}{}",
                     e.workflow_type.version,
-                    if held { "" } else { " (not held here)" }
+                    if held { "" } else { NOT_HELD }
                 ),
                 now.since(e.started),
             ));
@@ -185,9 +223,69 @@ pub fn decision_tasks_left(metrics_page: &str) -> Vec<(String, u64)> {
 impl Status {
     /// Healthy: every endpoint answered ok and no dead-letter queue holds messages.
     pub fn healthy(&self) -> bool {
-        self.health.iter().all(|(_, v)| v == "ok")
-            && self.dead_letters == 0
-            && self.queues.iter().all(|(_, d)| d.is_ok())
+        self.verdict() == Health::Healthy
+    }
+
+    /// Unhealthy when something checked is wrong (even if something else
+    /// could not be checked); else unknown when a queue or the executions
+    /// could not be read; else healthy.
+    pub fn verdict(&self) -> Health {
+        if self.dead_letters > 0 || self.health.iter().any(|(_, v)| v != "ok") {
+            Health::Unhealthy
+        } else if self.list_error.is_some() || self.queues.iter().any(|(_, d)| d.is_err()) {
+            Health::Unknown
+        } else {
+            Health::Healthy
+        }
+    }
+
+    /// The machine-readable form (`status --output json`; the shape is
+    /// documented in docs/operations.md, "Machine-readable output").
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        json!({
+            "verdict": self.verdict().as_str(),
+            "roles": self.health.iter().map(|(role, health)| json!({
+                "role": role,
+                "ok": health == "ok",
+                "health": health,
+            })).collect::<Vec<_>>(),
+            "queues": self.queues.iter().map(|(name, depth)| match depth {
+                Ok(d) => json!({
+                    "name": name,
+                    "visible": d.visible,
+                    "in_flight": d.in_flight,
+                    "delayed": d.delayed,
+                }),
+                Err(e) => json!({ "name": name, "error": e }),
+            }).collect::<Vec<_>>(),
+            "dead_letters": self.dead_letters,
+            "open": self.open.iter().map(|(id, workflow, version, age)| {
+                let held_version = version.strip_suffix(NOT_HELD);
+                json!({
+                    "workflow_id": id,
+                    "workflow": workflow,
+                    "version": held_version.unwrap_or(version),
+                    "held": held_version.is_none(),
+                    "age_seconds": age.as_secs(),
+                })
+            }).collect::<Vec<_>>(),
+            "open_unheld": self.open_unheld,
+            "list_error": self.list_error,
+            "decision_tasks_left": self.left.iter().map(|(role, workflow_type, n)| json!({
+                "role": role,
+                "workflow_type": workflow_type,
+                "count": n,
+            })).collect::<Vec<_>>(),
+            "failed": self.failed.iter().map(|[id, workflow, status, closed, step, reason]| json!({
+                "workflow_id": id,
+                "workflow": workflow,
+                "status": status,
+                "closed": closed,
+                "step": step,
+                "reason": reason,
+            })).collect::<Vec<_>>(),
+        })
     }
 
     pub fn render(&self) -> String {
@@ -229,6 +327,9 @@ impl Status {
                 "\n{} message(s) in dead-letter queues: inspect, fix, then `pressbot redrive QUEUE`\n",
                 self.dead_letters
             ));
+        }
+        if let Some(e) = &self.list_error {
+            out.push_str(&format!("\nexecutions could not be listed: {e}\n"));
         }
         out.push_str(&format!("\nopen executions: {}\n", self.open.len()));
         if !self.open.is_empty() {
@@ -306,5 +407,29 @@ mod tests {
         let text = s.render();
         assert!(text.contains("Ping@1"), "{text}");
         assert!(text.contains("do not hold"), "{text}");
+    }
+
+    /// `status --check` exits 1 for what is wrong, 2 for what could not be
+    /// looked at, and "wrong" wins over "could not look".
+    #[test]
+    fn verdicts_and_their_exit_codes() {
+        let ok = || Ok(QueueDepth::default());
+        let mut s = Status {
+            health: vec![("decider".into(), "ok".into())],
+            queues: vec![("q".into(), ok())],
+            ..Status::default()
+        };
+        assert_eq!(s.verdict().exit_code(), 0);
+        s.queues.push(("q-dlq".into(), Err("unreachable".into())));
+        assert_eq!(s.verdict(), Health::Unknown);
+        assert_eq!(s.verdict().exit_code(), 2);
+        s.health
+            .push(("worker".into(), "unreachable: refused".into()));
+        assert_eq!(s.verdict(), Health::Unhealthy);
+        assert_eq!(s.verdict().exit_code(), 1);
+        let v = s.to_json();
+        assert_eq!(v["verdict"], "unhealthy");
+        assert_eq!(v["roles"][1]["ok"], false);
+        assert_eq!(v["queues"][1]["error"], "unreachable");
     }
 }

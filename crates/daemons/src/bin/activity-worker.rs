@@ -6,16 +6,16 @@ use pressbot_daemons::run::{activity_worker, main_for, Role};
 
 /// pressbot activity-worker: runs until SIGTERM/SIGINT, then stops gracefully.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(name = "activity-worker", version = pressbot_daemons::VERSION, about)]
 struct Args {
     #[command(flatten)]
     common: CommonArgs,
 }
 
-fn main() -> anyhow::Result<()> {
+/// Exits 78 (EX_CONFIG) when settings or workflows do not load, 1 on other errors.
+fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    main_for(Role::ActivityWorker, args.common, |l, b, s| {
+    pressbot_daemons::error::exit(main_for(Role::ActivityWorker, args.common, |l, b, s| {
         activity_worker(l, b).run(s)
-    })?;
-    Ok(())
+    }))
 }

@@ -6,14 +6,16 @@ use pressbot_daemons::run::{decider, main_for, Role};
 
 /// pressbot decider: runs until SIGTERM/SIGINT, then stops gracefully.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(name = "decider", version = pressbot_daemons::VERSION, about)]
 struct Args {
     #[command(flatten)]
     common: CommonArgs,
 }
 
-fn main() -> anyhow::Result<()> {
+/// Exits 78 (EX_CONFIG) when settings or workflows do not load, 1 on other errors.
+fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    main_for(Role::Decider, args.common, |l, b, s| decider(l, b).run(s))?;
-    Ok(())
+    pressbot_daemons::error::exit(main_for(Role::Decider, args.common, |l, b, s| {
+        decider(l, b).run(s)
+    }))
 }

@@ -1,7 +1,7 @@
 //! `pressbot`: the operator's command line.
 
 use anyhow::{bail, Context};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use pressbot_core::backend::StartOutcome;
 use pressbot_daemons::app::{connect, CommonArgs, Loaded};
 use pressbot_daemons::{ops, resources, up};
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 /// Operate pressbot: run everything locally, create resources, start and inspect workflows.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(name = "pressbot", version = pressbot_daemons::VERSION, about)]
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
@@ -67,8 +67,10 @@ enum Command {
         #[arg(long)]
         run_id: Option<String>,
         /// Print the raw events as JSON lines instead.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "output")]
         raw: bool,
+        #[command(flatten)]
+        output: pressbot_daemons::cli::OutputArgs,
     },
     /// Each role's health, queue depths (with dead-letter queues), open and recently failed executions.
     Status(pressbot_daemons::cli::StatusArgs),
@@ -84,22 +86,78 @@ enum Command {
     Dashboard,
     /// Print a presigned GET URL of an object (expires after --expires, default activities.presign_expiry).
     Presign(pressbot_daemons::cli::PresignArgs),
+    /// Close open executions at once, recording --reason (refuses several without --yes).
+    Terminate(pressbot_daemons::cli::StopArgs),
+    /// Ask open executions to cancel: their activities are cancelled and they close as canceled (refuses several without --yes).
+    Cancel(pressbot_daemons::cli::StopArgs),
+    /// Print a shell completion script (e.g. `pressbot completions bash > /etc/bash_completion.d/pressbot`).
+    Completions { shell: clap_complete::Shell },
+    /// Write man pages (pressbot.1 and one per subcommand) into a directory.
+    Man {
+        /// Where to write them (created if missing).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+/// Exit statuses: 0 ok; 1 an error; 2 a usage error (clap) or, for
+/// `status --check`, unknown; 78 (EX_CONFIG) settings or workflows that do
+/// not load.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::from(pressbot_daemons::error::exit_code(e.chain()))
+        }
+    }
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn run() -> anyhow::Result<u8> {
     let cli = Cli::parse();
+    // These two need no settings: they work on a machine not yet configured.
+    match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "pressbot",
+                &mut std::io::stdout(),
+            );
+            return Ok(0);
+        }
+        Command::Man { dir } => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            clap_mangen::generate_to(Cli::command(), dir)
+                .with_context(|| format!("writing man pages into {}", dir.display()))?;
+            println!("man pages written to {}", dir.display());
+            return Ok(0);
+        }
+        // Every problem at once, not the first: see `cli::check_config`.
+        Command::CheckConfig => {
+            let check = pressbot_daemons::cli::check_config(&cli.common);
+            let Some(loaded) = check.loaded else {
+                for p in &check.problems {
+                    eprintln!("error: {p}");
+                }
+                eprintln!("{} problem(s) found", check.problems.len());
+                return Ok(pressbot_daemons::EX_CONFIG);
+            };
+            println!(
+                "settings ({}) valid; {} workflow definitions; {} new-file rules; {} cron schedules",
+                cli.common.env,
+                loaded.definitions.iter().count(),
+                loaded.rules.rules.len(),
+                check.schedules
+            );
+            return Ok(0);
+        }
+        _ => {}
+    }
     let loaded = Loaded::load(&cli.common).context("loading settings and workflows")?;
     pressbot_daemons::logging::init(&loaded.settings.log);
     match cli.command {
-        Command::CheckConfig => {
-            println!(
-                "settings ({}) valid; {} workflow definitions; {} new-file rules",
-                cli.common.env,
-                loaded.definitions.iter().count(),
-                loaded.rules.rules.len()
-            );
-        }
         Command::Up {
             ingest,
             until_idle,
@@ -180,6 +238,7 @@ async fn main() -> anyhow::Result<()> {
             workflow_id,
             run_id,
             raw,
+            output,
         } => {
             let backend = connect(&loaded.settings).await?;
             let execution =
@@ -189,6 +248,12 @@ async fn main() -> anyhow::Result<()> {
                 for e in &events {
                     println!("{}", serde_json::to_string(e)?);
                 }
+            } else if output.json() {
+                pressbot_daemons::cli::print_json(&pressbot_daemons::history::to_json(
+                    &loaded.definitions,
+                    &execution,
+                    &events,
+                ));
             } else {
                 print!(
                     "{}",
@@ -196,7 +261,7 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
         }
-        Command::Status(a) => pressbot_daemons::cli::status(&loaded, a).await?,
+        Command::Status(a) => return Ok(pressbot_daemons::cli::status(&loaded, a).await?),
         Command::Cron(a) => pressbot_daemons::cli::cron(&loaded, a).await?,
         Command::Feed(a) => pressbot_daemons::cli::feed(&loaded, a).await?,
         Command::Retry(a) => pressbot_daemons::cli::retry(&loaded, a).await?,
@@ -205,8 +270,15 @@ async fn main() -> anyhow::Result<()> {
         Command::Dashboard => {
             pressbot_daemons::dashboard::role(loaded, pressbot_daemons::shutdown::install()).await?
         }
+        Command::Terminate(a) => {
+            pressbot_daemons::cli::stop(&loaded, a, ops::Stop::Terminate).await?
+        }
+        Command::Cancel(a) => pressbot_daemons::cli::stop(&loaded, a, ops::Stop::Cancel).await?,
+        Command::Completions { .. } | Command::Man { .. } | Command::CheckConfig => {
+            unreachable!("handled above")
+        }
     }
-    Ok(())
+    Ok(0)
 }
 
 fn pressbot_daemons_cms_addr() -> String {

@@ -6,16 +6,16 @@ use pressbot_daemons::run::{main_for, queue_worker, Role};
 
 /// pressbot queue-worker: runs until SIGTERM/SIGINT, then stops gracefully.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(name = "queue-worker", version = pressbot_daemons::VERSION, about)]
 struct Args {
     #[command(flatten)]
     common: CommonArgs,
 }
 
-fn main() -> anyhow::Result<()> {
+/// Exits 78 (EX_CONFIG) when settings or workflows do not load, 1 on other errors.
+fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    main_for(Role::QueueWorker, args.common, |l, b, s| {
+    pressbot_daemons::error::exit(main_for(Role::QueueWorker, args.common, |l, b, s| {
         queue_worker(l, b).run(s)
-    })?;
-    Ok(())
+    }))
 }
