@@ -329,6 +329,21 @@ pub fn resize_figure(
 
 // ---------------------------------------------------------------- activity
 
+/// How many figures of one package are resized at once: the machine's
+/// cores, but never more than the largest pool of worker slots (a worker
+/// told to run N activities at once is given about N cores' worth).
+fn figure_parallelism(settings: &pressbot_core::settings::Settings) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let slots = settings
+        .worker
+        .pools
+        .iter()
+        .map(|p| p.slots)
+        .max()
+        .unwrap_or(1);
+    cores.min(slots).max(1)
+}
+
 /// `ResizeImages`. Input: `manifest_key` (its `figure` files). Writes
 /// `images.json` ([`crate::manifest::ImagesManifest`]: each figure's size
 /// and its renditions' actual pixel sizes, which ConvertJATS needs) in the
@@ -355,18 +370,37 @@ impl ResizeImages {
         let limits = ImageLimits::from(&self.env.settings.activities);
         let mut images = Vec::with_capacity(figures.len());
         let mut renditions_made = 0usize;
+        // Figures are resized in parallel, at most `parallel` at a time (the
+        // cores, capped by the worker's largest pool of slots): one figure
+        // keeps one core busy, and a package's figures are independent.
+        // Bounded, so memory stays at `parallel` decoded figures; handled in
+        // order, so progress, uploads and images.json are as before.
+        let parallel = figure_parallelism(&self.env.settings);
+        let mut pending = std::collections::VecDeque::with_capacity(parallel);
+        let mut next = 0usize;
         for (i, fig) in figures.iter().enumerate() {
-            if ctx.cancel.is_cancelled() {
-                return Err(Error::Cancelled {
-                    operation: format!("resizing {}", fig.key),
-                });
+            while next < figures.len() && pending.len() < parallel {
+                let fig = &figures[next];
+                if ctx.cancel.is_cancelled() {
+                    return Err(Error::Cancelled {
+                        operation: format!("resizing {}", fig.key),
+                    });
+                }
+                let data = a::get(&self.env, &expanded, &fig.key).await?;
+                let (file, w) = (fig.name.clone(), widths.clone());
+                // Started now, awaited in order below.
+                pending.push_back(tokio::task::spawn_blocking(move || {
+                    resize_figure(&data, &file, &w, quality, &limits)
+                }));
+                next += 1;
             }
-            let data = a::get(&self.env, &expanded, &fig.key).await?;
-            let (file, w) = (fig.name.clone(), widths.clone());
-            let resized = a::blocking("resize", move || {
-                resize_figure(&data, &file, &w, quality, &limits)
-            })
-            .await?;
+            let Some(handle) = pending.pop_front() else {
+                break;
+            };
+            let resized = handle.await.map_err(|e| Error::Task {
+                operation: "resize".to_owned(),
+                message: e.to_string(),
+            })??;
             let mut renditions = Vec::with_capacity(resized.jpegs.len());
             for img in resized.jpegs {
                 let filename = crate::jats::web_image_name(&fig.name, img.width);

@@ -47,8 +47,8 @@ pub fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
     out.into_inner()
 }
 
-/// A TIFF of `C` samples with the given compression; `pages` copies of the
-/// image (the later ones inverted, so a test sees which page was read).
+/// A TIFF of `C` samples with the given compression, `pages` copies of the
+/// image.
 pub fn tiff<C: tiff::encoder::colortype::ColorType>(
     w: u32,
     h: u32,
@@ -60,13 +60,14 @@ where
     [C::Inner]: tiff::encoder::TiffValue,
 {
     let mut out = Cursor::new(Vec::new());
-    let mut enc = tiff::encoder::TiffEncoder::new(&mut out)
-        .expect("tiff header")
-        .with_compression(compression);
-    for _ in 0..pages {
-        enc.write_image::<C>(w, h, samples).expect("tiff page");
+    {
+        let mut enc = tiff::encoder::TiffEncoder::new(&mut out)
+            .expect("tiff header")
+            .with_compression(compression);
+        for _ in 0..pages {
+            enc.write_image::<C>(w, h, samples).expect("tiff page");
+        }
     }
-    drop(enc);
     out.into_inner()
 }
 
