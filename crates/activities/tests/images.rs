@@ -153,7 +153,8 @@ fn lzw_deflate_and_16_bit_tiffs_decode_to_the_source_pixels() {
     ];
     for (what, tif) in cases {
         let d = mean_abs_diff(&as_web(&tif, "f.tif"), &pic);
-        assert!(d < 3.0, "{what}: mean difference {d}");
+        // JPEG q95 of 1-px lines: a few levels; a wrong decode is tens.
+        assert!(d < 5.0, "{what}: mean difference {d}");
     }
 }
 
