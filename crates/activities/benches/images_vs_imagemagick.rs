@@ -137,8 +137,37 @@ fn ssim_psnr(a: &[u8], b: &[u8]) -> (f64, f64) {
     (if n == 0 { 1.0 } else { total / n as f64 }, psnr)
 }
 
+/// `VmHWM` / `VmRSS` of this process in kB.
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Child mode (`--one FILE`): resize one figure and print the peak RSS
+/// above the process's RSS before reading it, and its decoded RGB8 size.
+fn one(path: &str) {
+    let before = status_kb("VmRSS:");
+    let data = std::fs::read(path).expect("figure");
+    let r = resize_figure(&data, path, &WIDTHS, QUALITY, &ImageLimits::DEFAULT).expect("resize");
+    let decoded_kb = u64::from(r.width) * u64::from(r.height) * 3 / 1024;
+    println!(
+        "{} {}",
+        status_kb("VmHWM:").saturating_sub(before),
+        decoded_kb
+    );
+}
+
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--one") {
+        return one(&args[i + 1]);
+    }
+    // `cargo test --benches` runs this without `--bench`: quick mode then.
+    let quick = args.iter().any(|a| a == "--quick") || !args.iter().any(|a| a == "--bench");
     let (mp, rounds) = if quick { (2.0, 1) } else { (4.0, 3) };
     let dir = tempfile::tempdir().expect("temp dir");
     let set = figures::set(mp);
@@ -243,11 +272,53 @@ fn main() {
                 psnr
             );
         }
+        // Peak memory of pressbot for this figure alone, in a child process.
+        let child = Command::new(std::env::current_exe().expect("own path"))
+            .arg("--one")
+            .arg(&input)
+            .output()
+            .expect("child");
+        let rss = String::from_utf8_lossy(&child.stdout).to_string();
+        let v: Vec<f64> = rss
+            .split_whitespace()
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        if let [peak, decoded] = v[..] {
+            println!(
+                "{:<20} peak RSS above start {:.0} MB = {:.2}x the decoded RGB8 figure ({:.0} MB)",
+                "",
+                peak / 1024.0,
+                peak / decoded.max(1.0),
+                decoded / 1024.0
+            );
+        }
         im_cpu_t += im_cpu;
         pb_cpu_t += pb_cpu;
         im_wall_t += im_wall;
         pb_wall_t += pb_wall;
     }
+    // The package: all figures at once, one thread per core, as
+    // ResizeImages does; wall time against one after the other.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let t = Instant::now();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..cores {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((name, data)) = set.get(i) else {
+                    break;
+                };
+                resize_figure(data, name, &WIDTHS, QUALITY, &limits).expect("pressbot resize");
+            });
+        }
+    });
+    println!(
+        "package of {} figures on {cores} threads: wall {:.2?} (one after the other: {:.2?})",
+        set.len(),
+        t.elapsed(),
+        pb_wall_t / rounds
+    );
     println!(
         "total per round: ImageMagick cpu {:.2?} wall {:.2?}; pressbot cpu {:.2?} wall {:.2?}; \
          CPU ratio {:.2}x; min SSIM {:.4}",
