@@ -275,3 +275,24 @@ fn the_resize_matches_a_direct_catmull_rom_resize() {
     let d = mean_abs_diff(&web, &reference);
     assert!(d < 3.0, "mean difference from a direct resize {d}");
 }
+
+#[test]
+fn jpeg_compressed_tiff_in_ycbcr_is_refused_not_yet_supported() {
+    // Not yet supported: the `image` crate's TIFF decoder refuses
+    // photometric YCbCr ("color type Unknown(24)"), which is what libtiff
+    // (ImageMagick's `-compress JPEG`) writes; and with photometric RGB
+    // over a YCbCr JPEG stream it decodes wrong colours. Until then: a
+    // decode error naming the file, never a panic.
+    let tif = figures::jpeg_tiff(&figures::picture(32, 24, 2), 6);
+    let e = resize_to_jpegs(&tif, "ycbcr.tif", &[617], 85).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Image {
+                operation: "decode",
+                ..
+            }
+        ),
+        "{e}"
+    );
+}

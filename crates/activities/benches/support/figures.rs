@@ -176,3 +176,41 @@ pub fn set(mp: f32) -> Vec<(String, Vec<u8>)> {
     figures.push(("flat.gif".to_string(), encode(&flat, ImageFormat::Gif)));
     figures
 }
+
+/// A TIFF with JPEG compression (Compression = 7, one strip holding a whole
+/// JPEG stream, no JPEGTables), built by hand: the `tiff` crate cannot
+/// write JPEG-compressed TIFFs.
+pub fn jpeg_tiff(img: &RgbImage, photometric: u16) -> Vec<u8> {
+    let jpeg = encode(&DynamicImage::ImageRgb8(img.clone()), ImageFormat::Jpeg);
+    let (w, h) = img.dimensions();
+    const ENTRIES: u16 = 10;
+    let ifd_end = 8 + 2 + 12 * u32::from(ENTRIES) + 4;
+    let bits_at = ifd_end;
+    let data_at = bits_at + 6;
+    let mut out = b"II*\0".to_vec();
+    out.extend_from_slice(&8u32.to_le_bytes());
+    out.extend_from_slice(&ENTRIES.to_le_bytes());
+    let mut entry = |tag: u16, ty: u16, count: u32, value: u32| {
+        out.extend_from_slice(&tag.to_le_bytes());
+        out.extend_from_slice(&ty.to_le_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(&value.to_le_bytes());
+    };
+    let (short, long) = (3u16, 4u16);
+    entry(256, long, 1, w);
+    entry(257, long, 1, h);
+    entry(258, short, 3, bits_at);
+    entry(259, short, 1, 7);
+    entry(262, short, 1, u32::from(photometric));
+    entry(273, long, 1, data_at);
+    entry(277, short, 1, 3);
+    entry(278, long, 1, h);
+    entry(279, long, 1, jpeg.len() as u32);
+    entry(284, short, 1, 1);
+    out.extend_from_slice(&0u32.to_le_bytes());
+    for _ in 0..3 {
+        out.extend_from_slice(&8u16.to_le_bytes());
+    }
+    out.extend_from_slice(&jpeg);
+    out
+}
