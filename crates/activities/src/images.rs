@@ -189,10 +189,53 @@ pub fn decode_rgb8(data: &[u8], file: &str, limits: &ImageLimits) -> Result<imag
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
+    // Likewise a profile that cannot be read is ignored (pixels as sRGB).
+    let icc = decoder.icc_profile().ok().flatten();
     let mut img =
         DynamicImage::from_decoder(decoder).map_err(|e| image_error(file, "decode", e))?;
     img.apply_orientation(orientation);
-    Ok(flatten_on_white(img))
+    let mut rgb = flatten_on_white(img);
+    if let Some(icc) = icc {
+        to_srgb(&mut rgb, &icc, file)?;
+    }
+    Ok(rgb)
+}
+
+/// Convert pixels in an embedded RGB ICC profile (Adobe RGB, Display P3,
+/// a camera's) to sRGB, as ImageMagick did for the old bot with its
+/// profile: a browser shows a JPEG without a profile as sRGB, so without
+/// this a wide-gamut figure comes out dull. With `moxcms` (pure Rust,
+/// SIMD shaper paths). Profiles that are not RGB (a CMYK profile: the
+/// `image` crate has already converted CMYK naively; a grey one) or that
+/// do not parse are ignored, not fatal: the figure is still published.
+fn to_srgb(rgb: &mut image::RgbImage, icc: &[u8], file: &str) -> Result<()> {
+    let Ok(src) = moxcms::ColorProfile::new_from_slice(icc) else {
+        tracing::warn!(
+            file,
+            "embedded ICC profile unreadable, pixels taken as sRGB"
+        );
+        return Ok(());
+    };
+    if src.color_space != moxcms::DataColorSpace::Rgb {
+        return Ok(());
+    }
+    let srgb = moxcms::ColorProfile::new_srgb();
+    let transform = src
+        .create_transform_8bit(
+            moxcms::Layout::Rgb,
+            &srgb,
+            moxcms::Layout::Rgb,
+            moxcms::TransformOptions::default(),
+        )
+        .map_err(|e| image_error(file, "colour-convert", e))?;
+    let mut out = vec![0u8; rgb.as_raw().len()];
+    moxcms::TransformExecutor::transform(transform.as_ref(), rgb.as_raw(), &mut out)
+        .map_err(|e| image_error(file, "colour-convert", e))?;
+    let (w, h) = rgb.dimensions();
+    if let Some(converted) = image::RgbImage::from_raw(w, h, out) {
+        *rgb = converted;
+    }
+    Ok(())
 }
 
 /// RGB8 of any decoded image, alpha composited on white. Takes the image by

@@ -296,3 +296,30 @@ fn jpeg_compressed_tiff_in_ycbcr_is_refused_not_yet_supported() {
         "{e}"
     );
 }
+
+#[test]
+fn an_embedded_icc_profile_is_converted_to_srgb() {
+    use image::ImageEncoder;
+    // A Display P3 muted red: in sRGB the same colour is more saturated
+    // (R up, G and B down; about (216, 93, 96)); grey stays grey.
+    let img = image::RgbImage::from_fn(32, 16, |x, _| {
+        if x < 16 {
+            image::Rgb([200, 100, 100])
+        } else {
+            image::Rgb([128, 128, 128])
+        }
+    });
+    let mut png = Vec::new();
+    let mut enc = image::codecs::png::PngEncoder::new(&mut png);
+    enc.set_icc_profile(moxcms::ColorProfile::new_display_p3().encode().unwrap())
+        .unwrap();
+    enc.write_image(img.as_raw(), 32, 16, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let out = as_web(&png, "p3.png");
+    let red = out.get_pixel(8, 8).0;
+    assert!(
+        red[0] >= 210 && red[1] <= 95 && red[2] <= 98,
+        "P3 (200,100,100) -> {red:?}"
+    );
+    assert!(near(*out.get_pixel(24, 8), [128, 128, 128], 3));
+}
