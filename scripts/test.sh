@@ -5,25 +5,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# systemd-analyze: tests/e2e_ops.rs verifies the units in scripts/systemd.
-if ! command -v systemd-analyze >/dev/null 2>&1; then
-    sudo=""
+# Debian packages the tests use, installed when missing (from the
+# distribution's stable archive; `sudo` when not root).
+apt_install() {
+    local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    echo "test.sh: installing systemd (for systemd-analyze) from Debian's packages" >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq systemd >/dev/null
-    apt_updated=1
-fi
-
-# chromium: crates/cms/tests/browser.rs and tests/browser_up.rs render the
-# CMS's article pages in headless Chromium (Debian's package, /usr/bin/chromium).
-if [ ! -x /usr/bin/chromium ]; then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    echo "test.sh: installing chromium (for the browser tests) from Debian's packages" >&2
+    echo "test.sh: installing $* from Debian's packages" >&2
     [ -n "${apt_updated:-}" ] || DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
-fi
+    apt_updated=1
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+# systemd-analyze: tests/e2e_ops.rs verifies the units in scripts/systemd.
+command -v systemd-analyze >/dev/null 2>&1 || apt_install systemd
+# chromium: crates/cms/tests/browser.rs, tests/browser_up.rs and
+# tests/dashboard_browser.rs render pages in headless Chromium.
+[ -x /usr/bin/chromium ] || apt_install chromium
+# ImageMagick: crates/activities/benches/images_vs_imagemagick.rs compares
+# ResizeImages with /usr/bin/convert (quick mode in the bench smoke run).
+[ -x /usr/bin/convert ] || apt_install imagemagick
+[ -x /usr/bin/time ] || apt_install time
 
 # moto_server: the AWS-protocol server the AWS backend is tested against.
 PRESSBOT_MOTO_SERVER="$(bash scripts/moto/ensure-moto.sh)"

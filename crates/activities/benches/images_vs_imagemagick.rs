@@ -47,7 +47,9 @@ fn imagemagick(input: &std::path::Path, out: &std::path::Path, width: u32) -> (D
         .arg("%U %S %M")
         .arg("-o")
         .arg(&report)
-        .arg("convert")
+        // Debian's ImageMagick by its path: a `convert` earlier on PATH may
+        // be something else.
+        .arg("/usr/bin/convert")
         .arg(input)
         .args([
             "-auto-orient",
