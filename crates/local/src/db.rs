@@ -226,9 +226,7 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, LocalError> {
     // Every statement goes through `prepare_cached`: parsing SQL was a
     // measurable share of a task's CPU. Room for all of them (~80).
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(ctx)?;
+    let mode = wal_mode(&conn).map_err(ctx)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(LocalError::invalid(
             "open",
@@ -246,6 +244,31 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, LocalError> {
     conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)
         .map_err(ctx)?;
     Ok(conn)
+}
+
+/// Switch a connection to WAL, retrying while another connection holds the
+/// lock it needs. Several processes opening a fresh data dir at once race
+/// here: the switch needs an exclusive lock, and SQLite answers `BUSY` at
+/// once, without the busy handler, when two connections would deadlock
+/// upgrading their locks. One of them wins within milliseconds; the others
+/// find WAL already on when they retry. Bounded by [`BUSY_TIMEOUT`].
+fn wal_mode(conn: &Connection) -> rusqlite::Result<String> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(
+                    SLOW_RETRY + FAST_RETRY * (started.elapsed().subsec_nanos() % 20),
+                );
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Create the tables if missing (idempotent; concurrent processes are fine).
