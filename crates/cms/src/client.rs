@@ -166,7 +166,8 @@ fn load_secret(s: &CmsSettings) -> Result<Secret, CmsError> {
             }
         }
     } else if let Some(path) = &s.secret_file {
-        read_secret_file(path)?
+        let credentials = std::env::var_os("CREDENTIALS_DIRECTORY");
+        read_secret_file(&secret_path(path, credentials.as_deref().map(Path::new)))?
     } else {
         return Err(settings_error(
             "cms.auth",
@@ -186,6 +187,18 @@ fn load_secret(s: &CmsSettings) -> Result<Secret, CmsError> {
         ));
     }
     Ok(Secret(trimmed))
+}
+
+/// Where `cms.secret_file` is read from. Under systemd's `LoadCredential=`
+/// (`LoadCredential=cms-token:/etc/pressbot/cms-token`, then
+/// `cms.secret_file = "cms-token"`) a relative name is a credential in
+/// `$CREDENTIALS_DIRECTORY`, which only the unit's process can read; without
+/// it, a relative path is relative to the working directory as before.
+fn secret_path(path: &Path, credentials_dir: Option<&Path>) -> std::path::PathBuf {
+    match credentials_dir {
+        Some(dir) if path.is_relative() && !dir.as_os_str().is_empty() => dir.join(path),
+        _ => path.to_path_buf(),
+    }
 }
 
 fn read_secret_file(path: &Path) -> Result<String, CmsError> {
@@ -804,6 +817,29 @@ fn transport_error(operation: &'static str, target: String, e: &reqwest::Error) 
         target,
         kind,
         message,
+    }
+}
+
+#[cfg(test)]
+mod credential_tests {
+    use super::secret_path;
+    use std::path::Path;
+
+    #[test]
+    fn a_relative_secret_file_is_a_systemd_credential() {
+        let dir = Path::new("/run/credentials/pressbot-activity-worker.service");
+        assert_eq!(
+            secret_path(Path::new("cms-token"), Some(dir)),
+            dir.join("cms-token")
+        );
+        assert_eq!(
+            secret_path(Path::new("/etc/pressbot/cms-token"), Some(dir)),
+            Path::new("/etc/pressbot/cms-token")
+        );
+        assert_eq!(
+            secret_path(Path::new("cms-token"), None),
+            Path::new("cms-token")
+        );
     }
 }
 
