@@ -5,14 +5,19 @@
 //! and the CMS answers 429, 503, 500 and cuts connections while ingesting.
 //!
 //! At the end: every article ingested exactly once and published once (by
-//! the CMS's own count), no workflow open, every queue empty except the
+//! the CMS's own count), no publish POST answered 409 "already published"
+//! (duplicate-by-key ingest POSTs are reported, see [`ArticleFigures`]),
+//! no workflow open, every queue empty except the
 //! dead-letter queues, which hold exactly the deliberately bad messages,
 //! and no daemon panicked.
 //!
 //! The CI variant runs 12 packages; the `#[ignore]`d long variants, run by
 //! `scripts/chaos.sh long [N]`, 50 (or `PRESSBOT_CHAOS_PACKAGES=N`). `PRESSBOT_CHAOS_SEED` replays a
 //! run's kill schedule and faults. `PRESSBOT_CHAOS_REPORT=path` writes the
-//! figures (faults by kind, kills, delivered, lost, duplicated) as JSON.
+//! figures (faults by kind, kills, delivered, lost, duplicated, and per
+//! article the CMS's raw ingest and publish POSTs, the ingest POSTs it
+//! treated as duplicates by key and the publish POSTs it refused with 409)
+//! as JSON.
 
 mod support;
 
@@ -134,6 +139,29 @@ struct Figures {
     cms_faults_scripted: usize,
     dead_lettered: usize,
     seconds: f64,
+    /// Ingest POSTs the CMS treated as a repeat of the key, all articles.
+    duplicate_ingest_posts: u32,
+    /// Publish POSTs answered 409 "already published", all articles.
+    publish_posts_409: u32,
+    /// Per article (version 1): the CMS's raw POST counts beside its own.
+    articles: BTreeMap<String, ArticleFigures>,
+}
+
+/// What the CMS saw of one article (version 1).
+#[derive(Debug, Default, serde::Serialize)]
+struct ArticleFigures {
+    /// Raw ingest POSTs, whatever came of them (scripted faults included).
+    ingest_posts: usize,
+    /// Real ingests (the CMS's own count).
+    ingests: u32,
+    /// Ingest POSTs answered as a duplicate of the version's key.
+    duplicate_ingest_posts: u32,
+    /// Raw publish POSTs, whatever came of them.
+    publish_posts: usize,
+    /// Real publications.
+    publishes: u32,
+    /// Publish POSTs answered 409 "already published".
+    publish_posts_409: u32,
 }
 
 /// Daemons of the chaos run: spawned with the fault spec, killed at random.
@@ -349,6 +377,40 @@ async fn chaos_run(packages: usize, budget: Duration, aws: bool) {
     let mut problems = Vec::new();
     for id in &ids {
         let (ingests, publishes) = (cms.ingests(id, 1), cms.publishes(id, 1));
+        let article = ArticleFigures {
+            ingest_posts: cms.ingest_posts(id, 1),
+            ingests,
+            duplicate_ingest_posts: cms.duplicate_ingest_posts(id, 1),
+            publish_posts: cms.publish_posts(id, 1),
+            publishes,
+            publish_posts_409: cms.conflicting_publish_posts(id, 1),
+        };
+        // Raw POSTs, not only the CMS's count of what took effect: a
+        // repeated POST under the same key is absorbed by the CMS and would
+        // not show in `ingests`.
+        //
+        // A publish answered 409 means the client posted without asking
+        // first, or asked before an earlier POST of its own had been
+        // processed: the client asks the status before every publish round
+        // and the CMS lease (ttl 30 s) keeps any other attempt away while a
+        // holder's POST is in flight, so none is expected here.
+        //
+        // A duplicate-by-key ingest is reported, not asserted: it needs the
+        // same race (a POST processed after another attempt's status check:
+        // a holder killed or starved after sending, its lease expired or
+        // lost, or the client timing out a request the CMS had not read
+        // yet, then the next round posting again), which is at-least-once
+        // delivery that the idempotency key makes harmless. What is
+        // guaranteed, and asserted, is one real ingest.
+        if article.publish_posts_409 != 0 {
+            problems.push(format!(
+                "{id}: {} publish POSTs answered 409 (posted without asking first)",
+                article.publish_posts_409
+            ));
+        }
+        figures.duplicate_ingest_posts += article.duplicate_ingest_posts;
+        figures.publish_posts_409 += article.publish_posts_409;
+        figures.articles.insert(id.clone(), article);
         match (ingests, publishes) {
             (1, 1) => figures.delivered += 1,
             (0, _) | (_, 0) => {

@@ -1,4 +1,5 @@
-//! Exactly once across runs and processes, on the embedded backend, with
+//! Exactly once across runs and processes, on the embedded backend (the
+//! retry case on moto too), with
 //! the daemons as OS processes and a recording CMS (raw requests counted
 //! per article version, so a duplicate cannot hide under the latest key):
 //!
@@ -16,16 +17,31 @@ mod support;
 
 use e2e_pipeline_cases::*;
 use pressbot_cms::testing::{Behavior, MisbehavingCms};
+use pressbot_conformance::backends::shared_moto;
 use pressbot_core::backend::{CloseStatus, OutgoingMessage};
 use pressbot_core::history::EventKind;
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::repo_root;
+use support::{repo_root, Harness};
 
 const STARTER_QUEUE: &str = "pressbot-dev-workflow-starter-queue";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn retry_after_ingest_ingests_once_and_publishes_once() {
+    retry_after_ingest_case(Harness::new()).await;
+}
+
+/// The same case on the AWS backend against moto (its own prefix on the
+/// moto_server shared by this test binary): `pressbot retry` of a failed
+/// SWF execution, the version status and the lease in S3.
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_after_ingest_ingests_once_and_publishes_once_on_aws() {
+    retry_after_ingest_case(Harness::aws(&shared_moto().endpoint())).await;
+}
+
+/// PostToCms succeeds, PublishToCms fails permanently, `pressbot retry`:
+/// one ingest POST and one publish POST in all, for either backend.
+async fn retry_after_ingest_case(mut h: Harness) {
     // GETs: PostToCms's status check (normal: 404), then PublishToCms's,
     // refused with a 400: a permanent failure after the ingest.
     let cms = MisbehavingCms::start(
@@ -37,7 +53,7 @@ async fn retry_after_ingest_ingests_once_and_publishes_once() {
     )
     .await
     .expect("CMS");
-    let mut h = harness(&cms.base_url());
+    configure(&mut h, &cms.base_url());
     h.pressbot_ok(&["create-resources"]);
     h.spawn_all();
     h.pressbot_ok(&["put", repo_root().join(SAMPLE).to_str().expect("path")]);
@@ -79,6 +95,14 @@ async fn retry_after_ingest_ingests_once_and_publishes_once() {
         "one publish POST in all: {requests:#?}"
     );
     assert_eq!((cms.ingests("00353", 1), cms.publishes("00353", 1)), (1, 1));
+    assert_eq!(
+        (
+            cms.duplicate_ingest_posts("00353", 1),
+            cms.conflicting_publish_posts("00353", 1)
+        ),
+        (0, 0),
+        "nothing posted twice: {requests:#?}"
+    );
 }
 
 /// The input the first execution was started with.

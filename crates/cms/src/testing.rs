@@ -109,6 +109,10 @@ struct Inner {
     versions: HashMap<(String, u32), HeldVersion>,
     ingests: HashMap<(String, u32), u32>,
     publishes: HashMap<(String, u32), u32>,
+    /// Ingest POSTs the CMS treated as a duplicate of the version's key.
+    duplicate_ingests: HashMap<(String, u32), u32>,
+    /// Publish POSTs refused with 409 because the version was published.
+    conflicting_publishes: HashMap<(String, u32), u32>,
     /// How long a normal ingest takes (the request is held that long).
     ingest_delay: Duration,
     /// Ingest POSTs being handled now, and the most at once so far.
@@ -184,6 +188,29 @@ impl MisbehavingCms {
     pub fn publishes(&self, article_id: &str, version: u32) -> u32 {
         lock(&self.inner)
             .publishes
+            .get(&(article_id.to_owned(), version))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Ingest POSTs of one version that the CMS treated as a repeat of the
+    /// version's idempotency key (answered 200 `"duplicate": true`, or, under
+    /// a scripted behaviour that does the work, not ingested again): not in
+    /// [`Self::ingests`], in [`Self::ingest_posts`].
+    pub fn duplicate_ingest_posts(&self, article_id: &str, version: u32) -> u32 {
+        lock(&self.inner)
+            .duplicate_ingests
+            .get(&(article_id.to_owned(), version))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Publish POSTs of one version refused with 409 "already published"
+    /// (a client that asks the status first sends none, barring a race with
+    /// a POST still in flight).
+    pub fn conflicting_publish_posts(&self, article_id: &str, version: u32) -> u32 {
+        lock(&self.inner)
+            .conflicting_publishes
             .get(&(article_id.to_owned(), version))
             .copied()
             .unwrap_or(0)
@@ -451,6 +478,7 @@ fn serve_normally(
             let k = (id, v);
             let state = g.versions.entry(k.clone()).or_default();
             if state.key.is_some() && state.key == key {
+                *g.duplicate_ingests.entry(k).or_default() += 1;
                 return (200, r#"{"status":"ingested","duplicate":true}"#.into());
             }
             if state.published && !silent {
@@ -472,7 +500,10 @@ fn serve_normally(
             let k = (id, v);
             match g.versions.get_mut(&k) {
                 None => (404, r#"{"error":"not ingested"}"#.into()),
-                Some(s) if s.published => (409, r#"{"error":"already published"}"#.into()),
+                Some(s) if s.published => {
+                    *g.conflicting_publishes.entry(k).or_default() += 1;
+                    (409, r#"{"error":"already published"}"#.into())
+                }
                 Some(s) => {
                     s.published = true;
                     *g.publishes.entry(k).or_default() += 1;
