@@ -470,3 +470,43 @@ fn embedded_settings_default_to_the_embedded_listen_address() {
     let c = CmsClient::from_settings(&s, None).expect("client");
     assert_eq!(c.base_url(), "http://127.0.0.1:8480/");
 }
+
+/// The fake CMS counts what a client that does not ask first would send: a
+/// repeated ingest POST under the same key (answered 200 duplicate, not a
+/// real ingest) and a publish of a published version (409), both raw POSTs.
+/// The chaos run relies on these counts; here they are shown to count.
+#[tokio::test]
+async fn repeated_posts_are_counted_as_duplicates_and_conflicts() {
+    let cms = MisbehavingCms::start(vec![], vec![]).await.expect("start");
+    let http = reqwest::Client::new();
+    let key = idempotency_key("00353", 1, "run-a");
+    let url = format!("{}/articles/00353/versions/1", cms.base_url());
+    for expected in [201, 200] {
+        let resp = http
+            .post(&url)
+            .header(pressbot_cms::IDEMPOTENCY_KEY, &key)
+            .body(ARTICLE.to_vec())
+            .send()
+            .await
+            .expect("ingest POST");
+        assert_eq!(resp.status().as_u16(), expected);
+    }
+    for expected in [200, 409] {
+        let resp = http
+            .post(format!("{url}/publish"))
+            .header(pressbot_cms::IDEMPOTENCY_KEY, &key)
+            .send()
+            .await
+            .expect("publish POST");
+        assert_eq!(resp.status().as_u16(), expected);
+    }
+    assert_eq!((cms.ingests("00353", 1), cms.publishes("00353", 1)), (1, 1));
+    assert_eq!(
+        (cms.ingest_posts("00353", 1), cms.publish_posts("00353", 1)),
+        (2, 2)
+    );
+    assert_eq!(cms.duplicate_ingest_posts("00353", 1), 1);
+    assert_eq!(cms.conflicting_publish_posts("00353", 1), 1);
+    assert_eq!(cms.duplicate_ingest_posts("00353", 2), 0);
+    assert_eq!(cms.conflicting_publish_posts("00353", 2), 0);
+}
