@@ -22,86 +22,13 @@ mod support;
 use cdp::{screenshot_dir, Browser};
 use e2e_pipeline_cases::{package_from_jats, SAMPLE};
 use serde_json::{json, Value};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::ffi::OsStr;
 use std::time::{Duration, Instant};
+use support::up::{serve_on_free_ports, Up};
 use support::{repo_root, Harness};
 
 /// The articles the test publishes and reads: (id, version).
 const ARTICLES: &[(&str, u32)] = &[("00353", 1), ("00007", 1)];
-
-/// A loopback port nobody listens on now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-/// `pressbot up` as a child process; SIGTERM then wait on drop, so a
-/// failing assertion leaves no server behind.
-struct Up {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Up {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Still running? (Its log on failure, else nothing.)
-    fn check_alive(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("pressbot up exited early ({status}):\n{}", self.log());
-        }
-    }
-
-    /// SIGTERM and wait for a clean exit, as an operator's Ctrl-C would.
-    fn stop(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let start = Instant::now();
-        loop {
-            if let Ok(Some(s)) = self.child.try_wait() {
-                return s;
-            }
-            if start.elapsed() > Duration::from_secs(60) {
-                let _ = self.child.kill();
-                panic!("pressbot up did not stop within 60s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Start `pressbot up --ingest <packages>` on the harness's installation.
-fn start_up(h: &Harness, packages: &[&Path]) -> Up {
-    let log = h.path().join("logs").join("up.log");
-    let file = std::fs::File::create(&log).expect("log file");
-    let mut cmd = h.command("pressbot");
-    cmd.arg("up").arg("--ingest");
-    for p in packages {
-        cmd.arg(p);
-    }
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(file)
-        .spawn()
-        .expect("spawn pressbot up");
-    Up { child, log }
-}
 
 /// How many images the article-json has in its body (image blocks and
 /// figure assets of type `image`, supplements included): each must be a
@@ -161,25 +88,17 @@ async fn pressbot_up_serves_readable_pages_in_chromium() {
     };
 
     let mut h = Harness::new();
-    let cms_port = free_port();
-    let base = format!("http://127.0.0.1:{cms_port}");
-    h.set(
-        "PRESSBOT__CMS__EMBEDDED_LISTEN",
-        &format!("127.0.0.1:{cms_port}"),
-    );
-    // The articles link their figures here; `up` serves it itself.
-    h.set("PRESSBOT__ACTIVITIES__CDN_BASE_URL", &format!("{base}/cdn"));
-    h.set(
-        "PRESSBOT__LOCAL__OBJECT_LISTEN",
-        &format!("127.0.0.1:{}", free_port()),
-    );
+    let base = serve_on_free_ports(&mut h);
 
     let packages = tempfile::tempdir().expect("packages dir");
     let (name, zip) = package_from_jats("elife-00007-v1.xml", "00007", 1, false);
     let big = packages.path().join(name);
     std::fs::write(&big, zip).expect("write the 00007 package");
     let sample = repo_root().join(SAMPLE);
-    let mut up = start_up(&h, &[&sample, &big]);
+    let mut up = Up::start(
+        &h,
+        [OsStr::new("--ingest"), sample.as_os_str(), big.as_os_str()],
+    );
 
     // Both versions published (the CMS's own index, read from its files).
     let cms_dir = h.data_dir().join("cms");

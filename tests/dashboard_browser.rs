@@ -19,72 +19,12 @@ mod support;
 use cdp::{screenshot_dir, Browser};
 use pressbot_core::backend::{Backend, CloseStatus};
 use serde_json::Value;
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+use support::up::{free_port, serve_on_free_ports, Up};
 use support::{repo_root, Harness};
 
 const SAMPLE: &str = "tests/fixtures/articles/elife-00353-vor-v1-20121213000000.zip";
 const EVENT_QUEUE: &str = "pressbot-dev-event-monitor-queue";
-
-/// A loopback port nobody listens on now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-/// `pressbot up` as a child process, killed on drop so a failing assertion
-/// leaves no server behind.
-struct Up {
-    child: Child,
-    log: std::path::PathBuf,
-    out: std::path::PathBuf,
-}
-
-impl Up {
-    fn log(&self) -> String {
-        format!(
-            "stdout:\n{}\nstderr:\n{}",
-            std::fs::read_to_string(&self.out).unwrap_or_default(),
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        )
-    }
-
-    fn check_alive(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("pressbot up exited early ({status}):\n{}", self.log());
-        }
-    }
-
-    /// SIGTERM and wait for the exit, as an operator's Ctrl-C would.
-    fn stop(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let start = Instant::now();
-        loop {
-            if let Ok(Some(s)) = self.child.try_wait() {
-                return s;
-            }
-            if start.elapsed() > Duration::from_secs(60) {
-                let _ = self.child.kill();
-                panic!("pressbot up did not stop within 60s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 /// The dashboard's facts, read from the live DOM: the marker set at load
 /// (gone if the page reloaded), the workflow rows and the article rows.
@@ -117,19 +57,7 @@ async fn the_dashboard_shows_a_workflow_complete_without_a_reload() {
     };
 
     let mut h = Harness::new();
-    let cms_port = free_port();
-    h.set(
-        "PRESSBOT__CMS__EMBEDDED_LISTEN",
-        &format!("127.0.0.1:{cms_port}"),
-    );
-    h.set(
-        "PRESSBOT__ACTIVITIES__CDN_BASE_URL",
-        &format!("http://127.0.0.1:{cms_port}/cdn"),
-    );
-    h.set(
-        "PRESSBOT__LOCAL__OBJECT_LISTEN",
-        &format!("127.0.0.1:{}", free_port()),
-    );
+    let cms_base = serve_on_free_ports(&mut h);
     let dashboard_port = free_port();
     h.set(
         "PRESSBOT__DASHBOARD__LISTEN",
@@ -138,16 +66,7 @@ async fn the_dashboard_shows_a_workflow_complete_without_a_reload() {
     h.set("PRESSBOT__DASHBOARD__REFRESH", "300ms");
     let base = format!("http://127.0.0.1:{dashboard_port}");
 
-    let log = h.path().join("logs").join("up.log");
-    let out = h.path().join("logs").join("up.out");
-    let child = h
-        .command("pressbot")
-        .arg("up")
-        .stdout(std::fs::File::create(&out).expect("stdout file"))
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("spawn pressbot up");
-    let mut up = Up { child, log, out };
+    let mut up = Up::start(&h, std::iter::empty::<&str>());
 
     // The page is up, and `up` said where at start.
     let http = reqwest::Client::new();
@@ -254,7 +173,7 @@ async fn the_dashboard_shows_a_workflow_complete_without_a_reload() {
         .map(str::to_owned);
     assert_eq!(
         link.as_deref(),
-        Some(format!("http://127.0.0.1:{cms_port}/articles/00353/v1").as_str())
+        Some(format!("{cms_base}/articles/00353/v1").as_str())
     );
 
     // The event-monitor queue drains: the dashboard consumed every message,

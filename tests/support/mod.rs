@@ -3,6 +3,8 @@
 //! binaries started as separate OS processes on it.
 #![allow(dead_code)]
 
+pub mod up;
+
 use pressbot_core::backend::{Backend, ExecutionFilter, ExecutionInfo};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
