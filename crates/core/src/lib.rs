@@ -7,6 +7,7 @@
 
 pub mod activity;
 pub mod backend;
+pub mod causes;
 pub mod decider;
 pub mod definition;
 pub mod error;
