@@ -19,6 +19,8 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// The word that starts an SWF failure `reason`, which is how the decider
+    /// tells the two kinds apart from history alone.
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::Retryable => "retryable",
@@ -30,11 +32,15 @@ impl FailureKind {
 /// A failed activity attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityFailure {
+    /// Decides whether the decider schedules another attempt.
     pub kind: FailureKind,
+    /// What went wrong, for the operator: it ends up in the failure `details`
+    /// and in the workflow's fail reason.
     pub message: String,
 }
 
 impl ActivityFailure {
+    /// A failure worth another attempt (a timeout, a busy service).
     pub fn retryable(message: impl Into<String>) -> Self {
         ActivityFailure {
             kind: FailureKind::Retryable,
@@ -42,6 +48,7 @@ impl ActivityFailure {
         }
     }
 
+    /// A failure no retry can fix (bad input): the workflow fails at once.
     pub fn permanent(message: impl Into<String>) -> Self {
         ActivityFailure {
             kind: FailureKind::Permanent,

@@ -21,22 +21,35 @@ use std::time::Duration;
 /// A decision task with the execution's whole history (all pages assembled).
 #[derive(Debug, Clone)]
 pub struct DecisionTask {
+    /// Names this task when responding; valid until the task times out.
     pub token: TaskToken,
+    /// The execution to decide.
     pub execution: WorkflowExecution,
+    /// Picks the workflow definition (name and version) to decide with.
     pub workflow_type: TypeRef,
+    /// Every event so far; the decider reads all of it, every time.
     pub events: Vec<HistoryEvent>,
+    /// The `DecisionTaskStarted` event of this task.
     pub started_event_id: i64,
+    /// The `DecisionTaskStarted` event of the previous decision task (0 for
+    /// the first), so the events since then are the new ones.
     pub previous_started_event_id: i64,
 }
 
 /// An activity task handed to a worker.
 #[derive(Debug, Clone)]
 pub struct ActivityTask {
+    /// Names this task when responding or heartbeating.
     pub token: TaskToken,
+    /// The execution that scheduled the activity.
     pub execution: WorkflowExecution,
+    /// The decider's id for the attempt (`"{step}#{attempt}"`).
     pub activity_id: String,
+    /// Which activity implementation runs it.
     pub activity_type: TypeRef,
+    /// The input the decider scheduled (an `ActivityInput` as JSON).
     pub input: Option<String>,
+    /// The `ActivityTaskStarted` event of this attempt.
     pub started_event_id: i64,
 }
 
@@ -50,19 +63,28 @@ pub struct HeartbeatOutcome {
 /// A request to start a workflow execution.
 #[derive(Debug, Clone)]
 pub struct StartRequest {
+    /// Deterministic per input, so a duplicate start is refused, not run twice.
     pub workflow_id: WorkflowId,
+    /// The workflow type (name and version) to run.
     pub workflow_type: TypeRef,
+    /// Where its decision tasks go.
     pub task_list: String,
+    /// The start input (a JSON object), which becomes the initial context.
     pub input: Option<String>,
+    /// How long the execution may run in all.
     pub execution_start_to_close: Duration,
+    /// How long a decider may hold one decision task.
     pub decision_task_start_to_close: Duration,
+    /// Tags for finding the execution later (SWF allows five).
     pub tags: Vec<String>,
 }
 
 /// What came of a start request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartOutcome {
+    /// The execution started.
     Started {
+        /// The run the service assigned.
         run_id: RunId,
     },
     /// An open execution with this workflow id exists: a duplicate start.
@@ -72,15 +94,22 @@ pub enum StartOutcome {
 /// How an execution ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CloseStatus {
+    /// The decider completed it.
     Completed,
+    /// The decider failed it.
     Failed,
+    /// Cancelled after a cancel request.
     Canceled,
+    /// Terminated by an operator; no decider was asked.
     Terminated,
+    /// Closed and continued as a new run (pressbot does not use this itself).
     ContinuedAsNew,
+    /// Ran past `execution_start_to_close`.
     TimedOut,
 }
 
 impl CloseStatus {
+    /// SWF's name for the status, as the AWS API and the embedded store spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             CloseStatus::Completed => "COMPLETED",
@@ -92,6 +121,7 @@ impl CloseStatus {
         }
     }
 
+    /// The status from SWF's name; `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "COMPLETED" => CloseStatus::Completed,
@@ -108,12 +138,17 @@ impl CloseStatus {
 /// A summary of one execution, as list and describe return it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecutionInfo {
+    /// Which execution.
     pub execution: WorkflowExecution,
+    /// Its workflow type.
     pub workflow_type: TypeRef,
+    /// When it started.
     pub started: Timestamp,
+    /// When it closed; `None` while open.
     pub closed: Option<Timestamp>,
     /// `None` while open.
     pub close_status: Option<CloseStatus>,
+    /// Whether a cancel was requested (the decider may not have acted yet).
     pub cancel_requested: bool,
 }
 
@@ -124,8 +159,11 @@ pub struct ExecutionFilter {
     pub open: bool,
     /// Only executions started at or after this time.
     pub started_after: Option<Timestamp>,
+    /// Only this workflow id.
     pub workflow_id: Option<WorkflowId>,
+    /// Only this workflow type name (any version).
     pub workflow_name: Option<String>,
+    /// Only closed executions that ended this way.
     pub close_status: Option<CloseStatus>,
 }
 
@@ -138,6 +176,8 @@ pub trait WorkflowService: Send + Sync + std::fmt::Debug {
         task_list: &str,
         identity: &str,
     ) -> Result<Option<DecisionTask>>;
+    /// Answer a decision task with the decider's decisions; `execution_context`
+    /// is the decider's one-line summary, kept with the execution for operators.
     async fn complete_decision_task(
         &self,
         token: &TaskToken,
@@ -150,22 +190,34 @@ pub trait WorkflowService: Send + Sync + std::fmt::Debug {
         task_list: &str,
         identity: &str,
     ) -> Result<Option<ActivityTask>>;
+    /// Report an activity attempt done, with its result (a JSON object).
     async fn complete_activity_task(&self, token: &TaskToken, result: Option<String>)
         -> Result<()>;
+    /// Report an activity attempt failed; `reason` carries the failure kind
+    /// (see [`crate::activity::ActivityFailure::reason`]).
     async fn fail_activity_task(
         &self,
         token: &TaskToken,
         reason: &str,
         details: &str,
     ) -> Result<()>;
+    /// Report an activity attempt stopped after a cancel request.
     async fn cancel_activity_task(&self, token: &TaskToken, details: Option<String>) -> Result<()>;
+    /// Tell the service a running attempt is alive, and learn whether it
+    /// should stop.
     async fn heartbeat(
         &self,
         token: &TaskToken,
         details: Option<String>,
     ) -> Result<HeartbeatOutcome>;
+    /// Start an execution; an open one with the same workflow id is not an
+    /// error but [`StartOutcome::AlreadyRunning`].
     async fn start_workflow(&self, request: StartRequest) -> Result<StartOutcome>;
+    /// Ask an execution to cancel: its decider stops open activities and
+    /// closes it. `run_id` `None` means the open run.
     async fn request_cancel(&self, workflow_id: &WorkflowId, run_id: Option<&RunId>) -> Result<()>;
+    /// Close an execution at once, without its decider. `run_id` `None` means
+    /// the open run.
     async fn terminate(
         &self,
         workflow_id: &WorkflowId,
@@ -175,7 +227,9 @@ pub trait WorkflowService: Send + Sync + std::fmt::Debug {
     /// Register the domain and every workflow and activity type; already
     /// registered is fine, so this is safe to run on every start.
     async fn register(&self, definitions: &Definitions) -> Result<()>;
+    /// Executions matching a filter, open or closed.
     async fn list_executions(&self, filter: &ExecutionFilter) -> Result<Vec<ExecutionInfo>>;
+    /// One execution's summary.
     async fn describe_execution(&self, execution: &WorkflowExecution) -> Result<ExecutionInfo>;
     /// The whole history of an execution (all pages).
     async fn history(&self, execution: &WorkflowExecution) -> Result<Vec<HistoryEvent>>;
@@ -186,13 +240,16 @@ pub trait WorkflowService: Send + Sync + std::fmt::Debug {
 /// A message to send.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutgoingMessage {
+    /// The message text (JSON for every pressbot queue).
     pub body: String,
     /// String message attributes (SQS `MessageAttributes`).
     pub attributes: BTreeMap<String, String>,
+    /// Keep the message hidden this long after sending.
     pub delay: Option<Duration>,
 }
 
 impl OutgoingMessage {
+    /// A message with only a body.
     pub fn new(body: impl Into<String>) -> Self {
         OutgoingMessage {
             body: body.into(),
@@ -204,20 +261,29 @@ impl OutgoingMessage {
 /// A received message; `receipt` deletes it or changes its visibility.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedMessage {
+    /// The service's id of the message.
     pub id: String,
+    /// Names this receipt of the message: needed to delete it or change its
+    /// visibility, and different on every receive.
     pub receipt: String,
+    /// The message text.
     pub body: String,
+    /// String message attributes as sent.
     pub attributes: BTreeMap<String, String>,
     /// How many times it has been received, this time included.
     pub receive_count: u32,
+    /// When it was first sent.
     pub sent: Timestamp,
 }
 
 /// Approximate number of messages in a queue.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueDepth {
+    /// Waiting to be received.
     pub visible: u64,
+    /// Received and hidden, not yet deleted.
     pub in_flight: u64,
+    /// Sent with a delay that has not passed yet.
     pub delayed: u64,
 }
 
@@ -242,6 +308,7 @@ pub trait QueueService: Send + Sync + std::fmt::Debug {
         wait: Duration,
         visibility: Duration,
     ) -> Result<Vec<ReceivedMessage>>;
+    /// Send one message; returns its id.
     async fn send(&self, queue: &str, message: OutgoingMessage) -> Result<String>;
     /// Send up to [`SEND_BATCH_MAX`] messages to one queue in one request
     /// where the service has one (SQS `SendMessageBatch`): for senders that
@@ -260,13 +327,17 @@ pub trait QueueService: Send + Sync + std::fmt::Debug {
         }
         Ok(outcomes)
     }
+    /// Delete a handled message, by the receipt of its latest receive.
     async fn delete(&self, queue: &str, receipt: &str) -> Result<()>;
+    /// Hide a received message longer (or show it again at once with zero),
+    /// so a slow handler keeps it and a stopping one hands it back.
     async fn change_visibility(
         &self,
         queue: &str,
         receipt: &str,
         visibility: Duration,
     ) -> Result<()>;
+    /// How many messages wait, are in flight or are delayed.
     async fn depth(&self, queue: &str) -> Result<QueueDepth>;
     /// Create a queue with its dead-letter queue (after `max_receives`
     /// receives a message moves there). Existing queues are left as they are.
@@ -276,25 +347,36 @@ pub trait QueueService: Send + Sync + std::fmt::Debug {
 /// Metadata of a stored object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectMeta {
+    /// The object's key.
     pub key: String,
+    /// Size in bytes.
     pub size: u64,
+    /// The content hash the store reports (S3's eTag), which tells two versions
+    /// of one key apart.
     pub etag: String,
+    /// `Content-Type`, when it was set at put.
     pub content_type: Option<String>,
+    /// `Cache-Control`, when it was set at put.
     pub cache_control: Option<String>,
+    /// When it was last written.
     pub last_modified: Timestamp,
 }
 
 /// An object's body and metadata.
 #[derive(Debug, Clone)]
 pub struct Object {
+    /// The object's metadata.
     pub meta: ObjectMeta,
+    /// The whole body, in memory.
     pub body: Bytes,
 }
 
 /// Options of a put.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PutOptions {
+    /// `Content-Type` to store with the object (served by the CDN).
     pub content_type: Option<String>,
+    /// `Cache-Control` to store with the object (served by the CDN).
     pub cache_control: Option<String>,
 }
 
@@ -304,6 +386,7 @@ pub struct PutOptions {
 pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// `Error::NotFound` when the key does not exist.
     async fn get(&self, bucket: &str, key: &str) -> Result<Object>;
+    /// Store an object, replacing any with that key.
     async fn put(
         &self,
         bucket: &str,
@@ -311,6 +394,7 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         body: Bytes,
         options: PutOptions,
     ) -> Result<ObjectMeta>;
+    /// An object's metadata, or `None` when the key does not exist.
     async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>>;
     /// Write an object's body into the file at `path` (created or
     /// truncated) and return its metadata (`size` = bytes written).
@@ -352,6 +436,7 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     }
     /// Every object under a prefix, in key order (all pages).
     async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectMeta>>;
+    /// Copy an object within or between buckets, without downloading it.
     async fn copy(
         &self,
         from_bucket: &str,
@@ -359,7 +444,9 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         to_bucket: &str,
         to_key: &str,
     ) -> Result<ObjectMeta>;
+    /// Delete an object; deleting a missing key is not an error.
     async fn delete(&self, bucket: &str, key: &str) -> Result<()>;
+    /// A URL that reads the object without credentials until `expires` passes.
     async fn presign_get(&self, bucket: &str, key: &str, expires: Duration) -> Result<String>;
     /// Create a bucket if missing.
     async fn create_bucket(&self, bucket: &str) -> Result<()>;
@@ -371,8 +458,11 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
 /// One backend: the services, shared by every daemon of a process.
 #[derive(Debug, Clone)]
 pub struct Backend {
+    /// Workflows: executions, decision and activity tasks.
     pub workflows: Arc<dyn WorkflowService>,
+    /// Message queues.
     pub queues: Arc<dyn QueueService>,
+    /// Buckets of objects.
     pub objects: Arc<dyn ObjectStore>,
     /// Leases shared by every process on this backend (one CMS ingest at a time).
     pub leases: Arc<dyn crate::lease::LeaseStore>,

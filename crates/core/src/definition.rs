@@ -26,12 +26,18 @@ pub const DEFAULT_ACTIVITY_VERSION: &str = "1";
 /// A validated workflow definition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkflowDefinition {
+    /// Workflow type name, as registered with SWF and named by rules and `pressbot start`.
     pub name: String,
+    /// Workflow type version. Executions keep the version they started with, so
+    /// a changed definition needs a new version.
     pub version: String,
+    /// Free text for operators; registered as the type's description.
     pub description: Option<String>,
     /// Task list of the decision tasks.
     pub task_list: String,
+    /// How long an execution may run before SWF times it out.
     pub execution_start_to_close: Duration,
+    /// How long the decider may take to answer one decision task.
     pub decision_task_start_to_close: Duration,
     /// Steps in order; each group holds one activity, or several that run in parallel.
     pub groups: Vec<Vec<Step>>,
@@ -44,9 +50,14 @@ pub struct WorkflowDefinition {
 pub struct Step {
     /// Unique within the workflow; defaults to the activity name.
     pub id: String,
+    /// The activity type scheduled for this step.
     pub activity: TypeRef,
+    /// Task list the activity is scheduled on, so it reaches the worker pool
+    /// that polls that list.
     pub task_list: String,
+    /// SWF's four activity timeouts for each attempt.
     pub timeouts: ActivityTimeouts,
+    /// How many attempts, and how long to wait between them.
     pub retry: RetryPolicy,
     /// Static parameters handed to the activity with the context.
     pub params: serde_json::Value,
@@ -59,7 +70,9 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
+    /// The context key to look at (top level only).
     pub key: String,
+    /// The value the key must hold, compared as JSON (so `1` and `"1"` differ).
     pub equals: serde_json::Value,
 }
 
@@ -256,6 +269,7 @@ impl Definitions {
             .join(", ")
     }
 
+    /// Whether no definition was loaded (a decider with none can decide nothing).
     pub fn is_empty(&self) -> bool {
         self.by_type.is_empty()
     }

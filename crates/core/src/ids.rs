@@ -54,7 +54,9 @@ string_id!(
 /// One execution of a workflow: its id and the run the service assigned.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct WorkflowExecution {
+    /// The workflow id pressbot chose (see [`deterministic_workflow_id`]).
     pub workflow_id: WorkflowId,
+    /// The run the service assigned when the execution started.
     pub run_id: RunId,
 }
 
@@ -67,11 +69,14 @@ impl fmt::Display for WorkflowExecution {
 /// A workflow or activity type: name and version, as SWF registers them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TypeRef {
+    /// The type's name.
     pub name: String,
+    /// The type's version; SWF treats each (name, version) as a separate type.
     pub version: String,
 }
 
 impl TypeRef {
+    /// A type from its name and version.
     pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
         TypeRef {
             name: name.into(),

@@ -28,18 +28,24 @@ use std::time::Duration;
 /// A lease held by the caller: what `renew` and `release` need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
+    /// The lease's name: at most one holder per name at a time.
     pub name: String,
+    /// Who holds it, for operators reading `LeaseHeld` messages.
     pub holder: String,
     /// Unique to this acquisition.
     pub token: String,
+    /// When it lapses unless renewed.
     pub expires: Timestamp,
 }
 
 /// Who holds a lease the caller could not get, and until when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseHeld {
+    /// The lease's name.
     pub name: String,
+    /// Who holds it.
     pub holder: String,
+    /// When it lapses unless its holder renews it.
     pub expires: Timestamp,
 }
 
@@ -66,7 +72,10 @@ pub enum Acquired {
 /// columns mirror it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaseRecord {
+    /// Who holds it.
     pub holder: String,
+    /// Unique to one acquisition, so a holder whose lease lapsed and was taken
+    /// over cannot renew or release the new holder's lease.
     pub token: String,
     /// Milliseconds since the epoch.
     pub expires_ms: i64,
@@ -79,6 +88,7 @@ impl LeaseRecord {
         self.expires_ms <= now.millis()
     }
 
+    /// The record as seen by someone who could not take it.
     pub fn held(&self, name: &str) -> LeaseHeld {
         LeaseHeld {
             name: name.to_owned(),
@@ -87,6 +97,7 @@ impl LeaseRecord {
         }
     }
 
+    /// The record as held by its holder, for renew and release.
     pub fn lease(&self, name: &str) -> Lease {
         Lease {
             name: name.to_owned(),

@@ -5,6 +5,11 @@
 //! Everything here is deterministic and testable without a service, so the
 //! daemons (which own all I/O) stay thin loops around these pieces.
 
+// Every crate of the workspace builds on these types, so each public item
+// says what it is for, and nothing is `pub` that no other crate can reach
+// (a `pub` inside a private module reads as API but is not).
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod activity;
 pub mod backend;
 pub mod causes;

@@ -13,13 +13,20 @@ use serde_json::Value;
 /// One object-created record of an S3 event notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct S3Record {
+    /// The S3 event type, e.g. `ObjectCreated:Put`.
     pub event_name: String,
+    /// When S3 says the event happened (its own text, kept as sent).
     pub event_time: String,
+    /// The bucket's real name.
     pub bucket: String,
     /// The key, URL-decoded (S3 encodes spaces as `+`).
     pub key: String,
+    /// Object size in bytes (0 when the event leaves it out).
     pub size: u64,
+    /// The object's ETag, which tells two uploads under one key apart.
     pub etag: Option<String>,
+    /// S3's ordering token for events on one key; stands in for the ETag when
+    /// the event has none.
     pub sequencer: Option<String>,
 }
 
@@ -28,6 +35,7 @@ pub struct S3Record {
 pub enum S3Notification {
     /// `s3:TestEvent`, sent by S3 when a notification is configured: acknowledge and drop.
     TestEvent,
+    /// The object-created records; never empty.
     Records(Vec<S3Record>),
 }
 
@@ -171,7 +179,9 @@ pub fn s3_event_json(
 /// A message on the workflow-starter queue, as the dashboard and tools send it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StarterMessage {
+    /// The workflow to start, by name (its newest version starts).
     pub workflow_name: String,
+    /// The start input: a JSON object (`{}` when the sender gave none).
     #[serde(default)]
     pub workflow_data: Value,
 }
@@ -220,6 +230,7 @@ impl StarterMessage {
         }
     }
 
+    /// The message body as sent to the queue.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
@@ -229,8 +240,11 @@ impl StarterMessage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EventStatus {
+    /// The step began.
     Start,
+    /// The step finished successfully.
     End,
+    /// The step failed.
     Error,
 }
 
@@ -238,22 +252,39 @@ pub enum EventStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "message_type", rename_all = "lowercase")]
 pub enum DashboardMessage {
+    /// Something happened to an item: a step began, ended or failed.
     Event {
+        /// The article the event is about (its id, else the workflow id).
         item_identifier: String,
+        /// The article version; empty before it is known.
         version: String,
+        /// The run the event belongs to, so retries and reruns group together.
         run: String,
+        /// What happened, usually the step id.
         event_type: String,
+        /// When it happened (RFC 3339).
         timestamp: String,
+        /// Whether the step started, ended or failed.
         status: EventStatus,
+        /// Human text shown on the dashboard.
         message: String,
+        /// Unique per message, so a redelivered message is recorded once.
         message_id: String,
     },
+    /// A fact learned about an item (e.g. its publication status) that the
+    /// dashboard shows beside its events.
     Property {
+        /// The article the property belongs to.
         item_identifier: String,
+        /// The article version it applies to.
         version: String,
+        /// The property's name.
         name: String,
+        /// The property's value, as text.
         value: String,
+        /// How the dashboard should read `value` (e.g. `text`).
         property_type: String,
+        /// Unique per message, so a redelivered message is recorded once.
         message_id: String,
     },
 }

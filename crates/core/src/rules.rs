@@ -37,13 +37,16 @@ struct RawRule {
 pub struct Rule {
     /// The bucket's real name in this environment.
     pub bucket: String,
+    /// Regex on the decoded object key; it matches anywhere unless anchored.
     pub key: Regex,
+    /// The workflow started for a matching file.
     pub workflow: String,
 }
 
 /// An ordered set of rules; the first that matches wins.
 #[derive(Debug, Clone, Default)]
 pub struct NewFileRules {
+    /// In file order, since the first match wins.
     pub rules: Vec<Rule>,
 }
 
@@ -93,6 +96,8 @@ impl NewFileRules {
         Ok(NewFileRules { rules })
     }
 
+    /// Read and parse a rules file (see [`NewFileRules::from_toml_str`]), so a
+    /// rule that names an unknown bucket role or workflow fails at start-up.
     pub fn load(
         file: &Path,
         bucket_of: &dyn Fn(&str) -> Option<String>,

@@ -18,28 +18,43 @@ pub struct Settings {
     pub env: String,
     /// Prefix of every bucket, queue and the SWF domain: environments never collide.
     pub prefix: String,
+    /// Which services the daemons talk to: the embedded one or AWS.
     pub backend: BackendKind,
+    /// The embedded backend's data directory and polling.
     pub local: LocalSettings,
+    /// How to reach AWS (region, endpoint, timeouts).
     pub aws: AwsSettings,
+    /// The SWF domain workflows run in.
     pub swf: SwfSettings,
+    /// Bucket names by role.
     pub buckets: Buckets,
+    /// Queue names by role, and when a message is dead-lettered.
     pub queues: Queues,
+    /// The decider daemon.
     pub decider: DeciderSettings,
+    /// The activity worker daemon.
     pub worker: WorkerSettings,
+    /// The queue worker (incoming S3 events to starter messages).
     pub queue_worker: QueueWorkerSettings,
+    /// The workflow starter daemon.
     pub starter: StarterSettings,
+    /// The CMS that PostToCms and its kin talk to.
     pub cms: CmsSettings,
+    /// Limits and targets of the activities themselves.
     pub activities: ActivitySettings,
+    /// The health and metrics endpoint every daemon serves.
     pub http: HttpSettings,
     /// The live dashboard (`pressbot up`, `pressbot dashboard`). Optional
     /// so that settings files written before it still load.
     #[serde(default)]
     pub dashboard: DashboardSettings,
+    /// Log format and filter.
     pub log: LogSettings,
     /// Directory of workflow definitions, rules and cron schedules.
     pub workflows_dir: PathBuf,
 }
 
+/// Which implementation of the backend traits the daemons use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
@@ -49,9 +64,12 @@ pub enum BackendKind {
     Aws,
 }
 
+/// The embedded backend: SQLite and files on one host, for development,
+/// tests and small installations.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LocalSettings {
+    /// Where the database and stored objects live.
     pub data_dir: PathBuf,
     /// How often a long poll re-reads the database for work written by other processes.
     #[serde(with = "humantime_serde")]
@@ -75,6 +93,8 @@ fn default_object_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8481))
 }
 
+/// How to reach AWS. Credentials come from the SDK's standard chain, never
+/// from this file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwsSettings {
@@ -86,8 +106,13 @@ pub struct AwsSettings {
     pub region: String,
     /// For moto, LocalStack or a VPC endpoint; unset on AWS itself.
     pub endpoint_url: Option<String>,
+    /// Address buckets as `<endpoint>/<bucket>` rather than as a host name;
+    /// needed by moto and most S3 look-alikes.
     pub force_path_style: bool,
+    /// An AWS profile to use instead of the default chain (one per role, see
+    /// the operations guide).
     pub profile: Option<String>,
+    /// How long to wait for a connection to an AWS endpoint.
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
     /// Above SWF's 60 s long poll, or every poll would be cut.
@@ -97,11 +122,14 @@ pub struct AwsSettings {
     pub history_page_size: i32,
 }
 
+/// The SWF domain.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SwfSettings {
     /// Domain name without the prefix.
     pub domain: String,
+    /// How long SWF keeps closed executions' histories, set when the domain is
+    /// registered.
     pub retention_days: u32,
 }
 
@@ -109,26 +137,38 @@ pub struct SwfSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Buckets {
+    /// Where packages arrive; new objects here start workflows.
     pub incoming: String,
+    /// Where silent corrections arrive: they correct the highest published
+    /// version instead of making a new one.
     pub silent_corrections: String,
+    /// Where ExpandArticle unpacks each package.
     pub expanded: String,
+    /// What the public site serves (article files, web images).
     pub cdn: String,
+    /// Where every processed package is kept.
     pub archive: String,
 }
 
+/// Queue roles; each value is the name without the environment prefix.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Queues {
+    /// S3 event notifications for the incoming buckets.
     pub incoming: String,
+    /// Requests to start a workflow (from the queue worker, the dashboard and tools).
     pub workflow_starter: String,
+    /// Dashboard events and properties that activities send.
     pub event_monitor: String,
     /// Receives before a message moves to its dead-letter queue.
     pub max_receives: u32,
 }
 
+/// The decider daemon.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeciderSettings {
+    /// Task list it polls for decision tasks; workflow definitions name it too.
     pub task_list: String,
     /// Decision tasks handled at once.
     pub slots: usize,
@@ -138,13 +178,18 @@ pub struct DeciderSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkerPool {
+    /// Task list the pool polls; a step's `task_list` picks the pool.
     pub task_list: String,
+    /// Activities run at once from this task list.
     pub slots: usize,
 }
 
+/// The activity worker daemon.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkerSettings {
+    /// One pool per task list, each with its own slots, so one slow kind of
+    /// work (the CMS) cannot starve the others.
     pub pools: Vec<WorkerPool>,
     /// On SIGTERM, how long in-flight activities may run before they are handed back.
     #[serde(with = "humantime_serde")]
@@ -154,24 +199,31 @@ pub struct WorkerSettings {
     pub max_heartbeat_interval: Duration,
 }
 
+/// The queue worker, which turns incoming S3 events into starter messages.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueWorkerSettings {
+    /// Long poll of each receive.
     #[serde(with = "humantime_serde")]
     pub wait: Duration,
+    /// How long a received message stays hidden; extended while it is handled.
     #[serde(with = "humantime_serde")]
     pub visibility: Duration,
 }
 
+/// The workflow starter, which starts executions from starter messages.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StarterSettings {
+    /// Long poll of each receive.
     #[serde(with = "humantime_serde")]
     pub wait: Duration,
+    /// How long a received message stays hidden; extended while it is handled.
     #[serde(with = "humantime_serde")]
     pub visibility: Duration,
 }
 
+/// The CMS client: where it is, how to authenticate, how long to wait.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CmsSettings {
@@ -181,11 +233,13 @@ pub struct CmsSettings {
     pub embedded: bool,
     /// Where the embedded CMS listens.
     pub embedded_listen: SocketAddr,
+    /// How requests authenticate; the secret comes from `secret_env` or `secret_file`.
     pub auth: CmsAuth,
     /// Name of the environment variable that holds the secret (never the secret itself).
     pub secret_env: Option<String>,
     /// Or a file holding it.
     pub secret_file: Option<PathBuf>,
+    /// How long to wait for a connection to the CMS.
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
     /// A little above the proxy's cut (60 s): past it the request is treated as cut.
@@ -205,19 +259,25 @@ fn default_cms_lease_ttl() -> Duration {
     Duration::from_secs(30)
 }
 
+/// How the CMS client authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CmsAuth {
+    /// No credentials (the embedded CMS, a CMS behind a private network).
     None,
+    /// HTTP Basic, with the secret as `user:password`.
     Basic,
+    /// A bearer token.
     Bearer,
 }
 
+/// What the activities make and the limits they enforce on outside input.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActivitySettings {
     /// Widths of the web JPEGs made from each figure.
     pub image_widths: Vec<u32>,
+    /// Quality (1..=100) of the web JPEGs.
     pub jpeg_quality: u8,
     /// Base URL under which the CDN bucket's files are served.
     pub cdn_base_url: String,
@@ -226,10 +286,13 @@ pub struct ActivitySettings {
     /// runs no image server: pages use each image's `source` (the web JPEG
     /// on the CDN), so this matters only to a CMS that uses IIIF.
     pub iiif_base_url: String,
+    /// `Cache-Control` of files put in the CDN bucket.
     pub cache_control: String,
     /// Zip safety limits.
     pub max_unzipped_bytes: u64,
+    /// Most entries a package may hold.
     pub max_entries: u64,
+    /// Largest ratio of unpacked to packed size of any entry, against zip bombs.
     pub max_compression_ratio: u64,
     /// Largest package (zip) ExpandArticle will download, in bytes, checked
     /// on the object's metadata before a byte is fetched: a package comes
@@ -240,17 +303,21 @@ pub struct ActivitySettings {
     /// read from the image's header before decoding: a tiny file can claim
     /// 100 000 × 100 000 pixels (40 GB once decoded).
     pub max_image_width: u32,
+    /// See `max_image_width`.
     pub max_image_height: u32,
+    /// See `max_image_width`.
     pub max_image_pixels: u64,
     /// Where packages are downloaded to and unzipped from (temporary files,
     /// removed when the activity ends); the system temp dir when unset.
     /// Needs room for the largest package plus its largest entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temp_dir: Option<PathBuf>,
+    /// Lifetime of presigned URLs (`pressbot presign` unless `--expires`).
     #[serde(with = "humantime_serde")]
     pub presign_expiry: Duration,
 }
 
+/// The health and metrics endpoint.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSettings {
@@ -298,18 +365,23 @@ impl Default for DashboardSettings {
     }
 }
 
+/// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human on a terminal, JSON otherwise (journald).
     Auto,
+    /// Readable lines (coloured on a terminal).
     Human,
+    /// One JSON object per line, for log collectors.
     Json,
 }
 
+/// Logging.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
+    /// Human or JSON lines (or picked by where stdout goes).
     pub format: LogFormat,
     /// A `tracing` filter, e.g. `info,pressbot=debug`.
     pub level: String,
@@ -348,18 +420,22 @@ impl Settings {
         .collect()
     }
 
+    /// The incoming queue's real name.
     pub fn incoming_queue(&self) -> String {
         self.prefixed(&self.queues.incoming)
     }
 
+    /// The workflow-starter queue's real name.
     pub fn starter_queue(&self) -> String {
         self.prefixed(&self.queues.workflow_starter)
     }
 
+    /// The event-monitor (dashboard) queue's real name.
     pub fn event_queue(&self) -> String {
         self.prefixed(&self.queues.event_monitor)
     }
 
+    /// Every queue's real name, for creating them and checking they exist.
     pub fn all_queues(&self) -> Vec<String> {
         vec![
             self.incoming_queue(),
@@ -368,6 +444,7 @@ impl Settings {
         ]
     }
 
+    /// The SWF domain's real name.
     pub fn domain(&self) -> String {
         self.prefixed(&self.swf.domain)
     }

@@ -460,7 +460,7 @@ impl HistoryBuilder {
         self
     }
 
-    /// `CompleteWorkflowExecutionFailed` (e.g. cause `UNHANDLED_DECISION`).
+    /// `CompleteWorkflowExecutionFailed` (e.g. cause [`crate::causes::UNHANDLED_DECISION`]).
     pub fn complete_failed(&mut self, cause: &str) -> &mut Self {
         self.push(EventKind::CompleteWorkflowExecutionFailed {
             cause: cause.into(),

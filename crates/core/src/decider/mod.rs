@@ -38,10 +38,10 @@
 //! - The completion result is the context, kept valid JSON within SWF's
 //!   limit by [`result_json`].
 //!
-//! Layout: [`parsed`](self) folds the history into records, `context`
-//! merges results into the context, `scan` reads JSON keys without building
-//! values, `ids` holds the id conventions above, and `timeline` renders the
-//! parsed history for `pressbot history`. This file decides.
+//! Layout: `parsed` folds the history into records (one pass, shared with
+//! `timeline`, which renders it for `pressbot history`); `context` merges
+//! results into the context and `scan` reads their keys without building
+//! values; `ids` holds the id conventions above. This file decides.
 
 mod context;
 mod ids;

@@ -1,6 +1,6 @@
 //! The history folded into per-attempt and per-timer records.
 //!
-//! Both [`super::decide`] and [`super::timeline`] start here: one pass over
+//! Both [`super::decide`] and [`super::timeline()`] start here: one pass over
 //! the events, borrowing every string from them, yields each activity
 //! attempt with its step, start and outcome, each retry timer with its
 //! state, the schedule and timer failures, the cancel request and the close
