@@ -37,7 +37,7 @@ impl ArchiveArticle {
         let file_name = a::ctx_str(ctx, keys::FILE_NAME)?;
         let article_id = match a::ctx_opt_str(ctx, keys::ARTICLE_ID)? {
             Some(id) => id,
-            None => crate::package::parse_package_name(&file_name)?.article_id,
+            None => crate::naming::parse_package_name(&file_name)?.article_id,
         };
         let archive = a::bucket(&self.env, "archive")?;
         let objects = &self.env.backend.objects;

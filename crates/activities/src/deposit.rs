@@ -12,12 +12,8 @@ use crate::article::{self as a, keys};
 use crate::error::{Error, Result};
 use pressbot_core::backend::PutOptions;
 
-/// The CDN key of an article's file (an empty `file` gives the article's prefix).
-pub fn cdn_key(article_id: &str, file: &str) -> String {
-    format!("articles/{article_id}/{file}")
-}
-
 pub use crate::manifest::Asset;
+pub use crate::naming::cdn_key;
 
 /// `DepositAssets`. Input: `article_id`, `manifest_key` (the XML, the PDF
 /// and the supplementary files), `images_key` (the web JPEGs; absent when
@@ -88,7 +84,7 @@ impl DepositAssets {
                 .await
                 .map_err(|e| Error::store("put", &cdn, &key, e))?;
             assets.push(Asset {
-                url: crate::jats::asset_url(&settings.cdn_base_url, &article_id, file),
+                url: crate::naming::asset_url(&settings.cdn_base_url, &article_id, file),
                 key,
                 content_type,
                 size: meta.size,

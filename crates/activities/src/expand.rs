@@ -408,8 +408,7 @@ pub struct PackageLayout {
     pub others: Vec<String>,
 }
 
-/// File extensions ResizeImages can read.
-pub const IMAGE_EXTENSIONS: &[&str] = &["tif", "tiff", "png", "jpg", "jpeg"];
+pub use crate::naming::IMAGE_EXTENSIONS;
 
 fn extension(name: &str) -> String {
     name.rsplit_once('.')
@@ -517,7 +516,7 @@ impl ExpandArticle {
         ) {
             (Some(id), Some(v)) => (id, v),
             (id, v) => {
-                let name = crate::package::parse_package_name(&file_name)?;
+                let name = crate::naming::parse_package_name(&file_name)?;
                 (
                     id.unwrap_or(name.article_id),
                     v.or(name.version).unwrap_or(1),

@@ -18,42 +18,19 @@
 use crate::article::{self as a, keys};
 use crate::error::{Error, Result};
 use crate::manifest::{self, FileRole, ImagesManifest};
-use crate::package::Status;
+use crate::naming::Status;
 use pressbot_core::backend::PutOptions;
 use pressbot_jats::{Options, PackageFile, Stage, WebImage};
 
-/// Name of the article JSON in the expanded folder.
-pub const ARTICLE_JSON: &str = "article.json";
+// Naming helpers that moved to `crate::naming`, re-exported where callers
+// (ResizeImages, the tests) have always found them.
+pub use crate::naming::{asset_url, web_image_name, ARTICLE_JSON};
 
 /// Name of the converter's warnings in the expanded folder.
 pub const WARNINGS_JSON: &str = "article.warnings.json";
 
 /// How many warnings are logged one by one (all are in [`WARNINGS_JSON`]).
 const LOGGED_WARNINGS: usize = 20;
-
-/// `<cdn>/articles/<id>/<file>`: where DepositAssets puts an article's files.
-pub fn asset_url(cdn_base_url: &str, article_id: &str, file: &str) -> String {
-    format!(
-        "{}/{}",
-        cdn_base_url.trim_end_matches('/'),
-        crate::deposit::cdn_key(article_id, file)
-    )
-}
-
-/// The web JPEG ResizeImages makes of a figure at a width:
-/// `elife-00353-fig1-v1.tif` (or the extension-less reference) → `elife-00353-fig1-v1-617w.jpg`.
-pub fn web_image_name(figure: &str, width: u32) -> String {
-    let base = figure.rsplit('/').next().unwrap_or(figure);
-    let stem = match base.rsplit_once('.') {
-        Some((stem, ext))
-            if crate::expand::IMAGE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) =>
-        {
-            stem
-        }
-        _ => base,
-    };
-    format!("{stem}-{width}w.jpg")
-}
 
 /// Article ids compare as numbers: the package name may say `353` where
 /// the XML says `00353`.

@@ -25,6 +25,7 @@ pub mod identity;
 pub mod images;
 pub mod jats;
 pub mod manifest;
+pub mod naming;
 pub mod package;
 pub mod versioning;
 

@@ -38,7 +38,7 @@ pub const RESERVED_NAMES: &[&str] = &[
     PACKAGE_MANIFEST,
     IMAGES_MANIFEST,
     ASSETS_MANIFEST,
-    crate::jats::ARTICLE_JSON,
+    crate::naming::ARTICLE_JSON,
 ];
 
 /// The format version written in every manifest, so a reader can tell an

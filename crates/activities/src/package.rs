@@ -1,21 +1,16 @@
-//! Article package names: what `VersionLookup` reads from a zip's name.
+//! `VersionLookup`: an article's id, status and version, from its package's
+//! name and, when the name has no version, from the versions already
+//! published (see [`VersionRule`]).
 //!
-//! The convention (eLife's, which pressbot follows) is
-//! `<journal>-<article id>[-<status>][-v<version>|-r<revision>][-<YYYYmmddHHMMSS>].zip`:
-//!
-//! | name                                     | id    | status | version | revision | timestamp |
-//! |------------------------------------------|-------|--------|---------|----------|-----------|
-//! | `elife-00353-vor-v1-20121213000000.zip`  | 00353 | vor    | 1       | –        | 2012-12-13T00:00:00Z |
-//! | `elife-00353-poa-v2.zip`                 | 00353 | poa    | 2       | –        | – |
-//! | `elife-00353-vor-r1.zip`                 | 00353 | vor    | –       | 1        | – |
-//! | `elife-00353-v1.zip`                     | 00353 | –      | 1       | –        | – |
-//!
-//! A `-rN` suffix is a *revision* of the package (a re-supply), not an
-//! article version: the version is then looked up (see
-//! [`VersionRule`]). A leading folder (`some/prefix/elife-...zip`) is ignored.
+//! The package name convention itself (`elife-00353-vor-v1-….zip`) and its
+//! parser live in [`crate::naming`], shared with ExpandArticle and
+//! ArchiveArticle; they are re-exported here, where they were first.
+
+pub use crate::naming::{compact_timestamp_to_iso, parse_package_name, PackageName, Status};
 
 use crate::article::{bucket, ctx_opt_str, ctx_str, keys, list, run_of};
 use crate::error::{Error, Result};
+use crate::naming::cdn_key;
 use crate::{Activity, ActivityContext, Env};
 use async_trait::async_trait;
 use pressbot_core::activity::ActivityFailure;
@@ -23,110 +18,6 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::LazyLock;
-
-/// Publication status of an article.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Publish-on-accept: the accepted manuscript, no full text yet.
-    Poa,
-    /// Version of record.
-    Vor,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Poa => "poa",
-            Status::Vor => "vor",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "poa" => Some(Status::Poa),
-            "vor" => Some(Status::Vor),
-            _ => None,
-        }
-    }
-}
-
-/// What a package name says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PackageName {
-    /// The file name without any folder.
-    pub file_name: String,
-    /// e.g. `elife`.
-    pub journal: String,
-    /// As written in the name, e.g. `00353` (leading zeros kept: they are part of eLife ids).
-    pub article_id: String,
-    pub status: Option<Status>,
-    pub version: Option<u32>,
-    pub revision: Option<u32>,
-    /// The 14-digit timestamp as ISO 8601 UTC, e.g. `2012-12-13T00:00:00Z`.
-    pub timestamp: Option<String>,
-}
-
-static PACKAGE_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^(?P<journal>[a-z][a-z0-9]*)-(?P<id>[0-9]+)(?:-(?P<status>poa|vor))?(?:-(?P<kind>[vr])(?P<num>[0-9]+))?(?:-(?P<ts>[0-9]{14}))?\.zip$",
-    )
-    .expect("package name regex")
-});
-
-/// Parse a package (zip) name or key.
-pub fn parse_package_name(key: &str) -> Result<PackageName> {
-    let file_name = key.rsplit('/').next().unwrap_or(key);
-    let bad = |problem: String| Error::PackageName {
-        name: file_name.to_owned(),
-        problem,
-    };
-    let caps = PACKAGE_RE.captures(file_name).ok_or_else(|| {
-        bad("expected <journal>-<article id>[-poa|-vor][-v<N>|-r<N>][-<YYYYmmddHHMMSS>].zip, e.g. elife-00353-vor-v1-20121213000000.zip".into())
-    })?;
-    let num = match caps.name("num") {
-        Some(m) => Some(
-            m.as_str()
-                .parse::<u32>()
-                .map_err(|_| bad(format!("number {:?} is out of range", m.as_str())))?,
-        ),
-        None => None,
-    };
-    let (version, revision) = match caps.name("kind").map(|k| k.as_str().to_ascii_lowercase()) {
-        Some(k) if k == "v" => (num, None),
-        Some(_) => (None, num),
-        None => (None, None),
-    };
-    if version == Some(0) {
-        return Err(bad("version 0 does not exist (versions start at 1)".into()));
-    }
-    let timestamp = match caps.name("ts") {
-        Some(m) => Some(compact_timestamp_to_iso(m.as_str()).map_err(bad)?),
-        None => None,
-    };
-    Ok(PackageName {
-        file_name: file_name.to_owned(),
-        journal: caps["journal"].to_ascii_lowercase(),
-        article_id: caps["id"].to_owned(),
-        status: caps.name("status").and_then(|s| Status::parse(s.as_str())),
-        version,
-        revision,
-        timestamp,
-    })
-}
-
-/// `20121213000000` → `2012-12-13T00:00:00Z`, checking each field's range.
-pub fn compact_timestamp_to_iso(ts: &str) -> std::result::Result<String, String> {
-    if ts.len() != 14 || !ts.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("timestamp {ts:?} is not YYYYmmddHHMMSS"));
-    }
-    let n = |a: usize, b: usize| ts[a..b].parse::<u32>().unwrap_or(u32::MAX);
-    let (y, mo, d, h, mi, s) = (n(0, 4), n(4, 6), n(6, 8), n(8, 10), n(10, 12), n(12, 14));
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return Err(format!("timestamp {ts:?} is not a valid date and time"));
-    }
-    Ok(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"))
-}
 
 /// How to pick a version when the package name carries none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,7 +69,7 @@ pub fn file_version(file_name: &str) -> Option<u32> {
 }
 
 /// The versions published for an article, from the CDN keys under its
-/// folder (see [`crate::deposit::cdn_key`]): every XML or PDF file name's `-vN`.
+/// folder (see [`crate::naming::cdn_key`]): every XML or PDF file name's `-vN`.
 pub fn published_versions<'a>(cdn_keys: impl IntoIterator<Item = &'a str>) -> Vec<u32> {
     let mut v: Vec<u32> = cdn_keys
         .into_iter()
@@ -239,7 +130,7 @@ impl VersionLookup {
         };
         let published = if name.version.is_none() && recorded.is_none() {
             let cdn = bucket(&self.env, "cdn")?;
-            let prefix = crate::deposit::cdn_key(&name.article_id, "");
+            let prefix = cdn_key(&name.article_id, "");
             let objects = list(&self.env, &cdn, &prefix).await?;
             published_versions(objects.iter().map(|o| o.key.as_str()))
         } else {
@@ -299,174 +190,6 @@ impl Activity for VersionLookup {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_the_full_form() {
-        let p = parse_package_name("elife-00353-vor-v1-20121213000000.zip").unwrap();
-        assert_eq!(p.journal, "elife");
-        assert_eq!(p.article_id, "00353");
-        assert_eq!(p.status, Some(Status::Vor));
-        assert_eq!(p.version, Some(1));
-        assert_eq!(p.revision, None);
-        assert_eq!(p.timestamp.as_deref(), Some("2012-12-13T00:00:00Z"));
-    }
-
-    #[test]
-    fn parses_the_other_forms() {
-        let p = parse_package_name("elife-00353-vor-r1.zip").unwrap();
-        assert_eq!(
-            (p.status, p.version, p.revision),
-            (Some(Status::Vor), None, Some(1))
-        );
-        let p = parse_package_name("elife-00353-v1.zip").unwrap();
-        assert_eq!((p.status, p.version, p.timestamp), (None, Some(1), None));
-        let p = parse_package_name("elife-00353-poa-v2-20160101000000.zip").unwrap();
-        assert_eq!(p.status, Some(Status::Poa));
-        assert_eq!(p.version, Some(2));
-        assert_eq!(p.timestamp.as_deref(), Some("2016-01-01T00:00:00Z"));
-        let p = parse_package_name("some/folder/elife-70357-vor-v2.zip").unwrap();
-        assert_eq!(p.file_name, "elife-70357-vor-v2.zip");
-        assert_eq!(p.article_id, "70357");
-        let p = parse_package_name("elife-00353.zip").unwrap();
-        assert_eq!((p.status, p.version), (None, None));
-    }
-
-    /// Every form a publisher ships, and what is read from it.
-    #[test]
-    fn every_package_name_form() {
-        type Row = (
-            &'static str,
-            &'static str,
-            Option<Status>,
-            Option<u32>,
-            Option<u32>,
-            Option<&'static str>,
-        );
-        let ts = Some("2012-12-13T00:00:00Z");
-        let table: &[Row] = &[
-            // versioned, with the supply timestamp
-            (
-                "elife-00353-vor-v1-20121213000000.zip",
-                "00353",
-                Some(Status::Vor),
-                Some(1),
-                None,
-                ts,
-            ),
-            (
-                "elife-00353-poa-v2-20121213000000.zip",
-                "00353",
-                Some(Status::Poa),
-                Some(2),
-                None,
-                ts,
-            ),
-            // versioned, no timestamp
-            (
-                "elife-00353-vor-v3.zip",
-                "00353",
-                Some(Status::Vor),
-                Some(3),
-                None,
-                None,
-            ),
-            ("elife-00353-v1.zip", "00353", None, Some(1), None, None),
-            // revisions (re-supplies): the version is looked up
-            (
-                "elife-00353-vor-r1.zip",
-                "00353",
-                Some(Status::Vor),
-                None,
-                Some(1),
-                None,
-            ),
-            (
-                "elife-00353-poa-r2.zip",
-                "00353",
-                Some(Status::Poa),
-                None,
-                Some(2),
-                None,
-            ),
-            (
-                "elife-00353-vor-r12-20121213000000.zip",
-                "00353",
-                Some(Status::Vor),
-                None,
-                Some(12),
-                ts,
-            ),
-            ("elife-00353-r1.zip", "00353", None, None, Some(1), None),
-            // neither
-            ("elife-00353.zip", "00353", None, None, None, None),
-            (
-                "elife-00353-vor.zip",
-                "00353",
-                Some(Status::Vor),
-                None,
-                None,
-                None,
-            ),
-            (
-                "elife-00353-20121213000000.zip",
-                "00353",
-                None,
-                None,
-                None,
-                ts,
-            ),
-            // case, folders, long ids
-            (
-                "ELIFE-00353-VOR-R1.ZIP",
-                "00353",
-                Some(Status::Vor),
-                None,
-                Some(1),
-                None,
-            ),
-            (
-                "in/2024/elife-100353-vor-v1.zip",
-                "100353",
-                Some(Status::Vor),
-                Some(1),
-                None,
-                None,
-            ),
-        ];
-        for &(name, id, status, version, revision, timestamp) in table {
-            let p = parse_package_name(name).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(
-                (
-                    p.article_id.as_str(),
-                    p.status,
-                    p.version,
-                    p.revision,
-                    p.timestamp.as_deref()
-                ),
-                (id, status, version, revision, timestamp),
-                "{name}"
-            );
-            assert_eq!(p.journal, "elife", "{name}");
-        }
-    }
-
-    #[test]
-    fn refuses_unreadable_names() {
-        for bad in [
-            "elife-00353-vor-v1.tar.gz",
-            "article.zip",
-            "elife-abc-vor-v1.zip",
-            "elife-00353-vor-v1-2012.zip",
-            "elife-00353-vor-v1-20121313000000.zip",
-            "elife-00353-vor-v0.zip",
-            "elife-00353-vor-v99999999999.zip",
-            "",
-        ] {
-            let e = parse_package_name(bad).unwrap_err();
-            assert!(matches!(e, Error::PackageName { .. }), "{bad}: {e}");
-            assert!(e.to_string().contains("package name"), "{e}");
-        }
-    }
 
     #[test]
     fn chooses_a_version() {
