@@ -87,13 +87,18 @@ fn reader<'a>(data: &'a [u8], file: &str) -> Result<ImageReader<std::io::Cursor<
 /// An image's width and height from its header alone (nothing decoded),
 /// refused with [`Error::ImageTooLarge`] above the limits.
 pub fn check_dimensions(data: &[u8], file: &str, limits: &ImageLimits) -> Result<(u32, u32)> {
-    let (width, height) = reader(data, file)?
-        .into_dimensions()
-        .map_err(|e| Error::Image {
+    let reader = reader(data, file)?;
+    // TIFF through `tiff` itself: `image` refuses some TIFFs pressbot reads
+    // (YCbCr) before it even gives their size.
+    let (width, height) = if reader.format() == Some(image::ImageFormat::Tiff) {
+        tiff_strips::dimensions(data, file)?
+    } else {
+        reader.into_dimensions().map_err(|e| Error::Image {
             file: file.to_owned(),
             operation: "decode",
             message: e.to_string(),
-        })?;
+        })?
+    };
     let too_large = |limit, value, max, setting| Error::ImageTooLarge {
         file: file.to_owned(),
         width,

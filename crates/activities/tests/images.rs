@@ -277,24 +277,49 @@ fn the_resize_matches_a_direct_catmull_rom_resize() {
 }
 
 #[test]
-fn jpeg_compressed_tiff_in_ycbcr_is_refused_not_yet_supported() {
-    // Not yet supported: the `image` crate's TIFF decoder refuses
-    // photometric YCbCr ("color type Unknown(24)"), which is what libtiff
-    // (ImageMagick's `-compress JPEG`) writes; and with photometric RGB
-    // over a YCbCr JPEG stream it decodes wrong colours. Until then: a
-    // decode error naming the file, never a panic.
-    let tif = figures::jpeg_tiff(&figures::picture(32, 24, 2), 6);
-    let e = resize_to_jpegs(&tif, "ycbcr.tif", &[617], 85).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Image {
-                operation: "decode",
-                ..
-            }
-        ),
-        "{e}"
-    );
+fn jpeg_compressed_tiff_in_ycbcr_decodes_to_its_colours() {
+    // Photometric YCbCr over a JPEG stream (what Photoshop and scanners
+    // write): the `image` crate refuses it ("color type Unknown(24)");
+    // pressbot reads it with `tiff` and converts YCbCr itself. Treating the
+    // samples as RGB would be tens of levels off.
+    // Reference: the same JPEG stream as a .jpg, which the JPEG decoder
+    // converts to RGB itself.
+    let pic = figures::picture(48, 32, 2);
+    let tif = figures::jpeg_tiff(&pic, 6);
+    let jpg = encode(&DynamicImage::ImageRgb8(pic.clone()), ImageFormat::Jpeg);
+    let d = mean_abs_diff(&as_web(&tif, "ycbcr.tif"), &as_web(&jpg, "same.jpg"));
+    assert!(d < 1.5, "mean difference {d}");
+    // And roughly the source (the JPEG inside is lossy, at quality 75).
+    let d = mean_abs_diff(&as_web(&tif, "ycbcr.tif"), &pic);
+    assert!(d < 16.0, "mean difference from the source {d}");
+}
+
+/// Pixels of a committed fixture against `tiff-source.png` (see
+/// tests/data/NOTICE.md for how each was made).
+fn fixture_vs_source(name: &str) -> f64 {
+    let tif = std::fs::read(common::data(name)).unwrap();
+    let source = image::open(common::data("tiff-source.png"))
+        .unwrap()
+        .to_rgb8();
+    mean_abs_diff(&as_web(&tif, name), &source)
+}
+
+#[test]
+fn libtiff_jpeg_compressed_tiff_decodes() {
+    let d = fixture_vs_source("tiff-jpeg-libtiff.tif");
+    assert!(d < 4.0, "mean difference {d}");
+}
+
+#[test]
+fn libtiff_tiled_16_bit_tiff_decodes() {
+    let name = "tiff-tiled-16bit-libtiff.tif";
+    let tif = std::fs::read(common::data(name)).unwrap();
+    // The fixture is what it says: tiles (32×32 over 64×48) of 16-bit RGB.
+    let mut dec = tiff::decoder::Decoder::new(std::io::Cursor::new(&tif)).unwrap();
+    assert_eq!(dec.get_chunk_type(), tiff::decoder::ChunkType::Tile);
+    assert_eq!(dec.colortype().unwrap(), tiff::ColorType::RGB(16));
+    let d = fixture_vs_source(name);
+    assert!(d < 2.0, "mean difference {d}");
 }
 
 #[test]

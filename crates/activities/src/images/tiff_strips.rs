@@ -50,6 +50,13 @@ fn decode_err(file: &str, e: impl ToString) -> crate::error::Error {
     image_error(file, "decode", e)
 }
 
+/// A TIFF's width and height from its first image's header.
+pub(super) fn dimensions(data: &[u8], file: &str) -> Result<(u32, u32)> {
+    Decoder::new(std::io::Cursor::new(data))
+        .and_then(|mut d| d.dimensions())
+        .map_err(|e| decode_err(file, e))
+}
+
 /// The figure as RGB8 if it is a TIFF layout this module reads, `None`
 /// otherwise (then `image` decodes it). The header has already been
 /// checked against `limits` by the caller.
