@@ -372,6 +372,31 @@ pub fn resize_figure(
     limits: &ImageLimits,
 ) -> Result<ResizedFigure> {
     let rgb = decode_rgb8(data, file, limits)?;
+    resize_decoded(rgb, file, widths, quality)
+}
+
+/// [`resize_figure`] taking the file's bytes by value, to free them as
+/// soon as the figure is decoded: the file (as large as the decoded figure
+/// for a 16-bit LZW TIFF) is then not held through the resize, whose own
+/// working buffer is the largest after the figure. ResizeImages uses this.
+pub fn resize_figure_owned(
+    data: impl AsRef<[u8]>,
+    file: &str,
+    widths: &[u32],
+    quality: u8,
+    limits: &ImageLimits,
+) -> Result<ResizedFigure> {
+    let rgb = decode_rgb8(data.as_ref(), file, limits)?;
+    drop(data);
+    resize_decoded(rgb, file, widths, quality)
+}
+
+fn resize_decoded(
+    rgb: image::RgbImage,
+    file: &str,
+    widths: &[u32],
+    quality: u8,
+) -> Result<ResizedFigure> {
     let (fw, fh) = rgb.dimensions();
     let full = rgb.into_raw();
     let mut order: Vec<usize> = (0..widths.len()).collect();
@@ -475,7 +500,7 @@ impl ResizeImages {
                 let (file, w) = (fig.name.clone(), widths.clone());
                 // Started now, awaited in order below.
                 pending.push_back(tokio::task::spawn_blocking(move || {
-                    resize_figure(&data, &file, &w, quality, &limits)
+                    resize_figure_owned(data, &file, &w, quality, &limits)
                 }));
                 next += 1;
             }

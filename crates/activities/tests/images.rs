@@ -348,3 +348,78 @@ fn an_embedded_icc_profile_is_converted_to_srgb() {
     );
     assert!(near(*out.get_pixel(24, 8), [128, 128, 128], 3));
 }
+
+/// A CMYK ICC profile from the system: Ghostscript's (Debian's
+/// libgs-common, which scripts/test.sh installs; AGPL, so read where it is
+/// and not copied into the repository).
+const CMYK_PROFILE: &str = "/usr/share/color/icc/ghostscript/default_cmyk.icc";
+const SRGB_PROFILE: &str = "/usr/share/color/icc/ghostscript/srgb.icc";
+
+#[test]
+fn a_cmyk_tiffs_own_icc_profile_is_applied_as_lcms_does() {
+    let profile = std::fs::read(CMYK_PROFILE)
+        .unwrap_or_else(|e| panic!("{CMYK_PROFILE}: {e} (apt-get install libgs-common)"));
+    // Patches 16 px wide: paper, cyan, magenta, yellow, 50 % black, a
+    // rich dark mix.
+    let patches: [[u8; 4]; 6] = [
+        [0, 0, 0, 0],
+        [255, 0, 0, 0],
+        [0, 255, 0, 0],
+        [0, 0, 255, 0],
+        [0, 0, 0, 128],
+        [180, 120, 60, 60],
+    ];
+    let (w, h) = (16 * patches.len() as u32, 16u32);
+    let mut samples = Vec::new();
+    for _ in 0..h {
+        for x in 0..w {
+            samples.extend_from_slice(&patches[(x / 16) as usize]);
+        }
+    }
+    let mut cur = std::io::Cursor::new(Vec::new());
+    {
+        let mut enc = tiff::encoder::TiffEncoder::new(&mut cur).unwrap();
+        let mut img = enc.new_image::<colortype::CMYK8>(w, h).unwrap();
+        img.encoder()
+            .write_tag(tiff::tags::Tag::IccProfile, &profile[..])
+            .unwrap();
+        img.write_data(&samples).unwrap();
+    }
+    let tif = cur.into_inner();
+    let ours = as_web(&tif, "cmyk-icc.tif");
+
+    // Reference: ImageMagick converting the same file with lcms2 from its
+    // embedded profile to sRGB.
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in.tif"), dir.path().join("out.png"));
+    std::fs::write(&input, &tif).unwrap();
+    let status = std::process::Command::new("/usr/bin/convert")
+        .arg(&input)
+        .args(["-profile", SRGB_PROFILE])
+        .arg(&output)
+        .status()
+        .expect("/usr/bin/convert (apt-get install imagemagick)");
+    assert!(status.success());
+    let lcms = image::open(&output).unwrap().to_rgb8();
+    let naive = as_web(
+        &figures::tiff::<colortype::CMYK8>(w, h, &samples, Compression::Lzw, 1),
+        "cmyk.tif",
+    );
+    for (i, cmyk) in patches.iter().enumerate() {
+        let (x, y) = (i as u32 * 16 + 8, 8);
+        let (p, r, n) = (
+            ours.get_pixel(x, y).0,
+            lcms.get_pixel(x, y).0,
+            naive.get_pixel(x, y).0,
+        );
+        assert!(
+            near(image::Rgb(p), r, 4),
+            "CMYK {cmyk:?}: ours {p:?}, lcms {r:?}"
+        );
+        eprintln!("CMYK {cmyk:?}: ours {p:?}, lcms {r:?}, naive {n:?}");
+    }
+    // The profile changes colours: cyan through a press profile is far
+    // from the naive (0, 255, 255).
+    let cyan = ours.get_pixel(24, 8).0;
+    assert!(!near(image::Rgb(cyan), [0, 255, 255], 30), "{cyan:?}");
+}
