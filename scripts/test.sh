@@ -24,6 +24,9 @@ command -v systemd-analyze >/dev/null 2>&1 || apt_install systemd
 # ResizeImages with /usr/bin/convert (quick mode in the bench smoke run).
 [ -x /usr/bin/convert ] || apt_install imagemagick
 [ -x /usr/bin/time ] || apt_install time
+# Ghostscript's CMYK and sRGB ICC profiles: crates/activities/tests/images.rs
+# converts a CMYK TIFF through its own profile and compares with lcms2.
+[ -f /usr/share/color/icc/ghostscript/default_cmyk.icc ] || apt_install libgs-common
 
 # moto_server: the AWS-protocol server the AWS backend is tested against.
 PRESSBOT_MOTO_SERVER="$(bash scripts/moto/ensure-moto.sh)"

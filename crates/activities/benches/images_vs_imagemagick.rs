@@ -18,7 +18,7 @@
 #[path = "support/figures.rs"]
 mod figures;
 
-use pressbot_activities::images::{resize_figure, ImageLimits};
+use pressbot_activities::images::{resize_figure, resize_figure_owned, ImageLimits};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -154,7 +154,9 @@ fn status_kb(field: &str) -> u64 {
 fn one(path: &str) {
     let before = status_kb("VmRSS:");
     let data = std::fs::read(path).expect("figure");
-    let r = resize_figure(&data, path, &WIDTHS, QUALITY, &ImageLimits::DEFAULT).expect("resize");
+    // As ResizeImages: the file's bytes freed once decoded.
+    let r =
+        resize_figure_owned(data, path, &WIDTHS, QUALITY, &ImageLimits::DEFAULT).expect("resize");
     let decoded_kb = u64::from(r.width) * u64::from(r.height) * 3 / 1024;
     println!(
         "{} {}",

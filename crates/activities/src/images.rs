@@ -6,6 +6,9 @@
 use crate::error::{Error, Result};
 use image::{DynamicImage, ImageReader};
 
+mod huffman;
+mod tiff_strips;
+
 /// One web JPEG.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebImage {
@@ -84,13 +87,18 @@ fn reader<'a>(data: &'a [u8], file: &str) -> Result<ImageReader<std::io::Cursor<
 /// An image's width and height from its header alone (nothing decoded),
 /// refused with [`Error::ImageTooLarge`] above the limits.
 pub fn check_dimensions(data: &[u8], file: &str, limits: &ImageLimits) -> Result<(u32, u32)> {
-    let (width, height) = reader(data, file)?
-        .into_dimensions()
-        .map_err(|e| Error::Image {
+    let reader = reader(data, file)?;
+    // TIFF through `tiff` itself: `image` refuses some TIFFs pressbot reads
+    // (YCbCr) before it even gives their size.
+    let (width, height) = if reader.format() == Some(image::ImageFormat::Tiff) {
+        tiff_strips::dimensions(data, file)?
+    } else {
+        reader.into_dimensions().map_err(|e| Error::Image {
             file: file.to_owned(),
             operation: "decode",
             message: e.to_string(),
-        })?;
+        })?
+    };
     let too_large = |limit, value, max, setting| Error::ImageTooLarge {
         file: file.to_owned(),
         width,
@@ -173,14 +181,38 @@ fn image_error(file: &str, operation: &'static str, message: impl ToString) -> E
 /// (JPEG and TIFF, else a phone photo comes out sideways), alpha flattened
 /// on white (a JPEG has no alpha; dropping it would show whatever colour
 /// the transparent pixels happen to hold, often black), 16-bit scaled to
-/// 8. CMYK TIFFs come out RGB from the `image` crate's naive conversion
-/// (R = 255 × (1 − C)(1 − K)), the same ImageMagick does without a CMYK
-/// profile. Multi-page TIFFs: the first page. The header is checked
-/// against `limits` before anything is decoded.
+/// 8, embedded ICC profiles converted to sRGB. CMYK TIFFs go through their
+/// own ICC profile when they carry one, else the naive conversion
+/// (R = 255 × (1 − C)(1 − K)) ImageMagick also uses without a profile.
+/// JPEG-compressed TIFFs (YCbCr) too. Multi-page TIFFs: the first page.
+/// The header is checked against `limits` before anything is decoded.
+///
+/// TIFFs are read strip by strip into the RGB8 figure (see
+/// `tiff_strips`): peak memory about one RGB8 figure whatever the file's
+/// bit depth or channels; other formats and TIFF layouts go through the
+/// `image` crate.
 pub fn decode_rgb8(data: &[u8], file: &str, limits: &ImageLimits) -> Result<image::RgbImage> {
     use image::ImageDecoder;
     check_dimensions(data, file, limits)?;
     let mut reader = reader(data, file)?;
+    if reader.format() == Some(image::ImageFormat::Tiff) {
+        if let Some(decoded) = tiff_strips::decode(data, file, limits)? {
+            let orientation = image::metadata::Orientation::from_exif(
+                u8::try_from(decoded.orientation).unwrap_or(1),
+            )
+            .unwrap_or(image::metadata::Orientation::NoTransforms);
+            let mut rgb = decoded.rgb;
+            if orientation != image::metadata::Orientation::NoTransforms {
+                let mut img = DynamicImage::ImageRgb8(rgb);
+                img.apply_orientation(orientation);
+                rgb = img.into_rgb8();
+            }
+            if let Some(icc) = decoded.icc {
+                to_srgb(&mut rgb, &icc, file)?;
+            }
+            return Ok(rgb);
+        }
+    }
     reader.limits(limits.decoder_limits());
     let mut decoder = reader
         .into_decoder()
@@ -205,9 +237,10 @@ pub fn decode_rgb8(data: &[u8], file: &str, limits: &ImageLimits) -> Result<imag
 /// a camera's) to sRGB, as ImageMagick did for the old bot with its
 /// profile: a browser shows a JPEG without a profile as sRGB, so without
 /// this a wide-gamut figure comes out dull. With `moxcms` (pure Rust,
-/// SIMD shaper paths). Profiles that are not RGB (a CMYK profile: the
-/// `image` crate has already converted CMYK naively; a grey one) or that
-/// do not parse are ignored, not fatal: the figure is still published.
+/// SIMD shaper paths), in place, a band of rows at a time (no second
+/// figure-sized buffer). Profiles that are not RGB (a CMYK profile on a
+/// figure that is not CMYK; a grey one) or that do not parse are ignored,
+/// not fatal: the figure is still published.
 fn to_srgb(rgb: &mut image::RgbImage, icc: &[u8], file: &str) -> Result<()> {
     let Ok(src) = moxcms::ColorProfile::new_from_slice(icc) else {
         tracing::warn!(
@@ -228,12 +261,13 @@ fn to_srgb(rgb: &mut image::RgbImage, icc: &[u8], file: &str) -> Result<()> {
             moxcms::TransformOptions::default(),
         )
         .map_err(|e| image_error(file, "colour-convert", e))?;
-    let mut out = vec![0u8; rgb.as_raw().len()];
-    moxcms::TransformExecutor::transform(transform.as_ref(), rgb.as_raw(), &mut out)
-        .map_err(|e| image_error(file, "colour-convert", e))?;
-    let (w, h) = rgb.dimensions();
-    if let Some(converted) = image::RgbImage::from_raw(w, h, out) {
-        *rgb = converted;
+    const BAND: usize = 64 * 1024 * 3;
+    let mut band = vec![0u8; BAND.min(rgb.as_raw().len())];
+    for chunk in rgb.chunks_mut(BAND) {
+        let out = &mut band[..chunk.len()];
+        moxcms::TransformExecutor::transform(transform.as_ref(), chunk, out)
+            .map_err(|e| image_error(file, "colour-convert", e))?;
+        chunk.copy_from_slice(out);
     }
     Ok(())
 }
@@ -290,12 +324,12 @@ fn resize_rgb8(
 }
 
 /// Baseline JPEG of packed RGB8 with `jpeg-encoder` (AVX2 colour
-/// conversion and DCT; 4:2:0 below quality 90, as libjpeg in ImageMagick).
-/// Standard Huffman tables: with `set_optimized_huffman_tables(true)`
-/// (jpeg-encoder 0.6.1) the `image` crate's decoder (zune-jpeg 0.5) reads
-/// garbage from the files though libjpeg reads them fine, and a web image
-/// must decode everywhere; the price is files ~15 % larger than
-/// ImageMagick's (docs/benchmarks.md section 6).
+/// conversion and DCT; libjpeg's quantisation tables scaled to `quality`,
+/// 4:2:0 below quality 90: the same as libjpeg in ImageMagick), its
+/// Huffman tables then optimised for this image ([`huffman::optimize`],
+/// lossless), as ImageMagick's libjpeg does: ~15 % smaller files than the
+/// standard tables. Not `jpeg-encoder`'s own optimisation: it writes one
+/// scan per component, which the `image` crate's decoder gets wrong.
 fn encode_jpeg(rgb: &[u8], (w, h): (u32, u32), quality: u8, file: &str) -> Result<Vec<u8>> {
     let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else {
         return Err(image_error(
@@ -310,7 +344,15 @@ fn encode_jpeg(rgb: &[u8], (w, h): (u32, u32), quality: u8, file: &str) -> Resul
     encoder
         .encode(rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
         .map_err(|e| image_error(file, "encode", e))?;
-    Ok(jpeg)
+    match huffman::optimize(&jpeg) {
+        Some(optimized) => Ok(optimized),
+        None => {
+            // Never expected (the input is jpeg-encoder's own baseline
+            // layout); the standard tables are still a valid JPEG.
+            tracing::warn!(file, "JPEG Huffman tables not optimised");
+            Ok(jpeg)
+        }
+    }
 }
 
 /// Make the web JPEGs of one figure, keeping the figure's own size too.
@@ -330,6 +372,31 @@ pub fn resize_figure(
     limits: &ImageLimits,
 ) -> Result<ResizedFigure> {
     let rgb = decode_rgb8(data, file, limits)?;
+    resize_decoded(rgb, file, widths, quality)
+}
+
+/// [`resize_figure`] taking the file's bytes by value, to free them as
+/// soon as the figure is decoded: the file (as large as the decoded figure
+/// for a 16-bit LZW TIFF) is then not held through the resize, whose own
+/// working buffer is the largest after the figure. ResizeImages uses this.
+pub fn resize_figure_owned(
+    data: impl AsRef<[u8]>,
+    file: &str,
+    widths: &[u32],
+    quality: u8,
+    limits: &ImageLimits,
+) -> Result<ResizedFigure> {
+    let rgb = decode_rgb8(data.as_ref(), file, limits)?;
+    drop(data);
+    resize_decoded(rgb, file, widths, quality)
+}
+
+fn resize_decoded(
+    rgb: image::RgbImage,
+    file: &str,
+    widths: &[u32],
+    quality: u8,
+) -> Result<ResizedFigure> {
     let (fw, fh) = rgb.dimensions();
     let full = rgb.into_raw();
     let mut order: Vec<usize> = (0..widths.len()).collect();
@@ -433,7 +500,7 @@ impl ResizeImages {
                 let (file, w) = (fig.name.clone(), widths.clone());
                 // Started now, awaited in order below.
                 pending.push_back(tokio::task::spawn_blocking(move || {
-                    resize_figure(&data, &file, &w, quality, &limits)
+                    resize_figure_owned(data, &file, &w, quality, &limits)
                 }));
                 next += 1;
             }

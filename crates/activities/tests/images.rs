@@ -277,24 +277,49 @@ fn the_resize_matches_a_direct_catmull_rom_resize() {
 }
 
 #[test]
-fn jpeg_compressed_tiff_in_ycbcr_is_refused_not_yet_supported() {
-    // Not yet supported: the `image` crate's TIFF decoder refuses
-    // photometric YCbCr ("color type Unknown(24)"), which is what libtiff
-    // (ImageMagick's `-compress JPEG`) writes; and with photometric RGB
-    // over a YCbCr JPEG stream it decodes wrong colours. Until then: a
-    // decode error naming the file, never a panic.
-    let tif = figures::jpeg_tiff(&figures::picture(32, 24, 2), 6);
-    let e = resize_to_jpegs(&tif, "ycbcr.tif", &[617], 85).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Image {
-                operation: "decode",
-                ..
-            }
-        ),
-        "{e}"
-    );
+fn jpeg_compressed_tiff_in_ycbcr_decodes_to_its_colours() {
+    // Photometric YCbCr over a JPEG stream (what Photoshop and scanners
+    // write): the `image` crate refuses it ("color type Unknown(24)");
+    // pressbot reads it with `tiff` and converts YCbCr itself. Treating the
+    // samples as RGB would be tens of levels off.
+    // Reference: the same JPEG stream as a .jpg, which the JPEG decoder
+    // converts to RGB itself.
+    let pic = figures::picture(48, 32, 2);
+    let tif = figures::jpeg_tiff(&pic, 6);
+    let jpg = encode(&DynamicImage::ImageRgb8(pic.clone()), ImageFormat::Jpeg);
+    let d = mean_abs_diff(&as_web(&tif, "ycbcr.tif"), &as_web(&jpg, "same.jpg"));
+    assert!(d < 1.5, "mean difference {d}");
+    // And roughly the source (the JPEG inside is lossy, at quality 75).
+    let d = mean_abs_diff(&as_web(&tif, "ycbcr.tif"), &pic);
+    assert!(d < 16.0, "mean difference from the source {d}");
+}
+
+/// Pixels of a committed fixture against `tiff-source.png` (see
+/// tests/data/NOTICE.md for how each was made).
+fn fixture_vs_source(name: &str) -> f64 {
+    let tif = std::fs::read(common::data(name)).unwrap();
+    let source = image::open(common::data("tiff-source.png"))
+        .unwrap()
+        .to_rgb8();
+    mean_abs_diff(&as_web(&tif, name), &source)
+}
+
+#[test]
+fn libtiff_jpeg_compressed_tiff_decodes() {
+    let d = fixture_vs_source("tiff-jpeg-libtiff.tif");
+    assert!(d < 4.0, "mean difference {d}");
+}
+
+#[test]
+fn libtiff_tiled_16_bit_tiff_decodes() {
+    let name = "tiff-tiled-16bit-libtiff.tif";
+    let tif = std::fs::read(common::data(name)).unwrap();
+    // The fixture is what it says: tiles (32×32 over 64×48) of 16-bit RGB.
+    let mut dec = tiff::decoder::Decoder::new(std::io::Cursor::new(&tif)).unwrap();
+    assert_eq!(dec.get_chunk_type(), tiff::decoder::ChunkType::Tile);
+    assert_eq!(dec.colortype().unwrap(), tiff::ColorType::RGB(16));
+    let d = fixture_vs_source(name);
+    assert!(d < 2.0, "mean difference {d}");
 }
 
 #[test]
@@ -322,4 +347,79 @@ fn an_embedded_icc_profile_is_converted_to_srgb() {
         "P3 (200,100,100) -> {red:?}"
     );
     assert!(near(*out.get_pixel(24, 8), [128, 128, 128], 3));
+}
+
+/// A CMYK ICC profile from the system: Ghostscript's (Debian's
+/// libgs-common, which scripts/test.sh installs; AGPL, so read where it is
+/// and not copied into the repository).
+const CMYK_PROFILE: &str = "/usr/share/color/icc/ghostscript/default_cmyk.icc";
+const SRGB_PROFILE: &str = "/usr/share/color/icc/ghostscript/srgb.icc";
+
+#[test]
+fn a_cmyk_tiffs_own_icc_profile_is_applied_as_lcms_does() {
+    let profile = std::fs::read(CMYK_PROFILE)
+        .unwrap_or_else(|e| panic!("{CMYK_PROFILE}: {e} (apt-get install libgs-common)"));
+    // Patches 16 px wide: paper, cyan, magenta, yellow, 50 % black, a
+    // rich dark mix.
+    let patches: [[u8; 4]; 6] = [
+        [0, 0, 0, 0],
+        [255, 0, 0, 0],
+        [0, 255, 0, 0],
+        [0, 0, 255, 0],
+        [0, 0, 0, 128],
+        [180, 120, 60, 60],
+    ];
+    let (w, h) = (16 * patches.len() as u32, 16u32);
+    let mut samples = Vec::new();
+    for _ in 0..h {
+        for x in 0..w {
+            samples.extend_from_slice(&patches[(x / 16) as usize]);
+        }
+    }
+    let mut cur = std::io::Cursor::new(Vec::new());
+    {
+        let mut enc = tiff::encoder::TiffEncoder::new(&mut cur).unwrap();
+        let mut img = enc.new_image::<colortype::CMYK8>(w, h).unwrap();
+        img.encoder()
+            .write_tag(tiff::tags::Tag::IccProfile, &profile[..])
+            .unwrap();
+        img.write_data(&samples).unwrap();
+    }
+    let tif = cur.into_inner();
+    let ours = as_web(&tif, "cmyk-icc.tif");
+
+    // Reference: ImageMagick converting the same file with lcms2 from its
+    // embedded profile to sRGB.
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in.tif"), dir.path().join("out.png"));
+    std::fs::write(&input, &tif).unwrap();
+    let status = std::process::Command::new("/usr/bin/convert")
+        .arg(&input)
+        .args(["-profile", SRGB_PROFILE])
+        .arg(&output)
+        .status()
+        .expect("/usr/bin/convert (apt-get install imagemagick)");
+    assert!(status.success());
+    let lcms = image::open(&output).unwrap().to_rgb8();
+    let naive = as_web(
+        &figures::tiff::<colortype::CMYK8>(w, h, &samples, Compression::Lzw, 1),
+        "cmyk.tif",
+    );
+    for (i, cmyk) in patches.iter().enumerate() {
+        let (x, y) = (i as u32 * 16 + 8, 8);
+        let (p, r, n) = (
+            ours.get_pixel(x, y).0,
+            lcms.get_pixel(x, y).0,
+            naive.get_pixel(x, y).0,
+        );
+        assert!(
+            near(image::Rgb(p), r, 4),
+            "CMYK {cmyk:?}: ours {p:?}, lcms {r:?}"
+        );
+        eprintln!("CMYK {cmyk:?}: ours {p:?}, lcms {r:?}, naive {n:?}");
+    }
+    // The profile changes colours: cyan through a press profile is far
+    // from the naive (0, 255, 255).
+    let cyan = ours.get_pixel(24, 8).0;
+    assert!(!near(image::Rgb(cyan), [0, 255, 255], 30), "{cyan:?}");
 }
