@@ -1,8 +1,8 @@
 //! Activity task events: scheduled (or failing to be), started, and the ways an
 //! activity task closes.
 
-use super::{own, Fields};
-use super::{task_list_name, type_ref_from_activity};
+use super::fields::{own, Fields};
+use super::fields::{task_list_name, type_ref_from_activity};
 use crate::error::AwsError;
 use aws_sdk_swf::types as sdk;
 use pressbot_core::history::{ActivityTimeoutType, ActivityTimeouts, EventKind};

@@ -1,7 +1,7 @@
 //! Decision task events: scheduled, started, completed, timed out.
 
-use super::task_list_name;
-use super::{own, Fields};
+use super::fields::task_list_name;
+use super::fields::{own, Fields};
 use crate::error::AwsError;
 use aws_sdk_swf::types as sdk;
 use pressbot_core::history::EventKind;

@@ -1,8 +1,8 @@
 //! Workflow execution events: started, cancel requested, signaled, and the ways an
 //! execution closes (or a close decision fails).
 
-use super::{own, Fields};
-use super::{task_list_name, type_ref_from_workflow};
+use super::fields::{own, Fields};
+use super::fields::{task_list_name, type_ref_from_workflow};
 use crate::error::AwsError;
 use aws_sdk_swf::types as sdk;
 use pressbot_core::history::EventKind;

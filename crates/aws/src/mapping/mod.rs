@@ -28,9 +28,13 @@ mod activities;
 mod decision_tasks;
 mod decisions;
 mod executions;
+mod fields;
 mod timers;
 
 pub(crate) use decisions::decision_to_sdk;
+pub(crate) use fields::type_ref_from_workflow;
+
+use fields::Fields;
 
 /// A duration as SWF spells it: whole seconds (rounded up, so a sub-second
 /// timeout never becomes "no time at all"), or `"NONE"`.
@@ -42,32 +46,6 @@ pub(crate) fn timeout_to_swf(d: Option<Duration>) -> String {
             secs.to_string()
         }
     }
-}
-
-/// SWF's timeout string as a duration; absent or `"NONE"` is no limit.
-pub(crate) fn timeout_from_swf(s: Option<&str>) -> Result<Option<Duration>, String> {
-    match s {
-        None | Some("NONE") | Some("") => Ok(None),
-        Some(s) => s
-            .trim()
-            .parse::<u64>()
-            .map(|n| Some(Duration::from_secs(n)))
-            .map_err(|_| format!("{s:?} is neither a number of seconds nor \"NONE\"")),
-    }
-}
-
-pub(crate) fn type_ref_from_workflow(t: Option<&sdk::WorkflowType>) -> TypeRef {
-    t.map(|t| TypeRef::new(t.name(), t.version()))
-        .unwrap_or_else(|| TypeRef::new("", ""))
-}
-
-pub(super) fn type_ref_from_activity(t: Option<&sdk::ActivityType>) -> TypeRef {
-    t.map(|t| TypeRef::new(t.name(), t.version()))
-        .unwrap_or_else(|| TypeRef::new("", ""))
-}
-
-pub(super) fn task_list_name(t: Option<&sdk::TaskList>) -> String {
-    t.map(|t| t.name().to_owned()).unwrap_or_default()
 }
 
 pub(crate) fn task_list(name: &str) -> sdk::TaskList {
@@ -124,38 +102,6 @@ pub(crate) fn event_from_sdk(
         timestamp: Timestamp(e.event_timestamp().to_millis().unwrap_or(0)),
         kind,
     })
-}
-
-/// What a mapping error names: the call that read the history and the event.
-pub(super) struct Fields {
-    operation: &'static str,
-    event_id: i64,
-}
-
-impl Fields {
-    /// The error for an event whose `field` attributes are absent.
-    fn missing(&self, field: &'static str) -> AwsError {
-        AwsError::Mapping {
-            operation: self.operation,
-            event_id: self.event_id,
-            field,
-            message: "attributes missing".into(),
-        }
-    }
-
-    /// A timeout attribute, or the error naming the field it came from.
-    fn timeout(&self, field: &'static str, s: Option<&str>) -> Result<Option<Duration>, AwsError> {
-        timeout_from_swf(s).map_err(|message| AwsError::Mapping {
-            operation: self.operation,
-            event_id: self.event_id,
-            field,
-            message,
-        })
-    }
-}
-
-pub(super) fn own(s: Option<&str>) -> Option<String> {
-    s.map(str::to_owned)
 }
 
 #[cfg(test)]

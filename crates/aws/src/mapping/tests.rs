@@ -1,5 +1,6 @@
 //! Every event kind and decision maps, and mapping failures name what is wrong.
 
+use super::fields::timeout_from_swf;
 use super::*;
 use aws_smithy_types::DateTime;
 use pressbot_core::history::{limits, ActivityTimeoutType, ActivityTimeouts, Decision};

@@ -1,6 +1,6 @@
 //! Timer events: started (or failing to start), fired, canceled.
 
-use super::{own, Fields};
+use super::fields::{own, Fields};
 use crate::error::AwsError;
 use aws_sdk_swf::types as sdk;
 use pressbot_core::history::EventKind;
