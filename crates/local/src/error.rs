@@ -56,10 +56,7 @@ pub enum LocalError {
     /// A presigned URL was refused: which check failed, and why (for an
     /// expired one, when it expired). Never holds the signing key.
     #[error("presigned URL refused: {check}: {reason}")]
-    PresignRefused {
-        check: crate::presign::PresignCheck,
-        reason: String,
-    },
+    PresignRefused { check: PresignCheck, reason: String },
 
     /// The blocking database task panicked.
     #[error("{operation}: database task failed: {message}")]
@@ -211,6 +208,37 @@ impl From<LocalError> for Error {
                 message,
             },
         }
+    }
+}
+
+/// Which check refused a presigned URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PresignCheck {
+    /// Not a URL of this backend's shape: wrong scheme or path, missing or
+    /// unparsable `expires`/`signature`, invalid bucket or key.
+    Malformed,
+    /// The signature does not match the bucket, key and expiry: one of them
+    /// was changed, or the URL was signed with another (rotated) key.
+    Signature,
+    /// The URL was genuine but its expiry has passed.
+    Expired,
+}
+
+impl PresignCheck {
+    /// Whether the refusal means "not allowed" (HTTP 403) rather than
+    /// "not understood" (HTTP 400).
+    pub fn is_forbidden(self) -> bool {
+        matches!(self, PresignCheck::Signature | PresignCheck::Expired)
+    }
+}
+
+impl std::fmt::Display for PresignCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PresignCheck::Malformed => "malformed URL",
+            PresignCheck::Signature => "bad signature",
+            PresignCheck::Expired => "expired",
+        })
     }
 }
 

@@ -56,36 +56,9 @@ const PATH_SET: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// Which check refused a presigned URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PresignCheck {
-    /// Not a URL of this backend's shape: wrong scheme or path, missing or
-    /// unparsable `expires`/`signature`, invalid bucket or key.
-    Malformed,
-    /// The signature does not match the bucket, key and expiry: one of them
-    /// was changed, or the URL was signed with another (rotated) key.
-    Signature,
-    /// The URL was genuine but its expiry has passed.
-    Expired,
-}
-
-impl PresignCheck {
-    /// Whether the refusal means "not allowed" (HTTP 403) rather than
-    /// "not understood" (HTTP 400).
-    pub fn is_forbidden(self) -> bool {
-        matches!(self, PresignCheck::Signature | PresignCheck::Expired)
-    }
-}
-
-impl fmt::Display for PresignCheck {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            PresignCheck::Malformed => "malformed URL",
-            PresignCheck::Signature => "bad signature",
-            PresignCheck::Expired => "expired",
-        })
-    }
-}
+/// Which check refused a presigned URL; it lives in [`crate::error`], which
+/// every module uses, so that the error type does not depend on this module.
+pub use crate::error::PresignCheck;
 
 /// What a verified URL grants: a GET of this object until `expires`.
 #[derive(Debug, Clone, PartialEq, Eq)]
