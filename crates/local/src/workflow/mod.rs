@@ -23,13 +23,9 @@ mod sweep;
 
 pub(crate) use sweep::sweep_if_due;
 
-/// SWF's cause when a decision names an unregistered activity type.
-pub const ACTIVITY_TYPE_DOES_NOT_EXIST: &str = "ACTIVITY_TYPE_DOES_NOT_EXIST";
-/// SWF's cause when a decision reuses the id of an open activity.
-pub const ACTIVITY_ID_ALREADY_IN_USE: &str = "ACTIVITY_ID_ALREADY_IN_USE";
-/// SWF's cause when a decision reuses the id of an open timer.
-pub const TIMER_ID_ALREADY_IN_USE: &str = "TIMER_ID_ALREADY_IN_USE";
-/// SWF's cause when a close decision raced with new events.
-pub const UNHANDLED_DECISION: &str = "UNHANDLED_DECISION";
-/// SWF's cause when a cancel request names no open activity.
-pub const ACTIVITY_ID_UNKNOWN: &str = "ACTIVITY_ID_UNKNOWN";
+/// SWF's cause strings this backend writes, from core's one list, so the
+/// decider reads exactly what both backends write.
+pub use pressbot_core::causes::{
+    ACTIVITY_ID_ALREADY_IN_USE, ACTIVITY_ID_UNKNOWN, ACTIVITY_TYPE_DOES_NOT_EXIST,
+    TIMER_ID_ALREADY_IN_USE, UNHANDLED_DECISION,
+};
