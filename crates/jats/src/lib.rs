@@ -9,8 +9,10 @@
 //!
 //! One module per part of the document: [`front`] (ids, dates, title,
 //! subjects, copyright), [`contrib`] (authors, groups, editors, reviewers),
-//! [`body`] (abstract, digest, body, appendices: content blocks), [`assets`]
-//! (figures, tables, videos, supplementary files), [`refs`] (references,
+//! [`body`] (abstract, digest, body, appendices: content blocks) with its
+//! [`assets`] (figures, tables, videos, supplementary files: a child of
+//! `body`, since a figure is a content block whose caption is content
+//! blocks again), [`refs`] (references,
 //! data sets), [`funding`], [`sub_articles`] (decision letter, author
 //! response, evaluations, reviews), on top of [`xml`] (the parsed tree) and
 //! [`html`] (inline markup and link safety).
@@ -19,7 +21,7 @@
 //! the element path, never dropped silently and never a panic. A document
 //! missing what the schema requires is an [`Error`] naming the element.
 
-pub mod assets;
+pub use body::assets;
 pub mod body;
 pub mod contrib;
 mod cx;

@@ -6,8 +6,8 @@
 //! holds a figure, formula, table, list or quote is split into paragraph,
 //! block, paragraph, as eLife's converter does.
 
+use super::assets::{self, Asset, ImageAsset};
 use super::{Block, BoxBlock, Code, Excerpt, List, ListItem, ListPrefix, MathMl, Quote, Section};
-use crate::assets::{self, Asset, ImageAsset};
 use crate::cx::Cx;
 use crate::html;
 use crate::xml::{Element, Node};

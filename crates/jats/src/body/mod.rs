@@ -13,10 +13,12 @@ mod convert;
 pub(crate) use convert::blocks;
 use convert::{blocks_filtered, flatten_to_paragraphs};
 
-use crate::assets::{self, Asset, ImageAsset, Table};
+pub mod assets;
+
 use crate::cx::Cx;
 use crate::xml::Element;
 use crate::{Article, Result, Status};
+use assets::{Asset, ImageAsset, Table};
 use serde::Serialize;
 
 /// One content block: the model's `blocks-all` (button, figshare, tweet and

@@ -8,7 +8,7 @@
 //! `source` is the largest web rendition, a JPEG browsers can show (eLife's
 //! `source` is the TIFF through IIIF: a deliberate departure).
 
-use crate::body::{blocks, Block};
+use super::{blocks, Block};
 use crate::cx::Cx;
 use crate::html;
 use crate::xml::{Element, Node};
@@ -280,8 +280,8 @@ fn caption_block(cx: &mut Cx<'_>, b: Block, path: &str, out: &mut Vec<Block>) {
         Block::List(l) => {
             for item in l.items {
                 match item {
-                    crate::body::ListItem::Text(t) => out.push(Block::Paragraph { text: t }),
-                    crate::body::ListItem::Blocks(bs) => {
+                    super::ListItem::Text(t) => out.push(Block::Paragraph { text: t }),
+                    super::ListItem::Blocks(bs) => {
                         for b in bs {
                             caption_block(cx, b, path, out);
                         }
