@@ -24,6 +24,8 @@ command -v systemd-analyze >/dev/null 2>&1 || apt_install systemd
 # ResizeImages with /usr/bin/convert (quick mode in the bench smoke run).
 [ -x /usr/bin/convert ] || apt_install imagemagick
 [ -x /usr/bin/time ] || apt_install time
+# dpkg-shlibdeps: scripts/deb/build.sh (tests/deb_package.rs builds the .deb).
+command -v dpkg-shlibdeps >/dev/null 2>&1 || apt_install dpkg-dev
 
 # moto_server: the AWS-protocol server the AWS backend is tested against.
 PRESSBOT_MOTO_SERVER="$(bash scripts/moto/ensure-moto.sh)"
