@@ -1423,6 +1423,63 @@ fn check_config_reports_every_problem_naming_where() {
     assert!(out.contains("1 cron schedules"), "{out}");
 }
 
+/// Within the settings too, `check-config` reports every problem at once:
+/// unknown keys, values of the wrong type and values out of range, in an
+/// environment file and in `PRESSBOT__` variables, each naming its key and
+/// the file or variable it came from.
+#[test]
+fn check_config_reports_every_settings_problem_naming_file_and_key() {
+    let mut h = Harness::new();
+    let settings = h.path().join("settings");
+    std::fs::create_dir_all(&settings).expect("settings dir");
+    std::fs::copy(
+        repo_root().join("settings/default.toml"),
+        settings.join("default.toml"),
+    )
+    .expect("copy default.toml");
+    std::fs::write(
+        settings.join("staging.toml"),
+        "colour = \"blue\"\n\
+         [decider]\nslotz = 3\nspeed = 1\n\
+         [queues]\nmax_receives = \"many\"\n\
+         [activities]\njpeg_quality = 0\n",
+    )
+    .expect("write staging.toml");
+    h.set("PRESSBOT_SETTINGS_DIR", &settings.display().to_string());
+    h.set("PRESSBOT_ENV", "staging");
+    h.set("PRESSBOT__DECIDER__SLOTS", "0");
+    h.set("PRESSBOT__HTTP__LISTEN", "not-an-address");
+    let out = h.pressbot(&["check-config"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    let staging = settings.join("staging.toml").display().to_string();
+    let line = |needle: &str| {
+        err.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no problem about {needle}:\n{err}"))
+            .to_owned()
+    };
+    for (key, source) in [
+        ("colour", staging.as_str()),
+        ("decider.slotz", staging.as_str()),
+        ("decider.speed", staging.as_str()),
+        ("queues.max_receives", staging.as_str()),
+        ("activities.jpeg_quality", staging.as_str()),
+        ("decider.slots", "PRESSBOT__DECIDER__SLOTS"),
+        ("http.listen", "PRESSBOT__HTTP__LISTEN"),
+    ] {
+        let l = line(&format!("`{key}`"));
+        assert!(l.contains(source), "{key} should name {source}: {l}");
+    }
+    assert!(err.contains("7 problem(s)"), "{err}");
+
+    // Fixed, it is valid: the problems were the settings', nothing else.
+    h.set("PRESSBOT_ENV", "default");
+    h.set("PRESSBOT__DECIDER__SLOTS", "2");
+    h.unset("PRESSBOT__HTTP__LISTEN");
+    h.pressbot_ok(&["check-config"]);
+}
+
 /// The AWS region comes from the standard chain (`AWS_REGION` here) unless
 /// `aws.region` is set, which then wins.
 #[test]
