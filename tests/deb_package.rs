@@ -138,11 +138,13 @@ fn deb_installs_into_a_scratch_root_and_its_units_verify() {
     let depends = field(&deb, "Depends");
     assert!(depends.contains("libc6 (>= "), "Depends: {depends}");
     assert!(depends.contains("systemd | adduser"), "Depends: {depends}");
-    let conffiles: BTreeSet<String> =
-        run(Command::new("dpkg-deb").arg("--info").arg(&deb).arg("conffiles"))
-            .lines()
-            .map(str::to_owned)
-            .collect();
+    let conffiles: BTreeSet<String> = run(Command::new("dpkg-deb")
+        .arg("--info")
+        .arg(&deb)
+        .arg("conffiles"))
+    .lines()
+    .map(str::to_owned)
+    .collect();
     let mut expected: BTreeSet<String> = [
         "/etc/pressbot/env",
         "/etc/pressbot/settings/default.toml",
@@ -159,10 +161,7 @@ fn deb_installs_into_a_scratch_root_and_its_units_verify() {
     assert_eq!(conffiles, expected, "conffiles");
 
     let contents = run(Command::new("dpkg-deb").arg("--contents").arg(&deb));
-    let mut documented: Vec<String> = BINARIES
-        .iter()
-        .map(|b| format!("./usr/bin/{b}"))
-        .collect();
+    let mut documented: Vec<String> = BINARIES.iter().map(|b| format!("./usr/bin/{b}")).collect();
     for u in std::fs::read_dir(repo_root().join("scripts/systemd")).expect("units") {
         let name = u.expect("entry").file_name().into_string().expect("utf-8");
         if !name.ends_with(".sh") {
@@ -200,10 +199,7 @@ fn deb_installs_into_a_scratch_root_and_its_units_verify() {
     systemd_base_units(&root);
     run(dpkg(&root).arg("-i").arg(&deb));
     let status = run(dpkg(&root).args(["-s", "pressbot"]));
-    assert!(
-        status.contains("Status: install ok installed"),
-        "{status}"
-    );
+    assert!(status.contains("Status: install ok installed"), "{status}");
     for b in BINARIES {
         let mode = std::fs::metadata(root.join("usr/bin").join(b))
             .unwrap_or_else(|e| panic!("/usr/bin/{b}: {e}"))
@@ -233,7 +229,11 @@ fn deb_installs_into_a_scratch_root_and_its_units_verify() {
         .unwrap_or_else(|| panic!("no group pressbot in\n{group}"));
     let env = std::fs::metadata(root.join("etc/pressbot/env")).expect("env file");
     assert_eq!((env.uid(), env.gid()), (0, gid), "/etc/pressbot/env owner");
-    assert_eq!(env.permissions().mode() & 0o777, 0o640, "/etc/pressbot/env mode");
+    assert_eq!(
+        env.permissions().mode() & 0o777,
+        0o640,
+        "/etc/pressbot/env mode"
+    );
 
     // The configuration as shipped is what the units load: it must pass.
     let data = tmp.path().join("data");
@@ -241,7 +241,10 @@ fn deb_installs_into_a_scratch_root_and_its_units_verify() {
         .arg("check-config")
         .env("PRESSBOT_ENV", "prod")
         .env("PRESSBOT_SETTINGS_DIR", root.join("etc/pressbot/settings"))
-        .env("PRESSBOT__WORKFLOWS_DIR", root.join("etc/pressbot/workflows"))
+        .env(
+            "PRESSBOT__WORKFLOWS_DIR",
+            root.join("etc/pressbot/workflows"),
+        )
         .env("PRESSBOT__LOCAL__DATA_DIR", &data)
         .env_remove("PRESSBOT__BACKEND")
         .output()

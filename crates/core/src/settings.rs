@@ -437,10 +437,7 @@ impl Settings {
             );
         }
         if !(1..=1000).contains(&self.aws.history_page_size) {
-            bad(
-                "aws.history_page_size",
-                "must be within 1..=1000".into(),
-            );
+            bad("aws.history_page_size", "must be within 1..=1000".into());
         }
         if self.cms.base_url.is_none() && !self.cms.embedded {
             bad(
@@ -452,10 +449,7 @@ impl Settings {
             && self.cms.secret_env.is_none()
             && self.cms.secret_file.is_none()
         {
-            bad(
-                "cms.auth",
-                "needs cms.secret_env or cms.secret_file".into(),
-            );
+            bad("cms.auth", "needs cms.secret_env or cms.secret_file".into());
         }
         if self.activities.image_widths.is_empty() || self.activities.image_widths.contains(&0) {
             bad(
@@ -516,10 +510,7 @@ impl Settings {
             bad("dashboard.refresh", "must be within 100ms..=1h".into());
         }
         if !(1..=100).contains(&self.activities.jpeg_quality) {
-            bad(
-                "activities.jpeg_quality",
-                "must be within 1..=100".into(),
-            );
+            bad("activities.jpeg_quality", "must be within 1..=100".into());
         }
         problems
     }
