@@ -27,6 +27,8 @@ command -v systemd-analyze >/dev/null 2>&1 || apt_install systemd
 # Ghostscript's CMYK and sRGB ICC profiles: crates/activities/tests/images.rs
 # converts a CMYK TIFF through its own profile and compares with lcms2.
 [ -f /usr/share/color/icc/ghostscript/default_cmyk.icc ] || apt_install libgs-common
+# dpkg-shlibdeps: scripts/deb/build.sh (tests/deb_package.rs builds the .deb).
+command -v dpkg-shlibdeps >/dev/null 2>&1 || apt_install dpkg-dev
 
 # moto_server: the AWS-protocol server the AWS backend is tested against.
 PRESSBOT_MOTO_SERVER="$(bash scripts/moto/ensure-moto.sh)"

@@ -291,3 +291,123 @@ async fn a_missing_grant_stops_the_daemon_naming_the_action() {
         assert!(stderr.contains(action), "{role} without {action}: {stderr}");
     }
 }
+
+/// The dashboard role on exactly its shipped policy: against moto enforcing
+/// IAM it takes the consumer lease, consumes an event from the
+/// event-monitor queue into its record, and serves its page, `/api/state`
+/// (executions, histories, queue depths) and `/metrics` without a refusal.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_consumes_an_event_on_exactly_its_shipped_policy() {
+    let moto = MotoServer::start_enforcing_iam(3);
+    let mut h = Harness::aws(&moto.endpoint());
+    let docs = render(&h.prefix(), &h.path().join("iam"));
+    let users: BTreeMap<String, Value> = ["pressbot-dashboard", "pressbot-operator"]
+        .into_iter()
+        .map(|u| (u.to_owned(), as_moto_checks(&docs[u])))
+        .collect();
+    let keys = make_users(&moto, &users, h.path());
+    use_keys(&mut h, &keys["pressbot-operator"]);
+    h.pressbot_ok(&["create-resources"]);
+
+    let backend = admin_backend(&h, &moto, &keys["admin"]).await;
+    let event = json!({
+        "message_type": "property",
+        "item_identifier": "00353",
+        "version": "1",
+        "name": "publication-status",
+        "value": "published",
+        "property_type": "text",
+        "message_id": "iam-1",
+    });
+    let queue = h.queue("event-monitor-queue");
+    backend
+        .queues
+        .send(
+            &queue,
+            pressbot_core::backend::OutgoingMessage::new(event.to_string()),
+        )
+        .await
+        .expect("send the event");
+
+    use_keys(&mut h, &keys["pressbot-dashboard"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    h.set("PRESSBOT__DASHBOARD__LISTEN", &format!("127.0.0.1:{port}"));
+    let log = std::fs::File::create(h.path().join("logs/dashboard.log")).expect("log");
+    let mut child = h
+        .command("pressbot")
+        .arg("dashboard")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn pressbot dashboard");
+    let _stop = KillOnDrop(&mut child);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let get = |path: &'static str| {
+        let (client, url) = (client.clone(), format!("{base}{path}"));
+        async move {
+            let r = client
+                .get(url)
+                .timeout(Duration::from_secs(15))
+                .send()
+                .await
+                .ok()?;
+            r.status().is_success().then_some(())?;
+            r.text().await.ok()
+        }
+    };
+    let state: Value = wait_for(
+        "the dashboard to show 00353 v1 published",
+        Duration::from_secs(60),
+        || async {
+            let state: Value = serde_json::from_str(&get("/api/state").await?).ok()?;
+            let published = state["articles"].as_array()?.iter().any(|a| {
+                a["id"] == "00353" && a["version"] == "1" && a["publication_status"] == "published"
+            });
+            published.then_some(state)
+        },
+    )
+    .await;
+    let logs = h.logs();
+    assert_eq!(state["consumer"]["role"], "consuming", "{state}\n{logs}");
+    assert_eq!(state["errors"], json!([]), "{state}\n{logs}");
+    let metrics = wait_for("the dashboard's /metrics", Duration::from_secs(10), || {
+        get("/metrics")
+    })
+    .await;
+    for line in [
+        "pressbot_dashboard_lease_held 1",
+        "pressbot_dashboard_messages_total{outcome=\"consumed\"} 1",
+        "pressbot_build_info{",
+        "process_resident_memory_bytes",
+    ] {
+        assert!(metrics.contains(line), "no {line} in:\n{metrics}");
+    }
+    let depth = backend.queues.depth(&queue).await.expect("depth");
+    assert_eq!(
+        depth.visible + depth.in_flight + depth.delayed,
+        0,
+        "{depth:?}"
+    );
+    let logs = h.logs();
+    for refusal in ["not authorized", "access denied", "AccessDenied"] {
+        assert!(
+            !logs.contains(refusal),
+            "the dashboard was refused a call:\n{logs}"
+        );
+    }
+}
+
+/// Kills a spawned child when the test ends, however it ends.
+struct KillOnDrop<'a>(&'a mut std::process::Child);
+
+impl Drop for KillOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

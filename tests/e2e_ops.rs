@@ -1423,6 +1423,220 @@ fn check_config_reports_every_problem_naming_where() {
     assert!(out.contains("1 cron schedules"), "{out}");
 }
 
+/// Within the settings too, `check-config` reports every problem at once:
+/// unknown keys, values of the wrong type and values out of range, in an
+/// environment file and in `PRESSBOT__` variables, each naming its key and
+/// the file or variable it came from.
+#[test]
+fn check_config_reports_every_settings_problem_naming_file_and_key() {
+    let mut h = Harness::new();
+    let settings = h.path().join("settings");
+    std::fs::create_dir_all(&settings).expect("settings dir");
+    std::fs::copy(
+        repo_root().join("settings/default.toml"),
+        settings.join("default.toml"),
+    )
+    .expect("copy default.toml");
+    std::fs::write(
+        settings.join("staging.toml"),
+        "colour = \"blue\"\n\
+         [decider]\nslotz = 3\nspeed = 1\n\
+         [queues]\nmax_receives = \"many\"\n\
+         [activities]\njpeg_quality = 0\n",
+    )
+    .expect("write staging.toml");
+    h.set("PRESSBOT_SETTINGS_DIR", &settings.display().to_string());
+    h.set("PRESSBOT_ENV", "staging");
+    h.set("PRESSBOT__DECIDER__SLOTS", "0");
+    h.set("PRESSBOT__HTTP__LISTEN", "not-an-address");
+    let out = h.pressbot(&["check-config"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    let staging = settings.join("staging.toml").display().to_string();
+    let line = |needle: &str| {
+        err.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no problem about {needle}:\n{err}"))
+            .to_owned()
+    };
+    for (key, source) in [
+        ("colour", staging.as_str()),
+        ("decider.slotz", staging.as_str()),
+        ("decider.speed", staging.as_str()),
+        ("queues.max_receives", staging.as_str()),
+        ("activities.jpeg_quality", staging.as_str()),
+        ("decider.slots", "PRESSBOT__DECIDER__SLOTS"),
+        ("http.listen", "PRESSBOT__HTTP__LISTEN"),
+    ] {
+        let l = line(&format!("`{key}`"));
+        assert!(l.contains(source), "{key} should name {source}: {l}");
+    }
+    assert!(err.contains("7 problem(s)"), "{err}");
+
+    // Fixed, it is valid: the problems were the settings', nothing else.
+    h.set("PRESSBOT_ENV", "default");
+    h.set("PRESSBOT__DECIDER__SLOTS", "2");
+    h.unset("PRESSBOT__HTTP__LISTEN");
+    h.pressbot_ok(&["check-config"]);
+}
+
+/// One dashboard consumer per installation, enforced: of two `pressbot
+/// dashboard`s on one embedded backend, the first takes the consumer lease
+/// and consumes the event-monitor queue; the second serves its page
+/// read-only and says so (page, `/api/state`, `/metrics`) without consuming.
+/// Stopped, the first releases the lease and the second takes over.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_dashboard_waits_read_only_while_the_first_consumes() {
+    let h = Harness::new();
+    h.pressbot_ok(&["create-resources"]);
+    let backend = h.backend();
+    let queue = "pressbot-dev-event-monitor-queue";
+    let send = |id: &str| {
+        let (b, body) = (
+            backend.clone(),
+            serde_json::json!({
+                "message_type": "property",
+                "item_identifier": id,
+                "version": "1",
+                "name": "publication-status",
+                "value": "published",
+                "property_type": "text",
+                "message_id": format!("m-{id}"),
+            })
+            .to_string(),
+        );
+        async move {
+            b.queues
+                .send(queue, OutgoingMessage::new(body))
+                .await
+                .expect("send");
+        }
+    };
+    let state = |port: u16| async move {
+        let (_, body) = get(&format!("http://127.0.0.1:{port}/api/state")).await?;
+        serde_json::from_str::<serde_json::Value>(&body).ok()
+    };
+    let published = |s: &serde_json::Value, id: &str| {
+        s["articles"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|a| a["id"] == id && a["publication_status"] == "published")
+        })
+    };
+    let ports = [free_port(), free_port()];
+    let mut dashboards = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        let log = std::fs::File::create(h.path().join(format!("logs/dashboard-{i}.log")))
+            .expect("log file");
+        let child = h
+            .command("pressbot")
+            .arg("dashboard")
+            .env("PRESSBOT__DASHBOARD__LISTEN", format!("127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn pressbot dashboard");
+        dashboards.push(Dashboard(child));
+        // The first holds the lease before the second asks for it.
+        let role = if i == 0 { "consuming" } else { "waiting" };
+        wait_for(
+            &format!("dashboard {i} {role}"),
+            Duration::from_secs(30),
+            || async move { state(*port).await.filter(|s| s["consumer"]["role"] == role) },
+        )
+        .await;
+    }
+    let first_pid = dashboards[0].0.id();
+    let waiting = state(ports[1]).await.expect("state");
+    assert!(
+        waiting["consumer"]["holder"]
+            .as_str()
+            .is_some_and(|h| h.ends_with(&format!(":{first_pid}"))),
+        "{waiting}"
+    );
+    let (_, page) = get(&format!("http://127.0.0.1:{}/", ports[1]))
+        .await
+        .expect("page");
+    assert!(
+        page.contains(r#"data-role="waiting""#) && page.contains("Read-only"),
+        "{page}"
+    );
+
+    // An event: the first consumes it, the second does not.
+    send("10001").await;
+    wait_for(
+        "dashboard 0 to fold 10001",
+        Duration::from_secs(30),
+        || async { state(ports[0]).await.filter(|s| published(s, "10001")) },
+    )
+    .await;
+    let metrics = |port: u16| async move {
+        get(&format!("http://127.0.0.1:{port}/metrics"))
+            .await
+            .expect("metrics")
+            .1
+    };
+    let (m0, m1) = (metrics(ports[0]).await, metrics(ports[1]).await);
+    assert!(
+        m0.contains("pressbot_dashboard_lease_held 1")
+            && m0.contains("pressbot_dashboard_messages_total{outcome=\"consumed\"} 1"),
+        "{m0}"
+    );
+    assert!(
+        m1.contains("pressbot_dashboard_lease_held 0")
+            && !m1.contains("pressbot_dashboard_messages_total"),
+        "{m1}"
+    );
+
+    // The first stops (SIGTERM: it releases the lease); the second takes
+    // over and consumes the next event.
+    drop(dashboards.remove(0));
+    wait_for(
+        "dashboard 1 to take over",
+        Duration::from_secs(60),
+        || async {
+            state(ports[1])
+                .await
+                .filter(|s| s["consumer"]["role"] == "consuming")
+        },
+    )
+    .await;
+    send("10002").await;
+    wait_for(
+        "dashboard 1 to fold 10002",
+        Duration::from_secs(30),
+        || async { state(ports[1]).await.filter(|s| published(s, "10002")) },
+    )
+    .await;
+    let m1 = metrics(ports[1]).await;
+    assert!(
+        m1.contains("pressbot_dashboard_lease_held 1")
+            && m1.contains("pressbot_dashboard_messages_total{outcome=\"consumed\"} 1"),
+        "{m1}\n{}",
+        h.logs()
+    );
+}
+
+/// A `pressbot dashboard` process, stopped when dropped: SIGTERM (it
+/// releases its lease on the way out), then SIGKILL if it lingers.
+struct Dashboard(std::process::Child);
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The AWS region comes from the standard chain (`AWS_REGION` here) unless
 /// `aws.region` is set, which then wins.
 #[test]

@@ -449,11 +449,25 @@ impl Settings {
         self.prefixed(&self.swf.domain)
     }
 
-    /// Check what types cannot: names, ranges, consistency.
+    /// Check what types cannot: names, ranges, consistency. Fails with the
+    /// first of [`Settings::problems`].
     pub fn validate(&self) -> Result<()> {
-        let bad = |key: &str, message: String| Error::Settings {
-            key: key.to_owned(),
-            message,
+        match self.problems().into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Every problem [`Settings::validate`] checks for, each an
+    /// [`Error::Settings`] naming its key: `check-config` shows them all at
+    /// once rather than one per run.
+    pub fn problems(&self) -> Vec<Error> {
+        let mut problems = Vec::new();
+        let mut bad = |key: &str, message: String| {
+            problems.push(Error::Settings {
+                key: key.to_owned(),
+                message,
+            });
         };
         if self.prefix.is_empty()
             || !self
@@ -461,79 +475,75 @@ impl Settings {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         {
-            return Err(bad(
+            bad(
                 "prefix",
                 format!("{:?} must be non-empty lowercase letters, digits and '-' (it prefixes bucket names)", self.prefix),
-            ));
+            );
         }
         for b in self.all_buckets() {
             if b.len() < 3 || b.len() > 63 || b.contains('_') {
-                return Err(bad(
+                bad(
                     "buckets",
                     format!("{b:?} is not a valid S3 bucket name (3-63 characters, no '_')"),
-                ));
+                );
+                // One is enough: a bad prefix makes every bucket name bad.
+                break;
             }
         }
         if self.queues.max_receives == 0 {
-            return Err(bad("queues.max_receives", "must be at least 1".into()));
+            bad("queues.max_receives", "must be at least 1".into());
         }
         if self.decider.slots == 0 {
-            return Err(bad("decider.slots", "must be at least 1".into()));
+            bad("decider.slots", "must be at least 1".into());
         }
         if self.worker.pools.is_empty() {
-            return Err(bad("worker.pools", "needs at least one pool".into()));
+            bad("worker.pools", "needs at least one pool".into());
         }
         for (i, p) in self.worker.pools.iter().enumerate() {
             if p.slots == 0 {
-                return Err(bad(
+                bad(
                     &format!("worker.pools[{i}].slots"),
                     "must be at least 1".into(),
-                ));
+                );
             }
         }
         if self.aws.read_timeout <= Duration::from_secs(60) && self.backend == BackendKind::Aws {
-            return Err(bad(
+            bad(
                 "aws.read_timeout",
                 "must be longer than SWF's 60 s long poll".into(),
-            ));
+            );
         }
         if !(1..=1000).contains(&self.aws.history_page_size) {
-            return Err(bad(
-                "aws.history_page_size",
-                "must be within 1..=1000".into(),
-            ));
+            bad("aws.history_page_size", "must be within 1..=1000".into());
         }
         if self.cms.base_url.is_none() && !self.cms.embedded {
-            return Err(bad(
+            bad(
                 "cms.base_url",
                 "set a CMS URL, or cms.embedded = true".into(),
-            ));
+            );
         }
         if self.cms.auth != CmsAuth::None
             && self.cms.secret_env.is_none()
             && self.cms.secret_file.is_none()
         {
-            return Err(bad(
-                "cms.auth",
-                "needs cms.secret_env or cms.secret_file".into(),
-            ));
+            bad("cms.auth", "needs cms.secret_env or cms.secret_file".into());
         }
         if self.activities.image_widths.is_empty() || self.activities.image_widths.contains(&0) {
-            return Err(bad(
+            bad(
                 "activities.image_widths",
                 "needs at least one width above 0".into(),
-            ));
+            );
         }
         if !self.activities.iiif_base_url.starts_with("https://")
             || self.activities.iiif_base_url.trim_end_matches('/').len() <= "https://".len()
         {
-            return Err(bad(
+            bad(
                 "activities.iiif_base_url",
                 format!(
                     "{:?} is not an https URL (the article-json model requires https IIIF URIs)",
                     self.activities.iiif_base_url
                 ),
-            ));
+            );
         }
         for (key, value) in [
             (
@@ -554,35 +564,32 @@ impl Settings {
             ),
         ] {
             if value == 0 {
-                return Err(bad(key, "must be at least 1".into()));
+                bad(key, "must be at least 1".into());
             }
         }
         if let Some(w) = self.activities.image_widths.iter().max() {
             if *w > self.activities.max_image_width {
-                return Err(bad(
+                bad(
                     "activities.max_image_width",
                     format!(
                         "{} is below the largest of activities.image_widths ({w})",
                         self.activities.max_image_width
                     ),
-                ));
+                );
             }
         }
         if self.dashboard.recent.is_zero() {
-            return Err(bad("dashboard.recent", "must be above 0".into()));
+            bad("dashboard.recent", "must be above 0".into());
         }
         if self.dashboard.refresh < Duration::from_millis(100)
             || self.dashboard.refresh > Duration::from_secs(3600)
         {
-            return Err(bad("dashboard.refresh", "must be within 100ms..=1h".into()));
+            bad("dashboard.refresh", "must be within 100ms..=1h".into());
         }
         if !(1..=100).contains(&self.activities.jpeg_quality) {
-            return Err(bad(
-                "activities.jpeg_quality",
-                "must be within 1..=100".into(),
-            ));
+            bad("activities.jpeg_quality", "must be within 1..=100".into());
         }
-        Ok(())
+        problems
     }
 }
 

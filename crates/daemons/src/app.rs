@@ -31,20 +31,52 @@ pub struct CommonArgs {
 }
 
 /// Load `default.toml`, then `<env>.toml`, then `PRESSBOT__SECTION__KEY`
-/// environment variables, and validate the result.
+/// environment variables, and validate the result. Fails with the first of
+/// [`check_settings`]'s problems.
 pub fn load_settings(dir: &Path, env: &str) -> Result<Settings> {
-    use config::{Config, Environment, File};
+    let (settings, problems) = check_settings(dir, env);
+    match (settings, problems.into_iter().next()) {
+        (Some(settings), None) => Ok(settings),
+        (_, Some(problem)) => Err(problem.error),
+        (None, None) => Err(Error::Other("settings did not load".into())),
+    }
+}
+
+/// One problem in the settings, with where it comes from when known.
+#[derive(Debug)]
+pub struct SettingsProblem {
+    pub error: Error,
+    /// The settings key, e.g. `decider.slots` or `worker.pools[0].slots`.
+    pub key: Option<String>,
+    /// Where the key's value came from: a settings file's path, or "the
+    /// environment" (a `PRESSBOT__` variable).
+    pub origin: Option<String>,
+}
+
+/// Load and validate the settings of `env`, reporting every problem rather
+/// than the first: deserialisation stops at its first error, so each key it
+/// fails on is set aside (its value replaced by default.toml's, or dropped
+/// when default.toml has none, as for an unknown key) and the rest is
+/// deserialised again; then [`Settings::problems`] checks what types cannot.
+/// Settings come back only when there is no problem.
+pub fn check_settings(dir: &Path, env: &str) -> (Option<Settings>, Vec<SettingsProblem>) {
+    use config::{Config, Environment, File, Source, Value, ValueKind};
     let wrap = |source| Error::Settings {
         dir: dir.to_path_buf(),
         env: env.to_owned(),
         source: Box::new(source),
     };
-    let mut builder =
-        Config::builder().add_source(File::from(dir.join("default.toml")).required(true));
+    let unplaced = |error| SettingsProblem {
+        error,
+        key: None,
+        origin: None,
+    };
+    let default_file = || File::from(dir.join("default.toml")).required(true);
+    let mut builder = Config::builder().add_source(default_file());
     if env != "default" {
         builder = builder.add_source(File::from(dir.join(format!("{env}.toml"))).required(true));
     }
-    let settings: Settings = builder
+    let merged = builder
         .add_source(
             Environment::with_prefix("PRESSBOT")
                 .prefix_separator("__")
@@ -52,13 +84,205 @@ pub fn load_settings(dir: &Path, env: &str) -> Result<Settings> {
                 .try_parsing(true),
         )
         .set_override("env", env)
-        .map_err(wrap)?
+        .and_then(|b| b.build())
+        .and_then(|c| c.collect());
+    let mut table = match merged {
+        Ok(t) => t,
+        // A file that does not parse: nothing further can be checked.
+        Err(e) => return (None, vec![unplaced(wrap(e))]),
+    };
+    let defaults = Config::builder()
+        .add_source(default_file())
         .build()
-        .map_err(wrap)?
-        .try_deserialize()
-        .map_err(wrap)?;
-    settings.validate()?;
-    Ok(settings)
+        .and_then(|c| c.collect())
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    let mut set_aside = std::collections::HashSet::new();
+    let settings = loop {
+        match Value::new(None, ValueKind::Table(table.clone())).try_deserialize::<Settings>() {
+            Ok(s) => break Some(s),
+            Err(e) => {
+                let key = config_error_key(&e);
+                let origin = key
+                    .as_deref()
+                    .and_then(|k| settings_value(&table, k))
+                    .and_then(origin_of);
+                problems.push(SettingsProblem {
+                    error: wrap(e),
+                    key: key.clone(),
+                    origin,
+                });
+                // No key to set aside, or one already set aside (so no
+                // progress): stop here.
+                let Some(key) = key.filter(|k| set_aside.insert(k.clone())) else {
+                    break None;
+                };
+                let default = settings_value(&defaults, &key).cloned();
+                set_settings_value(&mut table, &key, default);
+            }
+        }
+    };
+    let Some(settings) = settings else {
+        return (None, problems);
+    };
+    for error in settings.problems() {
+        let key = match &error {
+            pressbot_core::Error::Settings { key, .. } => Some(key.clone()),
+            _ => None,
+        };
+        let origin = key
+            .as_deref()
+            .and_then(|k| settings_value(&table, k))
+            .and_then(origin_of);
+        problems.push(SettingsProblem {
+            error: error.into(),
+            key,
+            origin,
+        });
+    }
+    if problems.is_empty() {
+        (Some(settings), problems)
+    } else {
+        (None, problems)
+    }
+}
+
+/// Where a value came from, a file's path made absolute: the config crate
+/// records it relative to the working directory, which under systemd is
+/// not where the operator looks.
+fn origin_of(value: &config::Value) -> Option<String> {
+    let origin = value.origin()?;
+    let path = Path::new(origin);
+    if path.is_relative() {
+        if let Ok(absolute) = std::env::current_dir().map(|d| d.join(path)) {
+            if absolute.is_file() {
+                return Some(absolute.display().to_string());
+            }
+        }
+    }
+    Some(origin.to_owned())
+}
+
+/// The settings key a deserialisation error is about: `decider.slots` for
+/// a bad value there, `decider.slotz` for an unknown key `slotz` in
+/// `[decider]`, `decider.slots` for a missing one.
+fn config_error_key(e: &config::ConfigError) -> Option<String> {
+    use config::ConfigError;
+    // serde's messages name the field between backquotes.
+    let field = |message: &str| {
+        ["unknown field `", "missing field `"].iter().find_map(|p| {
+            message
+                .strip_prefix(p)
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_owned)
+        })
+    };
+    match e {
+        ConfigError::Type { key, .. } => key.clone(),
+        ConfigError::At { error, key, .. } => {
+            let inner = match error.as_ref() {
+                ConfigError::Message(m) => field(m),
+                _ => None,
+            };
+            match (key, inner) {
+                (Some(k), Some(f)) if !k.is_empty() => Some(format!("{k}.{f}")),
+                (_, Some(f)) => Some(f),
+                (k, None) => k.clone(),
+            }
+        }
+        ConfigError::Message(m) => field(m),
+        ConfigError::NotFound(k) => Some(k.clone()),
+        _ => None,
+    }
+}
+
+/// One step of a settings key: a table's key or an array's index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// `decider.slots` or `worker.pools[0].slots` split into its steps.
+fn key_steps(key: &str) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for part in key.split('.') {
+        let mut pieces = part.split('[');
+        if let Some(name) = pieces.next().filter(|n| !n.is_empty()) {
+            steps.push(Step::Key(name.to_owned()));
+        }
+        for index in pieces {
+            if let Ok(i) = index.trim_end_matches(']').parse() {
+                steps.push(Step::Index(i));
+            }
+        }
+    }
+    steps
+}
+
+/// The value at a settings key in a merged table, if there is one.
+fn settings_value<'a>(
+    table: &'a config::Map<String, config::Value>,
+    key: &str,
+) -> Option<&'a config::Value> {
+    use config::ValueKind;
+    let steps = key_steps(key);
+    let (Step::Key(first), rest) = steps.split_first()? else {
+        return None;
+    };
+    let mut value = table.get(first)?;
+    for step in rest {
+        value = match (&value.kind, step) {
+            (ValueKind::Table(t), Step::Key(name)) => t.get(name)?,
+            (ValueKind::Array(a), Step::Index(i)) => a.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+/// Replace (or with `None` remove) the value at a settings key.
+fn set_settings_value(
+    table: &mut config::Map<String, config::Value>,
+    key: &str,
+    new: Option<config::Value>,
+) {
+    let mut root = config::ValueKind::Table(std::mem::take(table));
+    set_at(&mut root, &key_steps(key), new);
+    if let config::ValueKind::Table(t) = root {
+        *table = t;
+    }
+}
+
+fn set_at(kind: &mut config::ValueKind, steps: &[Step], new: Option<config::Value>) {
+    use config::ValueKind;
+    match (kind, steps) {
+        (ValueKind::Table(t), [Step::Key(name)]) => match new {
+            Some(v) => {
+                t.insert(name.clone(), v);
+            }
+            None => {
+                t.remove(name);
+            }
+        },
+        (ValueKind::Array(a), [Step::Index(i)]) if *i < a.len() => match new {
+            Some(v) => a[*i] = v,
+            None => {
+                a.remove(*i);
+            }
+        },
+        (ValueKind::Table(t), [Step::Key(name), rest @ ..]) => {
+            if let Some(v) = t.get_mut(name) {
+                set_at(&mut v.kind, rest, new);
+            }
+        }
+        (ValueKind::Array(a), [Step::Index(i), rest @ ..]) => {
+            if let Some(v) = a.get_mut(*i) {
+                set_at(&mut v.kind, rest, new);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Settings, definitions and rules, loaded and validated together.

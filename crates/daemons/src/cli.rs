@@ -378,17 +378,14 @@ pub struct ConfigCheck {
 
 /// Check settings, every workflow definition, the new-file rules and
 /// `cron.toml`, going on past a failure wherever what follows does not
-/// depend on it. (Settings validation itself stops at its first problem.)
+/// depend on it (within the settings too: see `app::check_settings`).
 pub fn check_config(args: &crate::app::CommonArgs) -> ConfigCheck {
     use pressbot_core::definition::{WorkflowDefinition, RESERVED_FILES};
     let mut check = ConfigCheck::default();
-    let settings = match crate::app::load_settings(&args.settings_dir, &args.env) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            check.problems.push(describe_settings_error(args, &e));
-            None
-        }
-    };
+    let (settings, problems) = crate::app::check_settings(&args.settings_dir, &args.env);
+    check
+        .problems
+        .extend(problems.iter().map(|p| describe_settings_problem(args, p)));
     // Without settings the definitions can still be checked, in the
     // directory the settings would most likely have named.
     let workflows_dir = settings.as_ref().map_or_else(
@@ -450,9 +447,13 @@ pub fn check_config(args: &crate::app::CommonArgs) -> ConfigCheck {
     check
 }
 
-/// A settings error with where to look: the `PRESSBOT__` variable when one
-/// sets the failing key, else the files merged for this environment.
-fn describe_settings_error(args: &crate::app::CommonArgs, e: &crate::Error) -> String {
+/// A settings problem with where to look: the `PRESSBOT__` variable when
+/// one sets the failing key, the file its value came from, else the files
+/// merged for this environment.
+fn describe_settings_problem(
+    args: &crate::app::CommonArgs,
+    problem: &crate::app::SettingsProblem,
+) -> String {
     let files = if args.env == "default" {
         args.settings_dir.join("default.toml").display().to_string()
     } else {
@@ -464,16 +465,18 @@ fn describe_settings_error(args: &crate::app::CommonArgs, e: &crate::Error) -> S
             args.settings_dir.join("default.toml").display()
         )
     };
-    match e {
-        crate::Error::Core(pressbot_core::Error::Settings { key, .. }) => {
-            let var = settings_variable(key);
-            if std::env::var_os(&var).is_some() {
-                format!("{e} (set by the environment variable {var})")
-            } else {
-                format!("{e} (in {files}, or set {var})")
-            }
+    let e = &problem.error;
+    let Some(key) = &problem.key else {
+        return e.to_string();
+    };
+    let var = settings_variable(key);
+    if std::env::var_os(&var).is_some() {
+        format!("{e} (`{key}` set by the environment variable {var})")
+    } else {
+        match problem.origin.as_deref() {
+            Some(file) if file != "the environment" => format!("{e} (`{key}` in {file})"),
+            _ => format!("{e} (in {files}, or set {var})"),
         }
-        _ => e.to_string(),
     }
 }
 

@@ -168,7 +168,8 @@ async fn heartbeat_handler(State(state): State<Arc<AppState>>) -> Response {
     (status, Json(report)).into_response()
 }
 
-async fn metrics_handler() -> Response {
+/// `/metrics` (also the dashboard's, see `dashboard::server`).
+pub(crate) async fn metrics_handler() -> Response {
     (
         [(
             header::CONTENT_TYPE,

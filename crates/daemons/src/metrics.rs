@@ -164,6 +164,18 @@ pub fn poll_error(role: &'static str) {
     ::metrics::counter!("pressbot_poll_errors_total", "role" => role).increment(1);
 }
 
+/// The dashboard: 1 while this process holds the consumer lease (it
+/// consumes the event-monitor queue), 0 while another dashboard does.
+pub fn dashboard_lease_held(held: bool) {
+    ::metrics::gauge!("pressbot_dashboard_lease_held").set(if held { 1.0 } else { 0.0 });
+}
+
+/// The dashboard: event-monitor messages folded into records (`consumed`)
+/// or moved to the dead-letter queue as malformed (`dead_lettered`).
+pub fn dashboard_messages(outcome: &'static str, n: u64) {
+    ::metrics::counter!("pressbot_dashboard_messages_total", "outcome" => outcome).increment(n);
+}
+
 // ---------------------------------------------------------------------------
 // Liveness of poll loops.
 

@@ -186,24 +186,32 @@ pub async fn up(
         settings: std::sync::Arc::new(settings.clone()),
         ..loaded.clone()
     };
-    tasks.spawn(crate::dashboard::consumer(&dashboard_loaded, &backend)?.run(roles.clone()));
-    let dashboard_url =
-        match crate::dashboard::server::serve(&dashboard_loaded, &backend, roles.clone()).await {
-            Ok((addr, served)) => {
-                let url = format!("http://{addr}/");
-                tracing::info!(%url, "dashboard serving");
-                tasks.spawn(async move {
-                    let _ = served.await;
-                    Ok(())
-                });
-                Some(url)
-            }
-            Err(e) => {
-                tracing::error!(error = %e, listen = %settings.dashboard.listen,
+    let consumer = crate::dashboard::consumer(&dashboard_loaded, &backend)?;
+    let consumer_status = consumer.status.clone();
+    tasks.spawn(consumer.run(roles.clone()));
+    let dashboard_url = match crate::dashboard::server::serve(
+        &dashboard_loaded,
+        &backend,
+        consumer_status,
+        roles.clone(),
+    )
+    .await
+    {
+        Ok((addr, served)) => {
+            let url = format!("http://{addr}/");
+            tracing::info!(%url, "dashboard serving");
+            tasks.spawn(async move {
+                let _ = served.await;
+                Ok(())
+            });
+            Some(url)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, listen = %settings.dashboard.listen,
                     "dashboard page not served (set dashboard.listen); its consumer still runs");
-                None
-            }
-        };
+            None
+        }
+    };
     if let Some(on_start) = &options.on_dashboard {
         on_start(dashboard_url.as_deref());
     }

@@ -6,15 +6,98 @@
 //! per batch; a message is deleted only once its record is saved, and a
 //! malformed one is moved to the dead-letter queue with its reason (never
 //! deleted), as the queue worker does.
+//!
+//! One consumer per installation: two would race on the read-modify-write
+//! of a record and lose events. The consumer that holds the backend's lease
+//! [`CONSUMER_LEASE`] (a SQLite row, or an S3 object written with
+//! conditional puts: [`pressbot_core::lease`]) consumes; any other waits,
+//! its page read-only, and takes over when the holder stops (it releases
+//! the lease) or dies (the lease expires after [`lease_ttl`]).
 
 use super::store::{self, ArticleRecord, Store};
 use crate::backoff::{sleep_or_shutdown, ErrorBackoff};
 use crate::queue_worker::{dead_letter, delete, BatchVisibility};
 use pressbot_core::backend::ReceivedMessage;
+use pressbot_core::lease::{renew_every, Acquired, Lease, LeaseStore};
 use pressbot_core::messages::DashboardMessage;
+use pressbot_core::time::Timestamp;
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// The lease whose holder is the installation's one dashboard consumer.
+pub const CONSUMER_LEASE: &str = "dashboard-consumer";
+
+/// How long the consumer lease lasts unrenewed: three long polls (it is
+/// renewed between batches, every third of this), and at least 30 s. A
+/// dashboard that dies unannounced holds the queue up this long at most.
+pub fn lease_ttl(wait: Duration) -> Duration {
+    (wait * 3).max(Duration::from_secs(30))
+}
+
+/// Who holds a lease taken by this process: host and pid, for the page of a
+/// dashboard that waits.
+pub fn holder() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Whether this dashboard consumes the queue, for its page and `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum ConsumerRole {
+    /// Not yet asked for the lease.
+    Starting,
+    /// Holds the lease: consumes the event-monitor queue.
+    Consuming,
+    /// Another dashboard holds the lease: this one only shows.
+    Waiting { holder: String, until: String },
+    /// Stopped (shutdown), the lease released.
+    Stopped,
+}
+
+/// The consumer's role, shared with the page.
+#[derive(Debug)]
+pub struct ConsumerStatus(Mutex<ConsumerRole>);
+
+impl Default for ConsumerStatus {
+    fn default() -> Self {
+        ConsumerStatus(Mutex::new(ConsumerRole::Starting))
+    }
+}
+
+impl ConsumerStatus {
+    pub fn get(&self) -> ConsumerRole {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set(&self, role: ConsumerRole) {
+        crate::metrics::dashboard_lease_held(role == ConsumerRole::Consuming);
+        let mut current = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if *current != role {
+            match &role {
+                ConsumerRole::Consuming => {
+                    tracing::info!(
+                        lease = CONSUMER_LEASE,
+                        "dashboard consumer holds the lease: consuming"
+                    )
+                }
+                ConsumerRole::Waiting { holder, until } => tracing::info!(
+                    lease = CONSUMER_LEASE, %holder, %until,
+                    "another dashboard consumes the event-monitor queue: this one waits (its page is read-only)"
+                ),
+                _ => {}
+            }
+            *current = role;
+        }
+    }
+}
 
 /// The dashboard's queue consumer.
 #[derive(Debug)]
@@ -24,17 +107,76 @@ pub struct Consumer {
     pub queue: String,
     pub wait: Duration,
     pub visibility: Duration,
+    /// Where [`CONSUMER_LEASE`] is kept (the backend's leases).
+    pub leases: Arc<dyn LeaseStore>,
+    /// This consumer's name in the lease.
+    pub holder: String,
+    pub status: Arc<ConsumerStatus>,
 }
 
 impl Consumer {
-    /// Consume until `shutdown`. A receive or a store that fails backs off
-    /// (jittered, reset on success); the messages of a batch whose record
-    /// could not be saved stay on the queue and come back.
+    /// Consume until `shutdown`, while holding [`CONSUMER_LEASE`]; without
+    /// it, wait and ask again every third of its ttl. A receive or a store
+    /// that fails backs off (jittered, reset on success); the messages of a
+    /// batch whose record could not be saved stay on the queue and come
+    /// back. The lease is released on the way out.
     pub async fn run(self, shutdown: CancellationToken) -> crate::Result<()> {
         let mut backoff = ErrorBackoff::default();
         tracing::info!(queue = %self.queue, bucket = %self.store.bucket, "dashboard consumer polling");
         let _alive = crate::metrics::loop_alive("dashboard");
+        let ttl = lease_ttl(self.wait);
+        let mut lease: Option<Lease> = None;
+        let mut renewed = tokio::time::Instant::now();
         while !shutdown.is_cancelled() {
+            lease = match lease.take() {
+                Some(l) if renewed.elapsed() < renew_every(ttl) => Some(l),
+                Some(l) => match self.leases.renew(&l, ttl).await {
+                    Ok(Some(l)) => {
+                        renewed = tokio::time::Instant::now();
+                        Some(l)
+                    }
+                    Ok(None) => {
+                        tracing::warn!(
+                            lease = CONSUMER_LEASE,
+                            "dashboard consumer lost its lease (it expired and was taken)"
+                        );
+                        None
+                    }
+                    Err(e) if Timestamp::now() < l.expires => {
+                        tracing::warn!(error = %e, "could not renew the dashboard consumer lease; still held, trying again");
+                        Some(l)
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not renew the dashboard consumer lease before it expired");
+                        None
+                    }
+                },
+                None => match self.leases.acquire(CONSUMER_LEASE, &self.holder, ttl).await {
+                    Ok(Acquired::Held(l)) => {
+                        renewed = tokio::time::Instant::now();
+                        Some(l)
+                    }
+                    Ok(Acquired::Busy(h)) => {
+                        self.status.set(ConsumerRole::Waiting {
+                            holder: h.holder,
+                            until: h.expires.to_string(),
+                        });
+                        None
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not ask for the dashboard consumer lease");
+                        None
+                    }
+                },
+            };
+            if lease.is_none() {
+                // Someone else consumes, or the lease store failed: ask again later.
+                if !sleep_or_shutdown(renew_every(ttl), &shutdown).await {
+                    break;
+                }
+                continue;
+            }
+            self.status.set(ConsumerRole::Consuming);
             let _poll = crate::metrics::polling("dashboard");
             let batch = tokio::select! {
                 b = self.store.backend.queues.receive(&self.queue, 10, self.wait, self.visibility) => b,
@@ -67,6 +209,12 @@ impl Consumer {
                 }
             }
         }
+        if let Some(l) = lease {
+            if let Err(e) = self.leases.release(&l).await {
+                tracing::warn!(error = %e, expires = %l.expires, "could not release the dashboard consumer lease; it expires on its own");
+            }
+        }
+        self.status.set(ConsumerRole::Stopped);
         tracing::info!("dashboard consumer stopped");
         Ok(())
     }
@@ -91,6 +239,7 @@ impl Consumer {
                 Err(reason) => {
                     hold.finish(&m.receipt).await;
                     dead_letter(&self.store.backend, &self.queue, &m, &reason).await;
+                    crate::metrics::dashboard_messages("dead_lettered", 1);
                 }
             }
         }
@@ -102,6 +251,7 @@ impl Consumer {
                         hold.finish(&m.receipt).await;
                         delete(&self.store.backend, &self.queue, m).await;
                     }
+                    crate::metrics::dashboard_messages("consumed", items.len() as u64);
                 }
                 Err(e) => {
                     for (m, _) in &items {
@@ -210,6 +360,9 @@ mod tests {
             queue: QUEUE.into(),
             wait: Duration::from_millis(200),
             visibility: Duration::from_secs(30),
+            leases: b.leases.clone(),
+            holder: "test".into(),
+            status: Arc::default(),
         };
         let shutdown = CancellationToken::new();
         let running = tokio::spawn(consumer.run(shutdown.clone()));

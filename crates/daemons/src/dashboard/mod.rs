@@ -11,8 +11,9 @@
 //! depths, and links to the article pages of the embedded CMS.
 //!
 //! `pressbot up` runs both; `pressbot dashboard` runs them alone (the
-//! `dashboard` role, its own systemd unit). Run one consumer per
-//! installation: two would race on the read-modify-write of a record.
+//! `dashboard` role, its own systemd unit). However many run, one consumes
+//! (the holder of a lease in the backend, [`consumer::CONSUMER_LEASE`]);
+//! the others serve their page read-only and say so.
 
 pub mod consumer;
 pub mod page;
@@ -36,6 +37,9 @@ pub fn consumer(loaded: &Loaded, backend: &Backend) -> crate::Result<Consumer> {
         queue: settings.event_queue(),
         wait: crate::run::queue_wait(loaded, settings.queue_worker.wait),
         visibility: settings.queue_worker.visibility,
+        leases: backend.leases.clone(),
+        holder: consumer::holder(),
+        status: std::sync::Arc::default(),
     })
 }
 
@@ -58,8 +62,12 @@ pub fn store_of(loaded: &Loaded, backend: &Backend) -> crate::Result<Store> {
 /// port in use fails start-up (systemd restarts and says why).
 pub async fn role(loaded: Loaded, shutdown: CancellationToken) -> crate::Result<()> {
     let backend = crate::app::connect(&loaded.settings).await?;
+    crate::metrics::install();
     let consumer = consumer(&loaded, &backend)?;
-    let (addr, served) = server::serve(&loaded, &backend, shutdown.clone()).await?;
+    // Rendered from the start, not only once the lease is first asked for.
+    crate::metrics::dashboard_lease_held(false);
+    let (addr, served) =
+        server::serve(&loaded, &backend, consumer.status.clone(), shutdown.clone()).await?;
     tracing::info!(url = %format!("http://{addr}/"), "dashboard serving");
     println!("dashboard: http://{addr}/");
     let watchdog = crate::systemd::start(shutdown.clone());

@@ -4,6 +4,7 @@
 //! so the page updates in place; without scripts a `<noscript>` meta
 //! refresh reloads the whole page instead.
 
+use super::consumer::ConsumerRole;
 use super::state::{State, WorkflowView};
 use std::fmt::Write;
 
@@ -64,6 +65,7 @@ pub fn main(s: &State) -> String {
         r#"<p class="muted">As of <time id="generated">{}</time>.</p>"#,
         esc(&s.generated)
     );
+    consumer(&mut out, &s.consumer);
     if !s.errors.is_empty() {
         out.push_str(r#"<ul class="error">"#);
         for e in &s.errors {
@@ -175,6 +177,27 @@ fn workflows(out: &mut String, title: &str, id: &str, list: &[WorkflowView]) {
     out.push_str("</tbody></table>");
 }
 
+/// Whether this dashboard consumes the event-monitor queue: a second
+/// dashboard of an installation only shows, and says so.
+fn consumer(out: &mut String, role: &ConsumerRole) {
+    match role {
+        ConsumerRole::Consuming => out.push_str(
+            r#"<p class="muted" id="consumer" data-role="consuming">This dashboard consumes the event-monitor queue.</p>"#,
+        ),
+        ConsumerRole::Waiting { holder, until } => {
+            let _ = write!(
+                out,
+                r#"<p class="error" id="consumer" data-role="waiting">Read-only: another dashboard ({}) consumes the event-monitor queue (its lease runs to {}); this one takes over when it stops.</p>"#,
+                esc(holder),
+                esc(until)
+            );
+        }
+        ConsumerRole::Starting | ConsumerRole::Stopped => out.push_str(
+            r#"<p class="muted" id="consumer" data-role="idle">This dashboard is not consuming the event-monitor queue now.</p>"#,
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,11 +225,16 @@ mod tests {
             }],
             queues: Vec::new(),
             errors: vec!["<i>".into()],
+            consumer: ConsumerRole::Waiting {
+                holder: "<b>host".into(),
+                until: "t".into(),
+            },
         };
         let html = page(&state, 2000);
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(!html.contains("\"><b>") && !html.contains("<i>"));
+        assert!(!html.contains("\"><b>") && !html.contains("<i>") && !html.contains("<b>host"));
+        assert!(html.contains(r#"data-role="waiting""#), "{html}");
         assert!(html.contains(r#"<noscript><meta http-equiv="refresh" content="2"></noscript>"#));
         assert!(html.contains(r#"data-publication="published""#));
     }

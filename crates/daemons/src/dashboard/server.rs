@@ -1,8 +1,11 @@
 //! The dashboard's HTTP server: `/` (the page), `/fragment` (its `<main>`,
-//! for the page's in-place refresh), `/api/state` (JSON), and
-//! `/__lbheartbeat__`. Loopback by default (`dashboard.listen`): it has no
+//! for the page's in-place refresh), `/api/state` (JSON),
+//! `/__lbheartbeat__` and `/metrics` (Prometheus: events consumed and
+//! dead-lettered, whether this dashboard holds the consumer lease, build
+//! and process metrics). Loopback by default (`dashboard.listen`): it has no
 //! authentication.
 
+use super::consumer::ConsumerStatus;
 use super::state::{gather, TimelineCache};
 use super::Store;
 use crate::app::Loaded;
@@ -22,20 +25,29 @@ struct Shared {
     backend: Backend,
     store: Store,
     cache: TimelineCache,
+    /// Whether this dashboard's consumer consumes or waits (shown on the page).
+    consumer: Arc<ConsumerStatus>,
 }
 
 type S = AxumState<Arc<Shared>>;
 
 /// The router, for tests and [`serve`].
-pub fn router(loaded: &Loaded, backend: &Backend) -> crate::Result<Router> {
+pub fn router(
+    loaded: &Loaded,
+    backend: &Backend,
+    consumer: Arc<ConsumerStatus>,
+) -> crate::Result<Router> {
     let shared = Arc::new(Shared {
         loaded: loaded.clone(),
         backend: backend.clone(),
         store: super::store_of(loaded, backend)?,
         cache: TimelineCache::default(),
+        consumer,
     });
     async fn state(s: &Shared) -> super::state::State {
-        gather(&s.loaded, &s.backend, &s.store, &s.cache).await
+        let mut state = gather(&s.loaded, &s.backend, &s.store, &s.cache).await;
+        state.consumer = s.consumer.get();
+        state
     }
     // Always the state of now: no browser or proxy may answer from a cache.
     let no_store = || [(header::CACHE_CONTROL, "no-store")];
@@ -66,6 +78,7 @@ pub fn router(loaded: &Loaded, backend: &Backend) -> crate::Result<Router> {
             }),
         )
         .route("/__lbheartbeat__", get(|| async { "ok" }))
+        .route("/metrics", get(crate::http::metrics_handler))
         .with_state(shared))
 }
 
@@ -74,10 +87,11 @@ pub fn router(loaded: &Loaded, backend: &Backend) -> crate::Result<Router> {
 pub async fn serve(
     loaded: &Loaded,
     backend: &Backend,
+    consumer: Arc<ConsumerStatus>,
     shutdown: CancellationToken,
 ) -> crate::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listen = loaded.settings.dashboard.listen;
-    let router = router(loaded, backend)?;
+    let router = router(loaded, backend, consumer)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| crate::Error::Io {

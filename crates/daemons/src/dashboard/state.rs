@@ -27,6 +27,9 @@ pub struct State {
     /// Problems met while gathering (a backend call that failed): shown,
     /// never hidden behind an empty list.
     pub errors: Vec<String>,
+    /// Whether this dashboard consumes the event-monitor queue, or waits
+    /// (read-only) while another does.
+    pub consumer: super::consumer::ConsumerRole,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -206,6 +209,7 @@ pub async fn gather(
         articles,
         queues,
         errors,
+        consumer: super::consumer::ConsumerRole::Starting,
     }
 }
 
