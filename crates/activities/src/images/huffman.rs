@@ -522,7 +522,7 @@ pub(crate) fn optimize(jpeg: &[u8]) -> Option<Vec<u8>> {
             continue;
         }
         let (counts, symbols) = optimal_table(f);
-        dht.push(((t / 4) << 4 | t % 4) as u8);
+        dht.push((((t / 4) << 4) | (t % 4)) as u8);
         dht.extend_from_slice(&counts);
         dht.extend_from_slice(&symbols);
         codes[t] = Some(Codes::new(&counts, &symbols)?);

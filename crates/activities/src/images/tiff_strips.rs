@@ -142,7 +142,13 @@ pub(super) fn decode(data: &[u8], file: &str, limits: &ImageLimits) -> Result<Op
             .row_stride
             .map_or(dw * channels * bytes_per_sample, |s| s.get());
         for row in 0..dh {
-            let src = &strip[row * stride..][..dw * channels * bytes_per_sample];
+            // Hostile files: a short strip is an error, never a panic.
+            let Some(src) = strip
+                .get(row * stride..)
+                .and_then(|r| r.get(..dw * channels * bytes_per_sample))
+            else {
+                return Err(decode_err(file, "a strip is shorter than its rows"));
+            };
             let at = ((y0 as usize + row) * wu + x0 as usize) * 3;
             let dst = &mut out[at..at + dw * 3];
             let src8: &[u8] = if bits == 16 {
