@@ -36,6 +36,12 @@ export PRESSBOT_MOTO_SERVER
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Supply chain (deny.toml): advisories from the snapshot in scripts/deny/
+# (no fetch), bans of duplicate versions, licences, crates.io only.
+# Every target's packages on disk: cargo-deny's metadata runs offline.
+cargo fetch --locked
+CARGO_DENY="$(bash scripts/deny/ensure-deny.sh)"
+"$CARGO_DENY" --offline --locked check
 cargo test --workspace --locked --no-fail-fast "$@"
 # The criterion benches, each case once in the test profile: they cannot rot,
 # and no timing is asserted (figures come from scripts/bench.sh).

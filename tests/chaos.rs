@@ -44,7 +44,7 @@ pub fn package_for(article_id: &str) -> (String, Vec<u8>) {
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for i in 0..zin.len() {
         let mut f = zin.by_index(i).expect("entry");
-        let name = f.name().replace("00353", article_id);
+        let name = f.name().expect("entry name").replace("00353", article_id);
         let mut body = Vec::new();
         f.read_to_end(&mut body).expect("read entry");
         if name.ends_with(".xml") {

@@ -55,7 +55,7 @@ pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             let mut f = z.by_index(i).expect("entry");
             let mut data = Vec::new();
             f.read_to_end(&mut data).expect("read entry");
-            (f.name().to_owned(), data)
+            (f.name().expect("entry name").into_owned(), data)
         })
         .collect()
 }

@@ -205,7 +205,12 @@ impl<R: Read + Seek> SafeZip<R> {
         // File name → the raw entry name that first had it.
         let mut seen: std::collections::BTreeMap<String, String> = Default::default();
         for i in 0..archive.len() {
-            let raw_name = archive.name_for_index(i).unwrap_or("").to_owned();
+            // The name as UTF-8, or decoded from CP437 when the entry does
+            // not claim UTF-8 (what unzip tools show).
+            let raw_name = match archive.name_for_index(i) {
+                Some(name) => name.map_err(|e| corrupt(None, e.to_string()))?.into_owned(),
+                None => String::new(),
+            };
             // by_index (not _raw) so unsupported methods and encryption fail here.
             let entry = archive
                 .by_index(i)
@@ -215,9 +220,9 @@ impl<R: Read + Seek> SafeZip<R> {
             // the packing tool was up to.
             let is_dir = entry.is_dir();
             let path = if is_dir {
-                check_path(package, entry.name())?.join("/")
+                check_path(package, &raw_name)?.join("/")
             } else {
-                check_entry_name(package, entry.name())?
+                check_entry_name(package, &raw_name)?
             };
             if entry.is_symlink() {
                 return Err(unsafe_entry(&raw_name, "symbolic link"));

@@ -112,21 +112,23 @@ fn rewrite_start(
     by_value: &BTreeMap<String, String>,
     changed: &mut usize,
 ) -> std::result::Result<BytesStart<'static>, String> {
-    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+    let name = e.name().as_ref().to_owned();
     let mut out = BytesStart::new(name);
     for a in e.attributes() {
         let a = a.map_err(|e| e.to_string())?;
-        let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+        let key = a.key.as_ref().to_owned();
         let is_href = key == "href" || key.ends_with(":href");
-        let value = a
-            .unescape_value()
-            .map_err(|e| format!("attribute {key}: {e}"))?;
+        // Predefined entities and character references resolved, whitespace
+        // as written (no attribute-value normalisation).
+        let value =
+            quick_xml::escape::unescape(&a.value).map_err(|e| format!("attribute {key}: {e}"))?;
         match by_value.get(value.as_ref()) {
             Some(new) if is_href => {
                 *changed += 1;
                 out.push_attribute((key.as_str(), new.as_str()));
             }
-            _ => out.push_attribute((key.as_bytes(), a.value.as_ref())),
+            // Any other attribute is copied as written, escapes included.
+            _ => out.push_attribute(a.clone()),
         }
     }
     Ok(out)

@@ -388,7 +388,7 @@ fn write_big_package(path: &Path, mib: u64) {
         let mut entry = src.by_index(i).unwrap();
         let mut data = Vec::new();
         entry.read_to_end(&mut data).unwrap();
-        w.start_file(entry.name(), stored).unwrap();
+        w.start_file(entry.name().unwrap(), stored).unwrap();
         w.write_all(&data).unwrap();
         written += data.len() as u64;
     }

@@ -134,7 +134,7 @@ pub fn parse(xml: &[u8], file: &str) -> Result<Element> {
         match ev {
             Event::Eof => break,
             Event::DocType(d) => {
-                let body = String::from_utf8_lossy(d.as_ref());
+                let body: &str = &d;
                 if body.contains('[') || body.contains("<!") {
                     return Err(err(
                         pos,
@@ -171,7 +171,9 @@ pub fn parse(xml: &[u8], file: &str) -> Result<Element> {
                 }
             }
             Event::Text(t) => {
-                let s = t.decode().map_err(|e| err(pos, e.to_string()))?;
+                // The raw text, line ends as written (the reader has
+                // already refused input that is not UTF-8).
+                let s = t.into_inner();
                 if stack.is_empty() {
                     if !s.trim().is_empty() {
                         return Err(err(pos, "text outside the root element".into()));
@@ -181,7 +183,7 @@ pub fn parse(xml: &[u8], file: &str) -> Result<Element> {
                 }
             }
             Event::CData(c) => {
-                let s = c.decode().map_err(|e| err(pos, e.to_string()))?;
+                let s = c.into_inner();
                 push_node(&mut stack, Node::Text(s.into_owned()));
             }
             Event::GeneralRef(r) => {
@@ -192,8 +194,8 @@ pub fn parse(xml: &[u8], file: &str) -> Result<Element> {
                         .ok_or_else(|| err(pos, "bad character reference".into()))?;
                     c.to_string()
                 } else {
-                    let name = r.decode().map_err(|e| err(pos, e.to_string()))?;
-                    match quick_xml::escape::resolve_predefined_entity(&name) {
+                    let name: &str = &r;
+                    match quick_xml::escape::resolve_predefined_entity(name) {
                         Some(s) => s.to_owned(),
                         None => {
                             return Err(err(
@@ -221,13 +223,14 @@ pub fn parse(xml: &[u8], file: &str) -> Result<Element> {
 }
 
 fn start_element(e: &quick_xml::events::BytesStart<'_>) -> std::result::Result<Element, String> {
-    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+    let name = e.name().as_ref().to_owned();
     let mut attrs = Vec::new();
     for a in e.attributes() {
         let a = a.map_err(|e| format!("<{name}>: {e}"))?;
-        let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-        let value = a
-            .unescape_value()
+        let key = a.key.as_ref().to_owned();
+        // Predefined entities and character references only, whitespace
+        // kept as written (no attribute-value normalisation).
+        let value = quick_xml::escape::unescape(&a.value)
             .map_err(|e| format!("<{name} {key}>: {e} (entities are never expanded)"))?
             .into_owned();
         attrs.push((key, value));

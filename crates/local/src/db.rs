@@ -221,7 +221,7 @@ const STATEMENT_CACHE: usize = 128;
 /// room for every prepared statement.
 pub(crate) fn connect(path: &Path) -> Result<Connection, LocalError> {
     let ctx = |e: rusqlite::Error| LocalError::from(e).context("open", &path.display().to_string());
-    let conn = Connection::open(path).map_err(ctx)?;
+    let mut conn = Connection::open(path).map_err(ctx)?;
     conn.busy_handler(Some(busy_wait)).map_err(ctx)?;
     // Every statement goes through `prepare_cached`: parsing SQL was a
     // measurable share of a task's CPU. Room for all of them (~80).

@@ -515,7 +515,7 @@ impl Inner {
     /// retrying while another checkpoint or a reader is in the way. Best
     /// effort: if it still cannot, the next size check tries again.
     fn checkpoint(&self) {
-        let conn = match self.checkout() {
+        let mut conn = match self.checkout() {
             Ok(c) => c,
             Err(e) => {
                 tracing::debug!(error = %e, "no connection for a WAL checkpoint");

@@ -29,7 +29,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use pressbot_core::backend::Object;
 use pressbot_core::time::Timestamp;
-use sha2_hmac::Sha256;
+use sha2::Sha256;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
