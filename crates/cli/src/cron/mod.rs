@@ -63,6 +63,8 @@ pub fn execution(workflow_id: &str, run_id: &str) -> WorkflowExecution {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pressbot_core::history::{EventKind, HistoryEvent};
+    use std::path::Path;
 
     fn at(s: &str) -> Timestamp {
         parse_now(s).expect("time")
