@@ -29,7 +29,7 @@ case "$mode" in
 --quick)
     # cargo test runs criterion benches once each, in the test profile.
     cargo test --workspace --bench '*'
-    cargo build -p pressbot-daemons --bins
+    cargo build -p pressbot-daemons -p pressbot-cli --bins
     cargo run -p pressbot-bench -- --quick --bin-dir target/debug "$@"
     ;;
 --full)
@@ -40,7 +40,7 @@ case "$mode" in
     cargo bench -p pressbot-aws --bench swf_tasks | tee target/bench/swf_tasks.txt
     # The deployable build (see [profile.dist] in Cargo.toml): what an
     # operator runs, so what the footprint figures are of.
-    cargo build --profile dist -p pressbot-daemons -p pressbot-bench
+    cargo build --profile dist -p pressbot-daemons -p pressbot-cli -p pressbot-bench
     target/dist/pressbot-bench --bin-dir target/dist --json target/bench/process.json "$@"
     ;;
 *)

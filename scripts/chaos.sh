@@ -19,6 +19,6 @@ if [ "${1:-}" = "long" ]; then
   # The long variants are #[ignore]d (a default `cargo test` must not pass
   # them empty): run exactly those.
   export PRESSBOT_CHAOS_PACKAGES="${2:-50}"
-  exec cargo test -p pressbot-daemons --test chaos -- --nocapture --test-threads=1 --ignored _long
+  exec cargo test -p pressbot-cli --test chaos -- --nocapture --test-threads=1 --ignored _long
 fi
-exec cargo test -p pressbot-daemons --test chaos -- --nocapture --test-threads=1
+exec cargo test -p pressbot-cli --test chaos -- --nocapture --test-threads=1

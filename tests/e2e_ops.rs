@@ -1278,7 +1278,7 @@ async fn terminate_and_cancel_refuse_several_without_yes() {
 
     let out = h.pressbot_ok(&["cancel", "stop-3", "--reason", "superseded"]);
     assert!(out.contains("cancel requested for stop-3"), "{out}");
-    let info = pressbot_daemons::ops::find_execution(&backend, "stop-3")
+    let info = pressbot_cli::ops::find_execution(&backend, "stop-3")
         .await
         .expect("stop-3");
     assert!(info.cancel_requested, "{info:?}");

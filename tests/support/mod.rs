@@ -18,17 +18,78 @@ pub fn repo_root() -> PathBuf {
         .expect("repo root")
 }
 
-/// Path of a pressbot binary built for this test run.
+/// Path of a pressbot binary built for this test run. `pressbot` is the
+/// binary of the package these tests belong to (crates/cli); the four
+/// daemons are crates/daemons' binaries, which cargo puts beside it. A
+/// workspace test run builds them (crates/daemons has tests of its own);
+/// a run of crates/cli alone builds them here, once, when one is missing.
 pub fn bin(name: &str) -> PathBuf {
-    PathBuf::from(match name {
-        "decider" => env!("CARGO_BIN_EXE_decider"),
-        "activity-worker" => env!("CARGO_BIN_EXE_activity-worker"),
-        "queue-worker" => env!("CARGO_BIN_EXE_queue-worker"),
-        "workflow-starter" => env!("CARGO_BIN_EXE_workflow-starter"),
-        "pressbot" => env!("CARGO_BIN_EXE_pressbot"),
+    let pressbot = PathBuf::from(env!("CARGO_BIN_EXE_pressbot"));
+    match name {
+        "pressbot" => pressbot,
+        role if ROLES.contains(&role) => {
+            let path =
+                |r: &str| pressbot.with_file_name(format!("{r}{}", std::env::consts::EXE_SUFFIX));
+            static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+            // Present and built with fault injection (tests/chaos.rs needs
+            // it; a `cargo build` or a test run of crates/daemons alone
+            // leaves binaries without it).
+            let ready = |r: &str| {
+                Command::new(path(r))
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|o| {
+                        String::from_utf8_lossy(&o.stdout).contains("with fault injection")
+                    })
+            };
+            BUILT.get_or_init(|| {
+                if !ROLES.iter().all(|r| ready(r)) {
+                    build_daemons(&pressbot);
+                }
+            });
+            path(role)
+        }
         other => panic!("no binary {other}"),
-    })
+    }
 }
+
+/// `cargo build` the daemon binaries into the target directory and profile
+/// `pressbot` was built in (cargo releases its lock while tests run).
+fn build_daemons(pressbot: &Path) {
+    let profile_dir = pressbot.parent().expect("profile directory");
+    let target_dir = profile_dir.parent().expect("target directory");
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .current_dir(repo_root())
+        .args(["build", "--bins", "-p", "pressbot-daemons", "--target-dir"])
+        .arg(target_dir)
+        .args(DAEMON_FEATURES);
+    match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => {}
+        Some(profile) => {
+            cargo.args([
+                "--profile",
+                if profile == "release" {
+                    "release"
+                } else {
+                    profile
+                },
+            ]);
+        }
+    }
+    let status = cargo
+        .status()
+        .expect("run cargo build for the daemon binaries");
+    assert!(
+        status.success(),
+        "building the daemon binaries failed: {status}"
+    );
+}
+
+/// The features the daemon binaries need in these tests: fault injection
+/// for tests/chaos.rs (the workspace test run enables it through crates/cli's
+/// dev-dependency).
+const DAEMON_FEATURES: [&str; 2] = ["--features", "faults"];
 
 pub const ROLES: [&str; 4] = [
     "decider",

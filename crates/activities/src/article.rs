@@ -45,10 +45,11 @@ use serde_json::Value;
 
 /// Context key names (see the module docs).
 pub mod keys {
-    pub const BUCKET_NAME: &str = "bucket_name";
-    pub const FILE_NAME: &str = "file_name";
-    pub const FILE_ETAG: &str = "file_etag";
-    pub const FILE_SIZE: &str = "file_size";
+    use pressbot_core::start::StarterPayload;
+    pub const BUCKET_NAME: &str = StarterPayload::BUCKET_NAME;
+    pub const FILE_NAME: &str = StarterPayload::FILE_NAME;
+    pub const FILE_ETAG: &str = StarterPayload::FILE_ETAG;
+    pub const FILE_SIZE: &str = StarterPayload::FILE_SIZE;
     pub const ARTICLE_ID: &str = "article_id";
     pub const STATUS: &str = "status";
     pub const VERSION: &str = "version";

@@ -19,6 +19,7 @@ mod resources;
 mod s3;
 mod sqs;
 mod swf;
+#[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 
 pub use error::{iam_action, AwsError};

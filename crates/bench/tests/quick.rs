@@ -14,7 +14,14 @@ fn quick_mode_produces_figures() {
     // depend on: build them (debug profile, same target dir) if missing.
     if !bin_dir.join("decider").exists() || !bin_dir.join("pressbot").exists() {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "pressbot-daemons", "--bins"])
+            .args([
+                "build",
+                "-p",
+                "pressbot-daemons",
+                "-p",
+                "pressbot-cli",
+                "--bins",
+            ])
             .status()
             .expect("run cargo build");
         assert!(status.success(), "building the daemon binaries failed");

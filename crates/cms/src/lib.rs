@@ -16,6 +16,7 @@ pub mod embedded;
 pub mod error;
 mod html;
 pub mod page;
+#[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 
 pub use client::{idempotency_key, CmsClient, Ingested, Published, VersionState, VersionStatus};

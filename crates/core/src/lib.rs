@@ -23,6 +23,8 @@ pub mod messages;
 pub mod retry;
 pub mod rules;
 pub mod settings;
+pub mod start;
+#[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 pub mod time;
 

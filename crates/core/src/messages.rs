@@ -218,15 +218,16 @@ impl StarterMessage {
     pub fn for_s3_record(workflow: &str, r: &S3Record) -> Self {
         StarterMessage {
             workflow_name: workflow.to_owned(),
-            workflow_data: serde_json::json!({
-                "event_name": r.event_name,
-                "event_time": r.event_time,
-                "bucket_name": r.bucket,
-                "file_name": r.key,
-                "file_size": r.size,
-                "file_etag": r.etag,
-                "file_sequencer": r.sequencer,
-            }),
+            workflow_data: crate::start::StarterPayload {
+                event_name: Some(r.event_name.clone()),
+                event_time: Some(r.event_time.clone()),
+                bucket_name: Some(r.bucket.clone()),
+                file_name: Some(r.key.clone()),
+                file_size: Some(r.size),
+                file_etag: r.etag.clone(),
+                file_sequencer: r.sequencer.clone(),
+            }
+            .to_data(),
         }
     }
 

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::http::Dependency;
-use crate::run::Role;
+use crate::role::Role;
 use pressbot_activities::is_known_activity;
 use pressbot_core::backend::Backend;
 use pressbot_core::definition::Definitions;
@@ -327,10 +327,12 @@ impl Loaded {
 }
 
 /// Connect the backend the settings name. With `PRESSBOT_FAULTS` set (chaos
-/// tests only) the backend is wrapped in `pressbot_faults::FaultyBackend`.
+/// tests only, in a build with the `faults` feature) the backend is wrapped
+/// in `pressbot_faults::FaultyBackend`; see [`crate::faults`].
 pub async fn connect(settings: &Settings) -> Result<Backend> {
+    crate::faults::gate()?;
     let backend = connect_backend(settings).await?;
-    pressbot_faults::wrap_from_env(backend).map_err(|e| Error::Other(e.to_string()))
+    crate::faults::wrap(backend)
 }
 
 /// [`connect`] for a daemon: on AWS it first checks that what this role

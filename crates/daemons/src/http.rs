@@ -7,7 +7,7 @@
 //! - `/__version__`: version, git commit and build time.
 //! - `/metrics`: Prometheus text (see [`crate::metrics`]).
 
-use crate::run::Role;
+use crate::role::Role;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

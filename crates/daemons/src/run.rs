@@ -4,6 +4,7 @@
 use crate::app::{identity, Loaded};
 use crate::decider::Decider;
 use crate::queue_worker::QueueWorker;
+pub use crate::role::Role;
 use crate::starter::WorkflowStarter;
 use crate::worker::ActivityWorker;
 use pressbot_activities::{Env, Registry};
@@ -67,15 +68,6 @@ pub fn queue_wait(loaded: &Loaded, wait: std::time::Duration) -> std::time::Dura
     }
 }
 
-/// The four roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Role {
-    Decider,
-    ActivityWorker,
-    QueueWorker,
-    WorkflowStarter,
-}
-
 /// Entry point of a role binary: load, build the runtime, run `daemon`
 /// (this role's, e.g. `|l, b, s| decider(l, b).run(s)`) until a signal.
 ///
@@ -98,6 +90,7 @@ where
     F: FnOnce(&Loaded, &Backend, CancellationToken) -> Fut,
     Fut: std::future::Future<Output = crate::Result<()>>,
 {
+    crate::faults::gate()?;
     let loaded = Loaded::load(&args)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

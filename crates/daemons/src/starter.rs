@@ -1,18 +1,16 @@
 //! The workflow starter: starter messages become workflow executions with a
 //! deterministic workflow id, so a duplicate message starts nothing new.
 
-use crate::backoff::{sleep_or_shutdown, ErrorBackoff};
-use crate::queue_worker::{dead_letter, delete, BatchVisibility};
-use pressbot_core::backend::{
-    Backend, ExecutionFilter, ReceivedMessage, StartOutcome, StartRequest,
-};
+use crate::queue_loop::{Disposition, Handler, QueueLoop};
+use crate::start::{start_once, Duplicates, Once};
+use pressbot_core::backend::{Backend, ReceivedMessage, StartOutcome};
 use pressbot_core::definition::Definitions;
 use pressbot_core::ids::{deterministic_workflow_id, WorkflowId};
 use pressbot_core::messages::StarterMessage;
+use pressbot_core::start::StarterPayload;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 #[derive(Debug)]
 pub struct WorkflowStarter {
@@ -28,12 +26,16 @@ pub struct WorkflowStarter {
 /// one; otherwise a hash of the whole message.
 pub fn workflow_id_for(message: &StarterMessage) -> WorkflowId {
     let d = &message.workflow_data;
-    let s = |k: &str| d.get(k).and_then(|v| v.as_str());
-    if let Some(id) = s("workflow_id") {
+    if let Some(id) = d.get("workflow_id").and_then(|v| v.as_str()) {
         return WorkflowId(pressbot_core::ids::sanitize_id_part(id));
     }
-    if let (Some(bucket), Some(key)) = (s("bucket_name"), s("file_name")) {
-        let version = s("file_etag").or(s("file_sequencer")).unwrap_or("");
+    let payload = StarterPayload::from_data(d);
+    if let (Some(bucket), Some(key)) =
+        (payload.bucket_name.as_deref(), payload.file_name.as_deref())
+    {
+        let version = (payload.file_etag.as_deref())
+            .or(payload.file_sequencer.as_deref())
+            .unwrap_or("");
         let name = key.rsplit('/').next().unwrap_or(key);
         return deterministic_workflow_id(&message.workflow_name, name, &[bucket, key, version]);
     }
@@ -56,37 +58,27 @@ pub async fn start(
     })?;
     let workflow_id = workflow_id_for(message);
     let force = message.workflow_data.get("force").and_then(|v| v.as_bool()) == Some(true);
-    if !force {
-        let closed = backend
-            .workflows
-            .list_executions(&ExecutionFilter {
-                open: false,
-                workflow_id: Some(workflow_id.clone()),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| StartError::Transient(e.to_string()))?;
-        if !closed.is_empty() {
-            return Ok((workflow_id, StartOutcome::AlreadyRunning));
-        }
-    }
-    let request = StartRequest {
-        workflow_id: workflow_id.clone(),
-        workflow_type: def.workflow_type(),
-        task_list: def.task_list.clone(),
-        input: Some(message.workflow_data.to_string()),
-        execution_start_to_close: def.execution_start_to_close,
-        decision_task_start_to_close: def.decision_task_start_to_close,
-        tags: vec![],
+    let request = def.start_request(
+        workflow_id.clone(),
+        Some(message.workflow_data.to_string()),
+        vec![],
+    );
+    // `force` starts again an id whose execution closed (an open one still
+    // counts as started). Any service error (throttling, an unregistered
+    // type an operator must fix) leaves the message for redelivery, and so
+    // for the dead-letter queue after `max_receives`: nothing is lost.
+    let duplicates = if force {
+        Duplicates::Open
+    } else {
+        Duplicates::EverStarted
     };
-    // Any service error (throttling, an unregistered type an operator must
-    // fix) leaves the message for redelivery, and so for the dead-letter
-    // queue after `max_receives`: nothing is lost.
-    let outcome = backend
-        .workflows
-        .start_workflow(request)
+    let once = start_once(backend, request, duplicates)
         .await
         .map_err(|e| StartError::Transient(e.to_string()))?;
+    if once == Once::Closed {
+        return Ok((workflow_id, StartOutcome::AlreadyRunning));
+    }
+    let outcome = once.outcome();
     metrics::counter!("pressbot_workflows_started_total", "workflow" => message.workflow_name.clone(), "outcome" => if outcome == StartOutcome::AlreadyRunning { "already" } else { "started" }).increment(1);
     Ok((workflow_id, outcome))
 }
@@ -99,75 +91,41 @@ pub enum StartError {
 
 impl WorkflowStarter {
     pub async fn run(self, shutdown: CancellationToken) -> crate::Result<()> {
-        let mut backoff = ErrorBackoff::default();
-        tracing::info!(queue = %self.queue, "workflow starter polling");
-        let _alive = crate::metrics::loop_alive("workflow-starter");
-        while !shutdown.is_cancelled() {
-            let _poll = crate::metrics::polling("workflow-starter");
-            match self
-                .backend
-                .queues
-                .receive(&self.queue, 10, self.wait, self.visibility)
-                .await
-            {
-                Ok(messages) => {
-                    backoff.reset();
-                    metrics::counter!("pressbot_queue_messages_received_total", "queue" => self.queue.clone()).increment(messages.len() as u64);
-                    let hold = BatchVisibility::hold(
-                        self.backend.clone(),
-                        self.queue.clone(),
-                        &messages,
-                        self.visibility,
-                        shutdown.clone(),
-                    );
-                    for m in messages {
-                        if !hold.begin(&m.receipt).await {
-                            continue;
-                        }
-                        let span = tracing::info_span!("message", queue = %self.queue, message_id = %m.id, receive_count = m.receive_count);
-                        self.handle(&hold, m).instrument(span).await;
-                    }
-                    hold.release().await;
-                }
-                Err(e) => {
-                    let wait = backoff.next_delay();
-                    crate::metrics::poll_error("workflow-starter");
-                    tracing::warn!(error = %e, retry_in = ?wait, "receive failed");
-                    if !sleep_or_shutdown(wait, &shutdown).await {
-                        break;
-                    }
-                }
-            }
+        QueueLoop {
+            backend: self.backend.clone(),
+            queue: self.queue.clone(),
+            wait: self.wait,
+            visibility: self.visibility,
         }
-        tracing::info!("workflow starter stopped");
-        Ok(())
+        .run(&self, shutdown)
+        .await
     }
+}
 
-    async fn handle(&self, hold: &BatchVisibility, m: ReceivedMessage) {
+impl Handler for WorkflowStarter {
+    const ROLE: &'static str = "workflow-starter";
+    const NAME: &'static str = "workflow starter";
+
+    async fn handle(&self, m: &ReceivedMessage) -> Disposition {
         let message = match StarterMessage::parse(&m.body) {
             Ok(s) => s,
             Err(e) => {
-                hold.finish(&m.receipt).await;
-                return dead_letter(&self.backend, &self.queue, &m, &e.to_string()).await;
+                return Disposition::DeadLetter {
+                    reason: e.to_string(),
+                }
             }
         };
-        let outcome = start(&self.backend, &self.definitions, &message).await;
-        hold.finish(&m.receipt).await;
-        match outcome {
+        match start(&self.backend, &self.definitions, &message).await {
             Ok((id, StartOutcome::Started { run_id })) => {
                 tracing::info!(workflow_id = %id, run_id = %run_id, workflow = %message.workflow_name, "workflow started");
-                delete(&self.backend, &self.queue, &m).await;
+                Disposition::Done
             }
             Ok((id, StartOutcome::AlreadyRunning)) => {
                 tracing::info!(workflow_id = %id, workflow = %message.workflow_name, "already started: duplicate ignored");
-                delete(&self.backend, &self.queue, &m).await;
+                Disposition::Done
             }
-            Err(StartError::Bad(reason)) => {
-                dead_letter(&self.backend, &self.queue, &m, &reason).await
-            }
-            Err(StartError::Transient(reason)) => {
-                tracing::warn!(reason = %reason, "could not start; the message will be redelivered")
-            }
+            Err(StartError::Bad(reason)) => Disposition::DeadLetter { reason },
+            Err(StartError::Transient(reason)) => Disposition::Retry { reason },
         }
     }
 }

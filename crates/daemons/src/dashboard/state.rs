@@ -239,7 +239,7 @@ async fn workflow_view(
                         attempt: r.attempt,
                         start: r.start.map(|t| t.to_string()),
                         end: r.end.map(|t| t.to_string()),
-                        duration: r.duration.map(crate::ops::human),
+                        duration: r.duration.map(crate::format::human),
                         outcome: r.outcome,
                     })
                     .collect();

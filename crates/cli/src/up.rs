@@ -10,10 +10,11 @@
 //! so the pages it renders show their figures with nothing else running.
 
 use crate::app::Loaded;
-use crate::ops::{human, summarise, table, SummaryRow};
+use crate::ops::{summarise, table, SummaryRow};
 use pressbot_core::backend::{Backend, ExecutionFilter};
 use pressbot_core::settings::{BackendKind, Settings};
 use pressbot_core::time::Timestamp;
+use pressbot_daemons::format::human;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::task::JoinSet;

@@ -2,12 +2,13 @@
 //! show a history, summarise executions.
 
 use pressbot_core::backend::{
-    Backend, CloseStatus, ExecutionFilter, ExecutionInfo, PutOptions, StartOutcome, StartRequest,
+    Backend, CloseStatus, ExecutionFilter, ExecutionInfo, PutOptions, StartOutcome,
 };
 use pressbot_core::definition::Definitions;
 use pressbot_core::history::{EventKind, HistoryEvent};
 use pressbot_core::ids::{WorkflowExecution, WorkflowId};
 use pressbot_core::time::Timestamp;
+use pressbot_daemons::start::{start_once, Duplicates};
 use std::path::Path;
 
 /// Upload a file into a bucket (firing the bucket's notification, if any).
@@ -76,19 +77,10 @@ pub async fn start(
         Some(id) => WorkflowId(id),
         None => WorkflowId(format!("{name}-{}", uuid::Uuid::new_v4())),
     };
-    let outcome = backend
-        .workflows
-        .start_workflow(StartRequest {
-            workflow_id: id.clone(),
-            workflow_type: def.workflow_type(),
-            task_list: def.task_list.clone(),
-            input: Some(input.to_string()),
-            execution_start_to_close: def.execution_start_to_close,
-            decision_task_start_to_close: def.decision_task_start_to_close,
-            tags: vec![],
-        })
-        .await?;
-    Ok((id, outcome))
+    // SWF refuses the id only while an execution with it is open.
+    let request = def.start_request(id.clone(), Some(input.to_string()), vec![]);
+    let outcome = start_once(backend, request, Duplicates::Open).await?;
+    Ok((id, outcome.outcome()))
 }
 
 fn known(definitions: &Definitions) -> String {
@@ -144,10 +136,8 @@ pub fn summary_row(info: &ExecutionInfo, events: &[HistoryEvent]) -> SummaryRow 
             _ => None,
         })
         .unwrap_or_default();
-    let article = input
-        .get("file_name")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
+    let article = pressbot_core::start::StarterPayload::from_data(&input)
+        .file_name
         .unwrap_or_else(|| info.workflow_type.name.clone());
     let result = match info.close_status {
         None => "OPEN".to_owned(),
@@ -207,15 +197,6 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         out.push_str(&line(r.iter().map(String::as_str).collect()));
     }
     out
-}
-
-/// Format a duration for humans: `1.234s`, `2m 3s`.
-pub fn human(d: std::time::Duration) -> String {
-    if d.as_secs() < 60 {
-        format!("{:.3}s", d.as_secs_f64())
-    } else {
-        humantime::format_duration(std::time::Duration::from_secs(d.as_secs())).to_string()
-    }
 }
 
 /// For `history`: the execution to show (a run id given, or the latest).

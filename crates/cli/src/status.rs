@@ -7,11 +7,12 @@
 
 use crate::app::Loaded;
 use crate::cron::{last_failure, rfc3339};
-use crate::ops::{human, table};
+use crate::ops::table;
 use pressbot_core::backend::{
     dead_letter_queue_name, Backend, CloseStatus, ExecutionFilter, QueueDepth,
 };
 use pressbot_core::time::Timestamp;
+use pressbot_daemons::format::human;
 use std::time::Duration;
 
 /// A role's operations endpoint, as `ROLE=URL` on the command line.

@@ -4,10 +4,11 @@
 
 use crate::app::Loaded;
 use pressbot_core::backend::{
-    dead_letter_queue_name, Backend, CloseStatus, OutgoingMessage, StartOutcome, StartRequest,
+    dead_letter_queue_name, Backend, CloseStatus, OutgoingMessage, StartOutcome,
 };
 use pressbot_core::history::EventKind;
 use pressbot_core::ids::WorkflowId;
+use pressbot_daemons::start::{start_once, Duplicates};
 use std::time::Duration;
 
 /// The attributes `dead_letter` adds, removed when a message goes back.
@@ -75,18 +76,16 @@ pub async fn retry(
     } else {
         info.execution.workflow_id.clone()
     };
-    let outcome = backend
-        .workflows
-        .start_workflow(StartRequest {
-            workflow_id: id.clone(),
-            workflow_type: def.workflow_type(),
-            task_list: def.task_list.clone(),
-            input,
-            execution_start_to_close: def.execution_start_to_close,
-            decision_task_start_to_close: def.decision_task_start_to_close,
-            tags: vec![format!("retry-of:{}", info.execution.run_id)],
-        })
-        .await?;
+    // The starter's duplicate check is bypassed on purpose: the closed
+    // execution is the one to run again.
+    let request = def.start_request(
+        id.clone(),
+        input,
+        vec![format!("retry-of:{}", info.execution.run_id)],
+    );
+    let outcome = start_once(backend, request, Duplicates::Open)
+        .await?
+        .outcome();
     tracing::info!(workflow_id = %id, previous_run = %info.execution.run_id, "retry started");
     Ok((id, outcome))
 }

@@ -1,0 +1,29 @@
+//! `pressbot`: the operator's command line. The commands and their
+//! dispatch are in `pressbot_cli::commands`; this is the process edge:
+//! parse, load settings, run, and turn an error into an exit status.
+
+use anyhow::Context;
+use clap::Parser;
+use pressbot_cli::commands::Cli;
+use pressbot_daemons::app::Loaded;
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::from(pressbot_daemons::error::exit_code(e.chain()))
+        }
+    }
+}
+
+#[tokio::main]
+async fn run() -> anyhow::Result<u8> {
+    let cli = Cli::parse();
+    pressbot_daemons::faults::gate()?;
+    if let Some(code) = cli.run_without_settings()? {
+        return Ok(code);
+    }
+    let loaded = Loaded::load(&cli.common).context("loading settings and workflows")?;
+    Ok(cli.run(loaded).await?)
+}
