@@ -36,6 +36,11 @@ export PRESSBOT_MOTO_SERVER
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Each crate's modules form a DAG (issue 16): lists any import cycle.
+python3 scripts/module-cycles.py
+# The shipped (release) binaries carry no fault injection and refuse
+# PRESSBOT_FAULTS; builds them as an operator would.
+bash scripts/check-release.sh
 # Supply chain (deny.toml): advisories from the snapshot in scripts/deny/
 # (no fetch), bans of duplicate versions, licences, crates.io only.
 # Every target's packages on disk: cargo-deny's metadata runs offline.

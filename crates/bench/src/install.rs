@@ -3,8 +3,8 @@
 //! processes, so the figures are of real processes, not of functions.
 
 use crate::counters::Counters;
+use crate::numbers::round;
 use crate::procfs::{cpu_ticks, rss_kb, ticks_ms};
-use crate::report::round;
 use crate::Args;
 use anyhow::{bail, Context, Result};
 use pressbot_core::backend::Backend;

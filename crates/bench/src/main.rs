@@ -15,6 +15,7 @@
 
 mod counters;
 mod install;
+mod numbers;
 mod procfs;
 mod report;
 mod scenarios;

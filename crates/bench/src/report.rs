@@ -3,6 +3,7 @@
 
 use crate::counters::Counters;
 use crate::install::Install;
+use crate::numbers::round;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -44,11 +45,6 @@ pub(crate) fn machine() -> Value {
         "nproc": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         "mem_gb": round(mem_kb as f64 / 1024.0 / 1024.0, 1),
     })
-}
-
-pub(crate) fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
 }
 
 /// RSS samples as `{role: [[seconds, MB], ...]}`, at most ~20 per role

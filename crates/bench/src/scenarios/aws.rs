@@ -3,8 +3,8 @@
 
 use super::throughput::throughput_on;
 use crate::install::Install;
+use crate::numbers::round;
 use crate::procfs::{thread_cpu_ticks, ticks_ms};
-use crate::report::round;
 use crate::Args;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};

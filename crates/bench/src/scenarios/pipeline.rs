@@ -4,8 +4,9 @@
 use super::history::stats_of;
 use super::{list, wait_closed};
 use crate::install::Install;
+use crate::numbers::round;
 use crate::procfs::ticks_ms;
-use crate::report::{percentiles, round};
+use crate::report::percentiles;
 use crate::Args;
 use anyhow::{bail, Context, Result};
 use pressbot_core::backend::{ExecutionInfo, PutOptions};
