@@ -112,7 +112,8 @@ impl AwsBackend {
     }
 
     /// Like [`AwsBackend::connect`] with fixed credentials instead of the
-    /// chain: for moto in tests (see [`testing`]) and for tools handed keys.
+    /// chain: for moto in tests (see the `testing` module, built with the
+    /// `test-util` feature) and for tools handed keys.
     pub async fn connect_with_credentials(
         settings: &Settings,
         credentials: Credentials,

@@ -4,8 +4,8 @@
 //! retry timer carries its step and attempt in its ids and control:
 //! `"{step}#{attempt}"`, control `{"step": .., "attempt": ..}`, and timer
 //! `"retry:{step}#{n}"`. Writing and reading them live together here so the
-//! two cannot drift apart; [`crate::testing::HistoryBuilder`] writes the same
-//! ids through these functions.
+//! two cannot drift apart; `testing::HistoryBuilder` (feature `test-util`)
+//! writes the same ids through these functions.
 
 use serde_json::json;
 use std::borrow::Cow;

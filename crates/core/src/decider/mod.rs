@@ -9,8 +9,8 @@
 //! decisions, which is what makes the decider testable without a service
 //! (see `tests/decider_table.rs` and `tests/decider_props.rs`).
 //!
-//! Conventions the decider relies on (and [`crate::testing::HistoryBuilder`]
-//! reproduces):
+//! Conventions the decider relies on (which `testing::HistoryBuilder`, under
+//! the `test-util` feature, reproduces):
 //! - an activity attempt has id `"{step}#{attempt}"` and control
 //!   `{"step": .., "attempt": ..}`;
 //! - the wait before attempt `n` is an SWF timer `"retry:{step}#{n}"`;
