@@ -4,7 +4,7 @@
 //! `settings.aws` (region, the standard credential chain, an optional
 //! endpoint for moto or a VPC endpoint, timeouts above the long polls), and
 //! [`AwsBackend::backend`] hands them to the daemons as core's
-//! [`Backend`](pressbot_core::backend::Backend). Nothing outside this crate
+//! [`Backend`]. Nothing outside this crate
 //! sees an AWS type.
 //!
 //! Retries: the SDK's own retry layer is switched off and every call goes
