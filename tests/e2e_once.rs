@@ -10,7 +10,8 @@
 //!   faults layer) gets the version it got the first time and the CMS
 //!   sees nothing new;
 //! - two activity-worker processes with several packages in flight: never
-//!   two CMS ingests at once (the CMS lease).
+//!   two CMS ingests at once (the CMS lease), and waiting for the lease
+//!   spends no retry attempt; on both backends.
 
 mod e2e_pipeline_cases;
 mod support;
@@ -187,12 +188,37 @@ async fn duplicate_start_of_an_unversioned_package_after_close_adds_nothing() {
     );
 }
 
+/// Two workers, four packages, a CMS that takes 1.5 s per ingest, and CMS
+/// steps allowed only 2 attempts (1-2 s apart): every package must wait
+/// for the lease behind the others, and that wait must not spend its
+/// attempts (it waits inside the attempt, heartbeating), or some would
+/// close FAILED as in the long chaos run of 2026-12-06.
 #[tokio::test(flavor = "multi_thread")]
 async fn two_worker_processes_never_ingest_at_once() {
+    two_workers_case(Harness::new()).await;
+}
+
+/// The same on the AWS backend against moto: the lease is an S3 object
+/// written with conditional puts.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_worker_processes_never_ingest_at_once_on_aws() {
+    two_workers_case(Harness::aws(&shared_moto().endpoint())).await;
+}
+
+async fn two_workers_case(mut h: Harness) {
     let cms = MisbehavingCms::start(vec![], vec![]).await.expect("CMS");
     cms.set_ingest_delay(Duration::from_millis(1500));
-    let mut h = harness(&cms.base_url());
+    configure(&mut h, &cms.base_url());
     h.set("PRESSBOT__CMS__LEASE_TTL", "3s");
+    let workflow = std::fs::read_to_string(h.path().join("workflows/IngestArticleZip.toml"))
+        .expect("workflow");
+    let few = workflow.replace("max_attempts = 10,", "max_attempts = 2,");
+    assert_eq!(
+        few.matches("max_attempts = 2,").count(),
+        2,
+        "PostToCms and PublishToCms get 2 attempts: {few}"
+    );
+    h.add_workflow("IngestArticleZip.toml", &few);
     h.pressbot_ok(&["create-resources"]);
     h.spawn_all();
     h.spawn("activity-worker");
@@ -218,7 +244,7 @@ async fn two_worker_processes_never_ingest_at_once() {
     assert_eq!(cms.max_concurrent_ingests(), 1, "{:#?}", cms.requests());
     let logs = h.logs();
     assert!(
-        logs.contains("CMS busy: lease held by"),
-        "the second worker met the lease at least once"
+        logs.contains("waiting for the CMS lease") && logs.contains("CMS busy: lease held by"),
+        "a worker met the lease held and waited for it at least once"
     );
 }

@@ -20,9 +20,17 @@ pub fn repo_root() -> PathBuf {
 
 /// Path of a pressbot binary built for this test run. `pressbot` is the
 /// binary of the package these tests belong to (crates/cli); the four
-/// daemons are crates/daemons' binaries, which cargo puts beside it. A
-/// workspace test run builds them (crates/daemons has tests of its own);
-/// a run of crates/cli alone builds them here, once, when one is missing.
+/// daemons are crates/daemons' binaries, which cargo puts beside it.
+///
+/// Cargo builds only the tested package's own binaries for its tests (a
+/// workspace test run builds the daemons too). So, once per test binary,
+/// the daemons are built here when one is missing, lacks fault injection
+/// (tests/chaos.rs needs it), or is older than a source file or manifest
+/// of the workspace: checking only that they exist ran stale daemons after
+/// a change to code they share with `pressbot` (seen: a new setting that
+/// the old binaries refused). Not `cargo build` every time: its feature
+/// resolution differs from a workspace test run's, and would rebuild half
+/// the dependencies after every such run.
 pub fn bin(name: &str) -> PathBuf {
     let pressbot = PathBuf::from(env!("CARGO_BIN_EXE_pressbot"));
     match name {
@@ -31,9 +39,6 @@ pub fn bin(name: &str) -> PathBuf {
             let path =
                 |r: &str| pressbot.with_file_name(format!("{r}{}", std::env::consts::EXE_SUFFIX));
             static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-            // Present and built with fault injection (tests/chaos.rs needs
-            // it; a `cargo build` or a test run of crates/daemons alone
-            // leaves binaries without it).
             let ready = |r: &str| {
                 Command::new(path(r))
                     .arg("--version")
@@ -42,8 +47,11 @@ pub fn bin(name: &str) -> PathBuf {
                         String::from_utf8_lossy(&o.stdout).contains("with fault injection")
                     })
             };
+            let built_at = |r: &str| std::fs::metadata(path(r)).and_then(|m| m.modified()).ok();
             BUILT.get_or_init(|| {
-                if !ROLES.iter().all(|r| ready(r)) {
+                let sources = newest_source();
+                let fresh = |r: &str| ready(r) && built_at(r).is_some_and(|b| b >= sources);
+                if !ROLES.iter().all(|r| fresh(r)) {
                     build_daemons(&pressbot);
                 }
             });
@@ -51,6 +59,34 @@ pub fn bin(name: &str) -> PathBuf {
         }
         other => panic!("no binary {other}"),
     }
+}
+
+/// When the workspace's code last changed: the newest modification time of
+/// `Cargo.lock` and of any `.rs` file or `Cargo.toml` under `crates/`.
+fn newest_source() -> std::time::SystemTime {
+    fn walk(dir: &Path, newest: &mut std::time::SystemTime) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, newest);
+            } else if p.extension().is_some_and(|x| x == "rs")
+                || p.file_name().is_some_and(|n| n == "Cargo.toml")
+            {
+                if let Ok(t) = e.metadata().and_then(|m| m.modified()) {
+                    *newest = (*newest).max(t);
+                }
+            }
+        }
+    }
+    let root = repo_root();
+    let mut newest = std::fs::metadata(root.join("Cargo.lock"))
+        .and_then(|m| m.modified())
+        .unwrap_or(std::time::UNIX_EPOCH);
+    walk(&root.join("crates"), &mut newest);
+    newest
 }
 
 /// `cargo build` the daemon binaries into the target directory and profile
@@ -307,6 +343,12 @@ impl Drop for Harness {
         for (_, c) in self.children.iter_mut() {
             let _ = c.kill();
             let _ = c.wait();
+        }
+        // A failed test's panic message names the logs directory: keep it
+        // (data dir and logs) for whoever reads the failure.
+        if std::thread::panicking() {
+            self.dir.disable_cleanup(true);
+            eprintln!("test failed: kept {}", self.dir.path().display());
         }
     }
 }

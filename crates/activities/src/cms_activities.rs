@@ -13,8 +13,9 @@
 //! by ConvertJATS).
 //!
 //! Both hold the CMS lease around the CMS call: one call at a time across
-//! every worker process and host; held elsewhere, the attempt fails
-//! retryable with "CMS busy: lease held by <holder> until <time>".
+//! every worker process and host. Held elsewhere, the attempt waits for it
+//! (up to `cms.lease_wait`, heartbeating), then fails retryable with "CMS
+//! busy: lease held by <holder> until <time>".
 //!
 //! Output: `PostToCms` → `cms_idempotency_key`, `cms_already_there` (an
 //! earlier attempt had arrived; nothing was posted), `cms_silent_correction`;
@@ -32,10 +33,11 @@ use crate::{Activity, ActivityContext, Env};
 use async_trait::async_trait;
 use pressbot_cms::{CmsClient, CmsError};
 use pressbot_core::activity::ActivityFailure;
-use pressbot_core::lease::{renew_every, Acquired, CMS_LEASE};
+use pressbot_core::lease::{renew_every, Acquired, Lease, CMS_LEASE};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Dashboard property set by `PublishToCms`.
 pub const PUBLICATION_STATUS: &str = "publication-status";
@@ -120,18 +122,124 @@ fn holder(ctx: &ActivityContext) -> String {
     )
 }
 
+/// When this process last released the CMS lease: see [`yield_to_waiters`].
+static LAST_RELEASE: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+
+/// How often a CMS step waiting for the lease asks for it again (with
+/// jitter, between half and all of this). Short against any CMS call, so
+/// the lease changes hands within a second of its release.
+fn lease_poll(ttl: Duration) -> Duration {
+    (ttl / 10).clamp(Duration::from_millis(50), Duration::from_secs(1))
+}
+
+/// A process that has just released the lease waits one poll interval
+/// before taking it again. Without this, a worker that finishes an ingest
+/// and at once polls the next CMS task would win the lease back nearly
+/// every time (its next acquire comes milliseconds after its release, a
+/// waiter's up to a poll interval later), and the other workers' waits
+/// would run out. Every waiter asks at least once within the pause, so
+/// the lease goes round; with nobody waiting it costs one poll interval
+/// between two CMS calls of one process.
+async fn yield_to_waiters(ttl: Duration) {
+    let last = LAST_RELEASE.lock().ok().and_then(|g| *g);
+    if let Some(released) = last {
+        let pause = lease_poll(ttl) + Duration::from_millis(50);
+        let since = released.elapsed();
+        if since < pause {
+            tokio::time::sleep(pause - since).await;
+        }
+    }
+}
+
+/// Take the CMS lease, waiting for it inside the attempt while another
+/// holder has it.
+///
+/// The wait ends at `cms.lease_wait`, and early enough for one CMS call
+/// ([`pressbot_core::settings::CmsSettings::longest_call`]) to fit before
+/// the worker cuts the attempt at its `start_to_close` (`ctx.deadline`);
+/// then the attempt fails retryable with "CMS busy: lease held by ...". The
+/// worker heartbeats meanwhile (the progress note says who is waited for),
+/// so a waiting step is alive, not stuck. Before, a step failed at once
+/// when the lease was held, and under a burst of packages their retry
+/// attempts ran out while they queued for the one CMS.
+async fn take_cms_lease(env: &Env, ctx: &ActivityContext) -> Result<Lease, ActivityFailure> {
+    let step = &ctx.input.step;
+    let cms = &env.settings.cms;
+    let ttl = cms.lease_ttl;
+    let leases = &env.backend.leases;
+    yield_to_waiters(ttl).await;
+    let started = Instant::now();
+    let mut until = tokio::time::Instant::now() + cms.lease_wait;
+    if let Some(deadline) = ctx.deadline {
+        until = until.min(
+            deadline
+                .checked_sub(cms.longest_call())
+                .unwrap_or_else(tokio::time::Instant::now),
+        );
+    }
+    let mut waits = 0u32;
+    loop {
+        let problem = match leases.acquire(CMS_LEASE, &holder(ctx), ttl).await {
+            Ok(Acquired::Held(l)) => {
+                if waits > 0 {
+                    tracing::info!(activity = %step, waited = ?started.elapsed(), "took the CMS lease after waiting for it");
+                }
+                return Ok(l);
+            }
+            Ok(Acquired::Busy(h)) => {
+                format!("CMS busy: lease held by {} until {}", h.holder, h.expires)
+            }
+            Err(e) if e.is_retryable() => format!("cannot take the CMS lease: {e}"),
+            Err(e) => {
+                return Err(ActivityFailure::permanent(format!(
+                    "{step}: cannot take the CMS lease: {e}"
+                )))
+            }
+        };
+        let now = tokio::time::Instant::now();
+        if now >= until {
+            let waited = started.elapsed();
+            return Err(ActivityFailure::retryable(if waits == 0 {
+                format!("{step}: {problem}")
+            } else {
+                format!(
+                    "{step}: {problem} (waited {:.1} s for it in this attempt)",
+                    waited.as_secs_f64()
+                )
+            }));
+        }
+        if waits == 0 {
+            tracing::info!(activity = %step, reason = %problem, "waiting for the CMS lease");
+        }
+        ctx.progress
+            .report(format!("waiting for the lease: {problem}"));
+        waits += 1;
+        // The last ask comes at `until` itself.
+        let poll = lease_poll(ttl)
+            .mul_f64(0.5 + fastrand::f64() * 0.5)
+            .min(until - now);
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = ctx.cancel.cancelled() => {
+                return Err(ActivityFailure::retryable(format!(
+                    "{step}: cancelled while waiting for the CMS lease ({problem})"
+                )))
+            }
+        }
+    }
+}
+
 /// Run a CMS call holding the CMS lease (one call at a time across every
 /// worker process and host, see [`pressbot_core::lease`]), unless the
 /// attempt is cancelled first.
 ///
-/// The lease held elsewhere fails the attempt retryable ("CMS busy"), so
-/// the decider's retry timer does the waiting, not a worker slot. While the
-/// call runs the lease is renewed every third of its ttl; if a renewal
-/// finds it lost (this worker stalled past the ttl and another took it),
-/// the call is dropped: two calls must not overlap. A cancelled or dropped
-/// call may have reached the CMS: the next attempt asks before posting
-/// again. The lease is released however the call ends; a crash leaves it
-/// to expire.
+/// Held elsewhere, the lease is waited for inside the attempt (see
+/// [`take_cms_lease`]). While the call runs the lease is renewed every
+/// third of its ttl; if a renewal finds it lost (this worker stalled past
+/// the ttl and another took it), the call is dropped: two calls must not
+/// overlap. A cancelled or dropped call may have reached the CMS: the next
+/// attempt asks before posting again. The lease is released however the
+/// call ends; a crash leaves it to expire.
 async fn under_cms_lease<T>(
     env: &Env,
     ctx: &ActivityContext,
@@ -141,23 +249,7 @@ async fn under_cms_lease<T>(
     let step = &ctx.input.step;
     let ttl = env.settings.cms.lease_ttl;
     let leases = &env.backend.leases;
-    let mut lease = match leases.acquire(CMS_LEASE, &holder(ctx), ttl).await {
-        Ok(Acquired::Held(l)) => l,
-        Ok(Acquired::Busy(h)) => {
-            return Err(ActivityFailure::retryable(format!(
-                "{step}: CMS busy: lease held by {} until {}",
-                h.holder, h.expires
-            )))
-        }
-        Err(e) => {
-            let message = format!("{step}: cannot take the CMS lease: {e}");
-            return Err(if e.is_retryable() {
-                ActivityFailure::retryable(message)
-            } else {
-                ActivityFailure::permanent(message)
-            });
-        }
-    };
+    let mut lease = take_cms_lease(env, ctx).await?;
     let every = renew_every(ttl);
     let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let mut call = std::pin::pin!(call);
@@ -181,6 +273,9 @@ async fn under_cms_lease<T>(
     };
     if let Err(e) = leases.release(&lease).await {
         tracing::warn!(activity = %step, error = %e, expires = %lease.expires, "could not release the CMS lease; it expires on its own");
+    }
+    if let Ok(mut last) = LAST_RELEASE.lock() {
+        *last = Some(Instant::now());
     }
     result
 }
@@ -331,6 +426,41 @@ impl Activity for PublishToCms {
             "already_published": done.already_published,
         }))
     }
+}
+
+/// The activities that hold the CMS lease, and so may wait for it.
+pub const LEASED_ACTIVITIES: &[&str] = &["PostToCms", "PublishToCms"];
+
+/// CMS steps whose `start_to_close` cannot hold the whole lease wait plus
+/// one CMS call: there the wait is cut short (see [`take_cms_lease`]), and
+/// a burst of packages spends retry attempts again. One line per step,
+/// naming it, for the worker to log at start-up.
+pub fn short_cms_steps(
+    definitions: &pressbot_core::definition::Definitions,
+    cms: &pressbot_core::settings::CmsSettings,
+) -> Vec<String> {
+    let needed = cms.lease_wait + cms.longest_call();
+    let mut short = Vec::new();
+    for def in definitions.iter() {
+        for step in def.steps() {
+            if !LEASED_ACTIVITIES.contains(&step.activity.name.as_str()) {
+                continue;
+            }
+            if let Some(limit) = step.timeouts.start_to_close.filter(|l| *l < needed) {
+                short.push(format!(
+                    "step {} of {} v{}: start_to_close {} leaves {} to wait for the CMS lease, under cms.lease_wait ({}); one CMS call may take {} (max_retry_after + 4 x request_timeout)",
+                    step.id,
+                    def.name,
+                    def.version,
+                    humantime::format_duration(limit),
+                    humantime::format_duration(limit.saturating_sub(cms.longest_call())),
+                    humantime::format_duration(cms.lease_wait),
+                    humantime::format_duration(cms.longest_call()),
+                ));
+            }
+        }
+    }
+    short
 }
 
 #[cfg(test)]

@@ -67,6 +67,11 @@ pub struct ActivityContext {
     /// stopping; long activities check it between units of work.
     pub cancel: CancellationToken,
     pub progress: Progress,
+    /// When the worker will cut this attempt (its step's `start_to_close`,
+    /// a little early), if the step has one. Activities that wait for
+    /// something before their real work (the CMS lease) stop waiting in
+    /// time for the work to fit.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 impl ActivityContext {

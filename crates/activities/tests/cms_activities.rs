@@ -228,6 +228,10 @@ struct Fixture {
 }
 
 fn fixture(base_url: &str, queue_fails: bool) -> Fixture {
+    fixture_with(settings(base_url), queue_fails)
+}
+
+fn fixture_with(settings: Settings, queue_fails: bool) -> Fixture {
     let objects = Arc::new(MemObjects::default());
     let queues = Arc::new(MemQueues {
         fail: queue_fails,
@@ -240,7 +244,7 @@ fn fixture(base_url: &str, queue_fails: bool) -> Fixture {
             objects: objects.clone(),
             leases: Arc::new(pressbot_core::lease::MemLeases::default()),
         },
-        settings: Arc::new(settings(base_url)),
+        settings: Arc::new(settings),
     });
     Fixture {
         env,
@@ -295,6 +299,7 @@ fn ctx(step: &str, context: Value, params: Value) -> ActivityContext {
         activity_id: format!("{step}#1"),
         cancel: CancellationToken::new(),
         progress: Progress::default(),
+        deadline: None,
     }
 }
 
@@ -701,27 +706,43 @@ async fn a_second_run_of_the_same_package_posts_nothing_and_publishes_once() {
     assert_eq!(cms.publish_posts("00353", 1), 1, "{:#?}", cms.requests());
 }
 
-#[tokio::test]
-async fn a_cms_lease_held_elsewhere_fails_the_attempt_retryable_and_posts_nothing() {
-    let cms = MisbehavingCms::start(vec![], vec![]).await.expect("cms");
-    let f = fixture(&cms.base_url(), false);
-    f.put_article(ARTICLE).await;
-    let held = f
+/// Takes the CMS lease as another worker would.
+async fn hold_lease(f: &Fixture, holder: &str) -> pressbot_core::lease::Lease {
+    match f
         .env
         .backend
         .leases
         .acquire(
             pressbot_core::lease::CMS_LEASE,
-            "host-b:42 other-workflow",
+            holder,
             Duration::from_secs(30),
         )
         .await
-        .expect("acquire");
-    let pressbot_core::lease::Acquired::Held(lease) = held else {
-        panic!("free")
-    };
+        .expect("acquire")
+    {
+        pressbot_core::lease::Acquired::Held(lease) => lease,
+        busy => panic!("the lease was not free: {busy:?}"),
+    }
+}
+
+fn settings_waiting(base_url: &str, lease_wait: Duration) -> Settings {
+    let mut s = settings(base_url);
+    s.cms.lease_wait = lease_wait;
+    s
+}
+
+#[tokio::test]
+async fn a_cms_lease_held_past_the_wait_fails_the_attempt_retryable_and_posts_nothing() {
+    let cms = MisbehavingCms::start(vec![], vec![]).await.expect("cms");
+    let f = fixture_with(
+        settings_waiting(&cms.base_url(), Duration::from_millis(600)),
+        false,
+    );
+    f.put_article(ARTICLE).await;
+    let lease = hold_lease(&f, "host-b:42 other-workflow").await;
+    let attempt = ctx("PostToCms", package_context("run-a"), json!({}));
     let busy = PostToCms::new(f.env.clone())
-        .run(&ctx("PostToCms", package_context("run-a"), json!({})))
+        .run(&attempt)
         .await
         .expect_err("busy");
     assert_eq!(busy.kind, FailureKind::Retryable, "{busy:?}");
@@ -730,6 +751,17 @@ async fn a_cms_lease_held_elsewhere_fails_the_attempt_retryable_and_posts_nothin
             .contains("CMS busy: lease held by host-b:42 other-workflow until"),
         "{busy:?}"
     );
+    assert!(
+        busy.message.contains("waited"),
+        "it waited inside the attempt first: {busy:?}"
+    );
+    assert!(
+        attempt
+            .progress
+            .take()
+            .is_some_and(|p| p.contains("waiting for the lease")),
+        "the heartbeat says what the step waits for"
+    );
     assert!(cms.requests().is_empty(), "nothing reached the CMS");
     f.env.backend.leases.release(&lease).await.expect("release");
     PostToCms::new(f.env.clone())
@@ -737,17 +769,132 @@ async fn a_cms_lease_held_elsewhere_fails_the_attempt_retryable_and_posts_nothin
         .await
         .expect("posted once the lease is free");
     // Released after the call: the next taker gets it at once.
-    assert!(matches!(
-        f.env
-            .backend
-            .leases
-            .acquire(
-                pressbot_core::lease::CMS_LEASE,
-                "next",
-                Duration::from_secs(30)
-            )
-            .await
-            .expect("acquire"),
-        pressbot_core::lease::Acquired::Held(_)
-    ));
+    hold_lease(&f, "next").await;
+}
+
+/// The fix for the long chaos run's two FAILED executions: a step that
+/// meets the lease held waits for it inside its attempt instead of
+/// spending one of its retry attempts.
+#[tokio::test]
+async fn a_cms_lease_released_during_the_wait_is_taken_in_the_same_attempt() {
+    let cms = MisbehavingCms::start(vec![], vec![]).await.expect("cms");
+    let f = fixture(&cms.base_url(), false);
+    assert_eq!(f.env.settings.cms.lease_wait, Duration::from_secs(240));
+    f.put_article(ARTICLE).await;
+    let lease = hold_lease(&f, "host-b:42 other-workflow").await;
+    let leases = f.env.backend.leases.clone();
+    let releaser = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        leases.release(&lease).await.expect("release");
+    });
+    let out = PostToCms::new(f.env.clone())
+        .run(&ctx("PostToCms", package_context("run-a"), json!({})))
+        .await
+        .expect("posted in the same attempt once the lease was released");
+    assert_eq!(out["cms_already_there"], false, "{out}");
+    assert!(releaser.is_finished(), "it posted only after the release");
+    assert_eq!(cms.ingest_posts("00353", 1), 1, "{:#?}", cms.requests());
+}
+
+/// The wait ends early enough for one CMS call to fit before the worker
+/// cuts the attempt, whatever `cms.lease_wait` says.
+#[tokio::test]
+async fn the_wait_for_the_lease_leaves_room_for_one_call_before_the_deadline() {
+    let cms = MisbehavingCms::start(vec![], vec![]).await.expect("cms");
+    let f = fixture(&cms.base_url(), false);
+    f.put_article(ARTICLE).await;
+    let _lease = hold_lease(&f, "host-b:42 other-workflow").await;
+    let mut attempt = ctx("PostToCms", package_context("run-a"), json!({}));
+    let room = Duration::from_millis(700);
+    attempt.deadline = Some(tokio::time::Instant::now() + f.env.settings.cms.longest_call() + room);
+    let started = std::time::Instant::now();
+    let busy = PostToCms::new(f.env.clone())
+        .run(&attempt)
+        .await
+        .expect_err("busy");
+    assert!(busy.message.contains("CMS busy"), "{busy:?}");
+    assert!(
+        started.elapsed() < f.env.settings.cms.lease_wait,
+        "the deadline, not lease_wait, ended the wait"
+    );
+    // With no room at all it does not wait.
+    attempt.deadline = Some(tokio::time::Instant::now() + f.env.settings.cms.longest_call());
+    let busy = PostToCms::new(f.env.clone())
+        .run(&attempt)
+        .await
+        .expect_err("busy");
+    assert!(!busy.message.contains("waited"), "{busy:?}");
+    assert!(cms.requests().is_empty(), "nothing reached the CMS");
+}
+
+#[tokio::test]
+async fn a_cancelled_attempt_stops_waiting_for_the_lease() {
+    let cms = MisbehavingCms::start(vec![], vec![]).await.expect("cms");
+    let f = fixture(&cms.base_url(), false);
+    f.put_article(ARTICLE).await;
+    let _lease = hold_lease(&f, "host-b:42 other-workflow").await;
+    let attempt = ctx("PublishToCms", package_context("run-a"), json!({}));
+    let cancel = attempt.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cancel.cancel();
+    });
+    let stopped = PublishToCms::new(f.env.clone())
+        .run(&attempt)
+        .await
+        .expect_err("cancelled");
+    assert_eq!(stopped.kind, FailureKind::Retryable, "{stopped:?}");
+    assert!(
+        stopped
+            .message
+            .contains("cancelled while waiting for the CMS lease"),
+        "{stopped:?}"
+    );
+    assert!(cms.requests().is_empty(), "nothing reached the CMS");
+}
+
+/// The shipped workflows give every CMS step room for the whole lease wait
+/// and one call under the default settings; a step that does not is named.
+#[test]
+fn shipped_cms_steps_have_room_for_the_lease_wait_and_a_short_one_is_named() {
+    use pressbot_activities::cms_activities::short_cms_steps;
+    let s = settings("http://127.0.0.1:9");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../settings/default.toml");
+    let defaults: Settings =
+        toml::from_str(&std::fs::read_to_string(path).expect("defaults")).expect("parse");
+    let workflows = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../workflows"));
+    let known = |name: &str| pressbot_activities::is_known_activity(name);
+    let shipped = Definitions::load_dir(workflows, &known).expect("shipped workflows");
+    assert_eq!(
+        short_cms_steps(&shipped, &defaults.cms),
+        Vec::<String>::new(),
+        "shipped workflows under the default settings"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("Short.toml"),
+        r#"
+name = "Short"
+version = "3"
+task_list = "default"
+execution_start_to_close = "1h"
+[[step]]
+activity = "PostToCms"
+task_list = "cms"
+start_to_close = "6m"
+[[step]]
+activity = "ArchiveArticle"
+start_to_close = "1m"
+"#,
+    )
+    .expect("write");
+    let short = Definitions::load_dir(dir.path(), &known).expect("load");
+    let found = short_cms_steps(&short, &defaults.cms);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("step PostToCms of Short v3: start_to_close 6m leaves 40s"),
+        "{found:#?}"
+    );
+    // The test settings (300 ms requests) need far less.
+    assert!(short_cms_steps(&short, &s.cms).is_empty());
 }

@@ -352,6 +352,7 @@ pub fn test_settings(endpoint: &str, prefix: &str) -> Settings {
             request_timeout: secs(65),
             max_retry_after: secs(60),
             lease_ttl: std::time::Duration::from_secs(30),
+            lease_wait: std::time::Duration::from_secs(240),
         },
         activities: ActivitySettings {
             image_widths: vec![500],

@@ -20,6 +20,7 @@ fn settings() -> CmsSettings {
         request_timeout: Duration::from_millis(300),
         max_retry_after: Duration::from_secs(2),
         lease_ttl: std::time::Duration::from_secs(30),
+        lease_wait: std::time::Duration::from_secs(240),
     }
 }
 

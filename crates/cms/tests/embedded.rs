@@ -26,6 +26,7 @@ fn client(cms: &EmbeddedCms) -> CmsClient {
         request_timeout: Duration::from_secs(2),
         max_retry_after: Duration::from_secs(2),
         lease_ttl: std::time::Duration::from_secs(30),
+        lease_wait: std::time::Duration::from_secs(240),
     };
     CmsClient::from_settings(&s, None)
         .expect("client")

@@ -55,6 +55,7 @@ async fn secret_is_not_logged() {
         request_timeout: Duration::from_millis(300),
         max_retry_after: Duration::from_secs(2),
         lease_ttl: std::time::Duration::from_secs(30),
+        lease_wait: std::time::Duration::from_secs(240),
     };
     let c = CmsClient::from_settings(&settings, None)
         .expect("client")

@@ -253,10 +253,33 @@ pub struct CmsSettings {
     /// that dies blocks the others for at most this long.
     #[serde(with = "humantime_serde", default = "default_cms_lease_ttl")]
     pub lease_ttl: Duration,
+    /// How long a CMS step waits for the lease inside its attempt
+    /// (heartbeating) when another worker holds it, before failing the
+    /// attempt retryable. Waiting inside the attempt keeps a burst of
+    /// packages from spending their retry attempts on a busy CMS; the wait
+    /// also ends early enough for one CMS call to fit in the step's
+    /// `start_to_close`.
+    #[serde(with = "humantime_serde", default = "default_cms_lease_wait")]
+    pub lease_wait: Duration,
 }
 
 fn default_cms_lease_ttl() -> Duration {
     Duration::from_secs(30)
+}
+
+fn default_cms_lease_wait() -> Duration {
+    Duration::from_secs(240)
+}
+
+impl CmsSettings {
+    /// The longest one CMS client call can take: no new round starts after
+    /// `max_retry_after` + 2 x `request_timeout`, and a round (status, then
+    /// POST) takes at most 2 x `request_timeout` more. A CMS step's
+    /// `start_to_close` must cover this plus the time it may wait for the
+    /// lease.
+    pub fn longest_call(&self) -> Duration {
+        self.max_retry_after + self.request_timeout * 4
+    }
 }
 
 /// How the CMS client authenticates.

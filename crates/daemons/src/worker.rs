@@ -51,6 +51,14 @@ struct Shared {
 
 impl ActivityWorker {
     pub async fn run(self, shutdown: CancellationToken) -> crate::Result<()> {
+        // Not fatal: the wait is cut short to fit, but a burst of packages
+        // then spends retry attempts waiting for the lease.
+        for short in pressbot_activities::cms_activities::short_cms_steps(
+            &self.definitions,
+            &self.env.settings.cms,
+        ) {
+            tracing::warn!(problem = %short, "CMS step too short for the lease wait");
+        }
         let (events, event_task) = EventSender::start(self.env.clone());
         let shared = Arc::new(Shared {
             env: self.env.clone(),
@@ -209,7 +217,10 @@ async fn run_activity(
         .max(Duration::from_millis(200));
 
     let cancel = shared.hand_back.child_token();
+    // A little under the service's own limit, so our report arrives first.
+    let local_limit = start_to_close.map(|limit| limit.saturating_sub(Duration::from_millis(500)));
     let ctx = ActivityContext {
+        deadline: local_limit.map(|l| tokio::time::Instant::now() + l),
         input,
         execution: task.execution.clone(),
         activity_id: task.activity_id.clone(),
@@ -227,24 +238,20 @@ async fn run_activity(
         cancel.clone(),
     );
     let work = async {
-        match start_to_close {
-            // A little under the service's own limit, so our report arrives first.
-            Some(limit) => match tokio::time::timeout(
-                limit.saturating_sub(Duration::from_millis(500)),
-                activity.run(&ctx),
-            )
-            .await
-            {
-                Ok(r) => r,
-                Err(_) => {
-                    cancel.cancel();
-                    metrics::counter!("pressbot_activity_tasks_timed_out_total", "activity" => task.activity_type.name.clone()).increment(1);
-                    Err(ActivityFailure::retryable(format!(
-                        "start-to-close timeout ({limit:?}) reached in the worker"
-                    )))
+        match (start_to_close, ctx.deadline) {
+            (Some(limit), Some(deadline)) => {
+                match tokio::time::timeout_at(deadline, activity.run(&ctx)).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        cancel.cancel();
+                        metrics::counter!("pressbot_activity_tasks_timed_out_total", "activity" => task.activity_type.name.clone()).increment(1);
+                        Err(ActivityFailure::retryable(format!(
+                            "start-to-close timeout ({limit:?}) reached in the worker"
+                        )))
+                    }
                 }
-            },
-            None => activity.run(&ctx).await,
+            }
+            _ => activity.run(&ctx).await,
         }
     };
     tokio::pin!(heartbeats);

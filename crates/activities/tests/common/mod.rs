@@ -319,6 +319,7 @@ pub fn ctx(context: serde_json::Value) -> ActivityContext {
         activity_id: "Step#1".into(),
         cancel: CancellationToken::new(),
         progress: Progress::default(),
+        deadline: None,
     }
 }
 
