@@ -432,8 +432,8 @@ impl Activity for PublishToCms {
 pub const LEASED_ACTIVITIES: &[&str] = &["PostToCms", "PublishToCms"];
 
 /// CMS steps whose `start_to_close` cannot hold the whole lease wait plus
-/// one CMS call: there the wait is cut short (see [`take_cms_lease`]), and
-/// a burst of packages spends retry attempts again. One line per step,
+/// one CMS call: there the wait is cut short so that the call still fits,
+/// and a burst of packages spends retry attempts again. One line per step,
 /// naming it, for the worker to log at start-up.
 pub fn short_cms_steps(
     definitions: &pressbot_core::definition::Definitions,
