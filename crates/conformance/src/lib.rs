@@ -19,6 +19,7 @@ mod backend;
 pub mod backends;
 mod objects;
 mod queues;
+pub mod swf_stand_in;
 mod workflows;
 
 pub use backend::*;
