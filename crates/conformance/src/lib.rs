@@ -10,7 +10,10 @@
 //!
 //! Where moto cannot do what AWS does (see `pressbot_aws::testing`), the
 //! function still lives here and `tests/aws.rs` marks it `#[ignore]` with
-//! the reason, so the gap is visible instead of the check being weakened.
+//! the reason in the moto list, so the gap is visible instead of the check
+//! being weakened; the workflow cases, those three included, run on the
+//! AWS backend against [`swf_stand_in`] too (a stateful SWF stand-in built
+//! on the embedded backend), which has the SWF behaviour moto lacks.
 //!
 //! Failures panic with what was expected and what came back: this is a
 //! test library, and a panic is how a test says so.
