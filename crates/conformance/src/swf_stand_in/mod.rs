@@ -949,15 +949,13 @@ impl Service {
         {
             answer["latestActivityTaskTimestamp"] = events::epoch(t.timestamp);
         }
-        if let Some(context) = history.iter().rev().find_map(|e| match &e.kind {
+        if let Some(Some(context)) = history.iter().rev().find_map(|e| match &e.kind {
             EventKind::DecisionTaskCompleted {
                 execution_context, ..
             } => Some(execution_context),
             _ => None,
         }) {
-            if let Some(c) = context {
-                answer["latestExecutionContext"] = json!(c);
-            }
+            answer["latestExecutionContext"] = json!(context);
         }
         Ok(answer)
     }
