@@ -1,5 +1,5 @@
 //! One conformance suite for core's backend traits, written once against
-//! [`Backend`] and run unchanged on the embedded backend and on the AWS
+//! [`Backend`](pressbot_core::backend::Backend) and run unchanged on the embedded backend and on the AWS
 //! backend against `moto_server` (see `tests/local.rs`, `tests/aws.rs`).
 //!
 //! Each function is one behaviour the trait docs (and DESIGN.md) promise on
