@@ -189,3 +189,92 @@ async fn start_to_close_case_fails_on_heartbeat_only_timeouts() {
         "failed elsewhere: {message}"
     );
 }
+
+/// A decision task over the wire, field by field as the SWF API reference
+/// names them (the SDK would fill a misspelt member with its default, so
+/// the conformance cases alone could miss one).
+#[tokio::test]
+async fn decision_task_has_swfs_field_names() {
+    let swf = SwfStandIn::start().await;
+    let call = |op: &'static str, body: Value| {
+        let endpoint = swf.endpoint();
+        async move {
+            let (status, _, body) =
+                post(&endpoint, &format!("SimpleWorkflowService.{op}"), &body).await;
+            assert_eq!(status, 200, "{op}: {body}");
+            serde_json::from_str::<Value>(&body).expect("JSON")
+        }
+    };
+    call(
+        "RegisterDomain",
+        json!({ "name": "d", "workflowExecutionRetentionPeriodInDays": "1" }),
+    )
+    .await;
+    call(
+        "RegisterWorkflowType",
+        json!({ "domain": "d", "name": "W", "version": "1",
+                "defaultTaskList": { "name": "decide" },
+                "defaultExecutionStartToCloseTimeout": "600",
+                "defaultTaskStartToCloseTimeout": "30",
+                "defaultChildPolicy": "TERMINATE" }),
+    )
+    .await;
+    let started = call(
+        "StartWorkflowExecution",
+        json!({ "domain": "d", "workflowId": "w-1",
+                "workflowType": { "name": "W", "version": "1" },
+                "input": "in", "tagList": ["t"] }),
+    )
+    .await;
+    let run_id = started["runId"].as_str().expect("runId").to_owned();
+    let task = call(
+        "PollForDecisionTask",
+        json!({ "domain": "d", "taskList": { "name": "decide" }, "identity": "me" }),
+    )
+    .await;
+    assert!(task["taskToken"].as_str().is_some_and(|t| !t.is_empty()));
+    assert_eq!(task["startedEventId"], 3);
+    assert_eq!(task["previousStartedEventId"], 0);
+    assert_eq!(
+        task["workflowExecution"],
+        json!({ "workflowId": "w-1", "runId": run_id })
+    );
+    assert_eq!(task["workflowType"], json!({ "name": "W", "version": "1" }));
+    let events = task["events"].as_array().expect("events");
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "WorkflowExecutionStarted",
+            "DecisionTaskScheduled",
+            "DecisionTaskStarted"
+        ]
+    );
+    assert!(events[0]["eventTimestamp"]
+        .as_f64()
+        .is_some_and(|t| t > 1.6e9));
+    assert_eq!(
+        events[0]["workflowExecutionStartedEventAttributes"],
+        json!({
+            "workflowType": { "name": "W", "version": "1" },
+            "taskList": { "name": "decide" },
+            "input": "in",
+            "executionStartToCloseTimeout": "600",
+            "taskStartToCloseTimeout": "30",
+            "tagList": ["t"],
+            "childPolicy": "TERMINATE",
+            "parentInitiatedEventId": 0,
+        })
+    );
+    assert_eq!(
+        events[1]["decisionTaskScheduledEventAttributes"],
+        json!({ "taskList": { "name": "decide" }, "startToCloseTimeout": "30" })
+    );
+    assert_eq!(
+        events[2]["decisionTaskStartedEventAttributes"],
+        json!({ "scheduledEventId": 2, "identity": "me" })
+    );
+}
