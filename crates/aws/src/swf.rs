@@ -2,7 +2,7 @@
 
 use crate::error::{call_error, error_code, AwsError};
 use crate::mapping::{
-    activity_type, decision_to_sdk, event_from_sdk, task_list, timeout_to_swf,
+    activity_type, decision_to_sdk, event_from_sdk, task_list, timeout_to_swf, timestamp_from_swf,
     type_ref_from_workflow, workflow_type,
 };
 use crate::AwsBackend;
@@ -19,7 +19,6 @@ use pressbot_core::backend::{
 use pressbot_core::definition::Definitions;
 use pressbot_core::history::{limits, truncate, Decision, HistoryEvent};
 use pressbot_core::ids::{RunId, TaskToken, TypeRef, WorkflowExecution, WorkflowId};
-use pressbot_core::time::Timestamp;
 use pressbot_core::Result;
 
 const UNKNOWN_RESOURCE: &str = "UnknownResourceFault";
@@ -467,10 +466,8 @@ fn info_from_sdk(i: &sdk::WorkflowExecutionInfo) -> ExecutionInfo {
                 run_id: RunId(String::new()),
             }),
         workflow_type: type_ref_from_workflow(i.workflow_type()),
-        started: Timestamp(i.start_timestamp().to_millis().unwrap_or(0)),
-        closed: i
-            .close_timestamp()
-            .map(|t| Timestamp(t.to_millis().unwrap_or(0))),
+        started: timestamp_from_swf(i.start_timestamp()),
+        closed: i.close_timestamp().map(timestamp_from_swf),
         close_status: match i.execution_status() {
             sdk::ExecutionStatus::Open => None,
             _ => i

@@ -2,6 +2,8 @@
 //! new SQLite data dir for the embedded backend, a new name prefix (so a
 //! new SWF domain) on one shared `moto_server` for the AWS backend.
 
+use crate::swf_stand_in::{Options, SwfStandIn};
+use pressbot_aws::RetrySettings;
 use pressbot_core::backend::Backend;
 use pressbot_local::{LocalBackend, LocalOptions};
 use std::io::Read;
@@ -17,6 +19,7 @@ use std::time::{Duration, Instant};
 pub struct Fixture {
     pub backend: Backend,
     _dir: Option<tempfile::TempDir>,
+    _swf: Option<SwfStandIn>,
 }
 
 /// The embedded backend on a fresh data dir, with short long polls so an
@@ -35,6 +38,7 @@ pub async fn local() -> Fixture {
     Fixture {
         backend: local.backend(),
         _dir: Some(dir),
+        _swf: None,
     }
 }
 
@@ -52,6 +56,38 @@ pub async fn aws() -> Fixture {
     Fixture {
         backend: aws.backend(),
         _dir: None,
+        _swf: None,
+    }
+}
+
+/// The AWS backend with its endpoint on a fresh [`SwfStandIn`] (backed by
+/// the embedded backend), for the SWF behaviour moto lacks. Only the
+/// workflow service is usable: the stand-in answers SQS and S3 requests
+/// with `UnknownOperationException`.
+///
+/// History pages hold two events, so every decision task and history the
+/// suite reads comes in several pages through the adapter's page loops.
+pub async fn aws_on_swf_stand_in() -> Fixture {
+    aws_on_swf_stand_in_with(Options::default(), RetrySettings::default()).await
+}
+
+/// [`aws_on_swf_stand_in`] with the stand-in's options (e.g. moto's
+/// quirks) and the adapter's retry policy.
+pub async fn aws_on_swf_stand_in_with(options: Options, retry: RetrySettings) -> Fixture {
+    let swf = SwfStandIn::start_with(options).await;
+    let mut settings = pressbot_aws::testing::test_settings(&swf.endpoint(), &unique_prefix());
+    settings.aws.history_page_size = 2;
+    let aws = pressbot_aws::AwsBackend::connect_with_credentials(
+        &settings,
+        pressbot_aws::testing::test_credentials(),
+    )
+    .await
+    .expect("test settings are valid")
+    .with_retry(retry);
+    Fixture {
+        backend: aws.backend(),
+        _dir: None,
+        _swf: Some(swf),
     }
 }
 

@@ -1,5 +1,5 @@
 //! One conformance suite for core's backend traits, written once against
-//! [`Backend`] and run unchanged on the embedded backend and on the AWS
+//! [`Backend`](pressbot_core::backend::Backend) and run unchanged on the embedded backend and on the AWS
 //! backend against `moto_server` (see `tests/local.rs`, `tests/aws.rs`).
 //!
 //! Each function is one behaviour the trait docs (and DESIGN.md) promise on
@@ -10,7 +10,10 @@
 //!
 //! Where moto cannot do what AWS does (see `pressbot_aws::testing`), the
 //! function still lives here and `tests/aws.rs` marks it `#[ignore]` with
-//! the reason, so the gap is visible instead of the check being weakened.
+//! the reason in the moto list, so the gap is visible instead of the check
+//! being weakened; the workflow cases, those three included, run on the
+//! AWS backend against [`swf_stand_in`] too (a stateful SWF stand-in built
+//! on the embedded backend), which has the SWF behaviour moto lacks.
 //!
 //! Failures panic with what was expected and what came back: this is a
 //! test library, and a panic is how a test says so.
@@ -19,6 +22,7 @@ mod backend;
 pub mod backends;
 mod objects;
 mod queues;
+pub mod swf_stand_in;
 mod workflows;
 
 pub use backend::*;

@@ -9,6 +9,7 @@
 
 use crate::error::AwsError;
 use aws_sdk_swf::types as sdk;
+use aws_smithy_types::DateTime;
 use pressbot_core::history::{EventKind, HistoryEvent};
 use pressbot_core::ids::TypeRef;
 use pressbot_core::time::Timestamp;
@@ -46,6 +47,20 @@ pub(crate) fn timeout_to_swf(d: Option<Duration>) -> String {
             secs.to_string()
         }
     }
+}
+
+/// An SWF timestamp in epoch milliseconds, rounded to the nearest one.
+///
+/// Why not `DateTime::to_millis`: SWF's JSON writes timestamps as
+/// fractional epoch seconds, which the SDK parses through an `f64`. At
+/// today's epoch an `f64` holds them to about 0.2 µs, so `…015.070` comes
+/// back as `…015.069999…` and truncating loses a millisecond: an execution
+/// started in the millisecond a `started_after` filter names was dropped by
+/// the re-check in `list_pages` (found by the conformance suite on the SWF
+/// stand-in).
+pub(crate) fn timestamp_from_swf(t: &DateTime) -> Timestamp {
+    let millis = (i64::from(t.subsec_nanos()) + 500_000) / 1_000_000;
+    Timestamp(t.secs().saturating_mul(1000).saturating_add(millis))
 }
 
 pub(crate) fn task_list(name: &str) -> sdk::TaskList {
@@ -99,7 +114,7 @@ pub(crate) fn event_from_sdk(
     });
     Ok(HistoryEvent {
         id: m.event_id,
-        timestamp: Timestamp(e.event_timestamp().to_millis().unwrap_or(0)),
+        timestamp: timestamp_from_swf(e.event_timestamp()),
         kind,
     })
 }

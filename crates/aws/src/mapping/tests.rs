@@ -19,6 +19,18 @@ fn timeouts_round_trip() {
     assert!(timeout_from_swf(Some("1m")).is_err());
 }
 
+#[test]
+fn timestamps_round_to_the_nearest_millisecond() {
+    // What the SDK makes of SWF's `1796560015.07`: just below .070 s.
+    let parsed = DateTime::from_secs_f64(1_796_560_015.07);
+    assert_eq!(parsed.to_millis().unwrap(), 1_796_560_015_069);
+    assert_eq!(timestamp_from_swf(&parsed).millis(), 1_796_560_015_070);
+    let exact = DateTime::from_millis(1_700_000_000_123);
+    assert_eq!(timestamp_from_swf(&exact).millis(), 1_700_000_000_123);
+    let before_epoch = DateTime::from_millis(-1_500);
+    assert_eq!(timestamp_from_swf(&before_epoch).millis(), -1_500);
+}
+
 fn wt() -> sdk::WorkflowType {
     workflow_type(&TypeRef::new("W", "1"))
 }
