@@ -30,7 +30,12 @@
 //!   execution filter is ignored: the backend filters close status and
 //!   workflow name itself (and re-checks the workflow id).
 //! - Activities time out by heartbeat only (no start-to-close,
-//!   schedule-to-start or schedule-to-close timeouts).
+//!   schedule-to-start or schedule-to-close timeouts), and the heartbeat
+//!   clock starts when the task is *scheduled*: a task that waits in its
+//!   task list longer than its heartbeat timeout times out unstarted (AWS:
+//!   the heartbeat timeout runs only once the task has started). Tasks
+//!   queued behind the one CMS slot meet this in the long chaos run, which
+//!   gives them a longer heartbeat on moto (`tests/chaos.rs`).
 //! - Answering with the token of a timed-out decision task gives HTTP 500
 //!   with an HTML page (AWS: `UnknownResourceFault`); a garbage token gives
 //!   `ValidationException`. A completed task's token is `UnknownResourceFault`
