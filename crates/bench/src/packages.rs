@@ -94,7 +94,12 @@ fn figure_size(k: usize, small: bool) -> (u32, u32) {
 
 /// Write the packages of `sources` into `dir` (figures under
 /// `dir/figures/`); `small` for the smoke run's figures.
-pub(crate) fn generate(repo: &Path, sources: &[Source], dir: &Path, small: bool) -> Result<Generated> {
+pub(crate) fn generate(
+    repo: &Path,
+    sources: &[Source],
+    dir: &Path,
+    small: bool,
+) -> Result<Generated> {
     let fig_dir = dir.join("figures");
     std::fs::create_dir_all(&fig_dir)?;
     let href = Regex::new(r#"<(?:inline-)?graphic\b[^>]*xlink:href="([^"]+)""#)?;
@@ -168,7 +173,11 @@ pub(crate) fn generate(repo: &Path, sources: &[Source], dir: &Path, small: bool)
 
 /// The figures of one package, `first` being the set-wide index of the
 /// first (it picks the sizes and seeds): (name, LZW RGB8 TIFF, MP).
-fn make_figures(names: &[String], first: usize, small: bool) -> Result<Vec<(String, Vec<u8>, f64)>> {
+fn make_figures(
+    names: &[String],
+    first: usize,
+    small: bool,
+) -> Result<Vec<(String, Vec<u8>, f64)>> {
     let one = |i: usize, name: &String| {
         let k = first + i;
         let (w, h) = figure_size(k, small);
@@ -229,7 +238,8 @@ mod tests {
         let href = Regex::new(r#"<(?:inline-)?graphic\b[^>]*xlink:href="([^"]+)""#).unwrap();
         let (mut packages, mut figures) = (0, 0);
         for s in FULL {
-            let text = std::fs::read_to_string(repo.join("tests/fixtures/jats").join(s.jats)).unwrap();
+            let text =
+                std::fs::read_to_string(repo.join("tests/fixtures/jats").join(s.jats)).unwrap();
             let distinct: std::collections::BTreeSet<String> =
                 href.captures_iter(&text).map(|c| c[1].to_owned()).collect();
             packages += s.packages;

@@ -112,10 +112,9 @@ pub(crate) async fn up_figures(args: &Args) -> Result<Value> {
     let work = inst.dir.path().join("set");
     let repo = args.repo.canonicalize().context("repository root")?;
     let (quick, w) = (args.quick, work.clone());
-    let set: Generated = tokio::task::spawn_blocking(move || {
-        packages::generate(&repo, sources, &w, quick)
-    })
-    .await??;
+    let set: Generated =
+        tokio::task::spawn_blocking(move || packages::generate(&repo, sources, &w, quick))
+            .await??;
     eprintln!(
         "  generated {} packages, {} figures ({:.0} MP, {:.0} MB of packages)",
         set.packages.len(),
@@ -129,7 +128,10 @@ pub(crate) async fn up_figures(args: &Args) -> Result<Value> {
     let cms = free_addr()?;
     for (k, v) in [
         ("PRESSBOT__CMS__EMBEDDED_LISTEN", cms.clone()),
-        ("PRESSBOT__ACTIVITIES__CDN_BASE_URL", format!("http://{cms}/cdn")),
+        (
+            "PRESSBOT__ACTIVITIES__CDN_BASE_URL",
+            format!("http://{cms}/cdn"),
+        ),
         ("PRESSBOT__LOCAL__OBJECT_LISTEN", free_addr()?),
         ("PRESSBOT__DASHBOARD__LISTEN", free_addr()?),
     ] {
@@ -148,7 +150,10 @@ pub(crate) async fn up_figures(args: &Args) -> Result<Value> {
         .args(["--until-idle", "--timeout", "30m"])
         .stdout(std::fs::File::create(work.join("up.out"))?)
         .stderr(std::fs::File::create(work.join("up.log"))?);
-    eprintln!("  pressbot up --ingest <{} packages> --until-idle", set.packages.len());
+    eprintln!(
+        "  pressbot up --ingest <{} packages> --until-idle",
+        set.packages.len()
+    );
     let (status, up_t) = tokio::task::spawn_blocking(move || timed(up, &report)).await??;
     if !status.success() {
         let out = std::fs::read_to_string(work.join("up.out")).unwrap_or_default();
