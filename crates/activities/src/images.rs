@@ -502,8 +502,9 @@ impl ResizeImages {
         // Figures are resized in parallel, at most `parallel` at a time (the
         // cores, capped by the worker's largest pool of slots): one figure
         // keeps one core busy, and a package's figures are independent.
-        // Bounded, so memory stays at `parallel` decoded figures; handled in
-        // order, so progress, uploads and images.json are as before.
+        // Bounded, so memory stays at `parallel` decoded figures, and that
+        // across every ResizeImages of this process (`figure_slots`);
+        // handled in order, so progress, uploads and images.json are as before.
         let parallel = figure_parallelism(&self.env.settings);
         let slots = figure_slots(parallel);
         let mut pending = std::collections::VecDeque::with_capacity(parallel);
