@@ -42,3 +42,47 @@ pub fn fixed_mmap_threshold() {
         eprintln!("could not re-execute with {VAR}={VALUE} ({err}); running on without it");
     }
 }
+
+#[cfg(all(test, target_os = "linux", target_env = "gnu"))]
+mod tests {
+    use super::{fixed_mmap_threshold, VALUE, VAR};
+    use std::process::Command;
+
+    const CHILD: &str = "PRESSBOT_TEST_MEMORY_CHILD";
+    const NAME: &str = "memory::tests::the_process_replaces_itself_with_the_threshold_set";
+
+    /// In a child (this test binary re-run on this one test): what the
+    /// process sees after `fixed_mmap_threshold`, which may have replaced
+    /// it, starting this test again in the new image.
+    #[test]
+    fn the_process_replaces_itself_with_the_threshold_set() {
+        if std::env::var_os(CHILD).is_some() {
+            fixed_mmap_threshold();
+            println!("seen {VAR}={:?}", std::env::var(VAR).ok());
+            return;
+        }
+        let run = |value: Option<&str>| {
+            let mut c = Command::new(std::env::current_exe().expect("test binary"));
+            c.args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+                .env(CHILD, "1")
+                .env_remove(VAR);
+            if let Some(v) = value {
+                c.env(VAR, v);
+            }
+            let out = c.output().expect("run the child");
+            assert!(out.status.success(), "{out:?}");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let unset = run(None);
+        assert!(
+            unset.contains(&format!("seen {VAR}=Some(\"{VALUE}\")")),
+            "{unset}"
+        );
+        // An operator's own value is kept, and nothing is re-executed.
+        let own = run(Some("4194304"));
+        assert!(
+            own.contains(&format!("seen {VAR}=Some(\"4194304\")")),
+            "{own}"
+        );
+    }
+}
