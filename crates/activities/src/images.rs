@@ -454,6 +454,25 @@ fn figure_parallelism(settings: &pressbot_core::settings::Settings) -> usize {
     cores.min(slots).max(1)
 }
 
+/// The figures being read, decoded and resized in this process at once,
+/// across every ResizeImages running in it: `parallel` (see
+/// [`figure_parallelism`]) permits, sized at the first use.
+///
+/// Why process-wide: each ResizeImages already keeps the cores busy on its
+/// own, so a worker running four of them (four slots) gained no speed from
+/// eight figures in flight, only memory: each figure holds its file's
+/// bytes, the decoded RGB8 figure and the resizer's buffers, and `pressbot
+/// up` on the 20-package set peaked at 362 MB (docs/benchmarks.md,
+/// section 6). A permit is taken before the file is fetched and given back
+/// when its resize ends, so memory is bounded by the cores, not the slots.
+fn figure_slots(parallel: usize) -> std::sync::Arc<tokio::sync::Semaphore> {
+    static SLOTS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    SLOTS
+        .get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(parallel.max(1))))
+        .clone()
+}
+
 /// `ResizeImages`. Input: `manifest_key` (its `figure` files). Writes
 /// `images.json` ([`crate::manifest::ImagesManifest`]: each figure's size
 /// and its renditions' actual pixel sizes, which ConvertJATS needs) in the
@@ -483,9 +502,11 @@ impl ResizeImages {
         // Figures are resized in parallel, at most `parallel` at a time (the
         // cores, capped by the worker's largest pool of slots): one figure
         // keeps one core busy, and a package's figures are independent.
-        // Bounded, so memory stays at `parallel` decoded figures; handled in
-        // order, so progress, uploads and images.json are as before.
+        // Bounded, so memory stays at `parallel` decoded figures, and that
+        // across every ResizeImages of this process (`figure_slots`);
+        // handled in order, so progress, uploads and images.json are as before.
         let parallel = figure_parallelism(&self.env.settings);
+        let slots = figure_slots(parallel);
         let mut pending = std::collections::VecDeque::with_capacity(parallel);
         let mut next = 0usize;
         for (i, fig) in figures.iter().enumerate() {
@@ -496,11 +517,28 @@ impl ResizeImages {
                         operation: format!("resizing {}", fig.key),
                     });
                 }
+                // Never deadlocks: the permits held are those of figures
+                // already handed to blocking threads, which finish alone.
+                let permit = slots
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| Error::Task {
+                        operation: "resize".to_owned(),
+                        message: e.to_string(),
+                    })?;
+                if ctx.cancel.is_cancelled() {
+                    return Err(Error::Cancelled {
+                        operation: format!("resizing {}", fig.key),
+                    });
+                }
                 let data = a::get(&self.env, &expanded, &fig.key).await?;
                 let (file, w) = (fig.name.clone(), widths.clone());
                 // Started now, awaited in order below.
                 pending.push_back(tokio::task::spawn_blocking(move || {
-                    resize_figure_owned(data, &file, &w, quality, &limits)
+                    let resized = resize_figure_owned(data, &file, &w, quality, &limits);
+                    drop(permit);
+                    resized
                 }));
                 next += 1;
             }

@@ -423,3 +423,72 @@ fn a_cmyk_tiffs_own_icc_profile_is_applied_as_lcms_does() {
     let cyan = ours.get_pixel(24, 8).0;
     assert!(!near(image::Rgb(cyan), [0, 255, 255], 30), "{cyan:?}");
 }
+
+/// The figure as pressbot decodes it (its own LZW path for these) and as
+/// the `image` crate does (LZW inside `tiff`): the largest difference of
+/// any sample.
+fn max_diff_from_image_crate(name: &str) -> u8 {
+    use pressbot_activities::images::{decode_rgb8, ImageLimits};
+    let tif = std::fs::read(common::data(name)).unwrap();
+    let ours = decode_rgb8(&tif, name, &ImageLimits::DEFAULT).unwrap();
+    let theirs = image::load_from_memory(&tif).unwrap().to_rgb8();
+    assert_eq!(ours.dimensions(), theirs.dimensions(), "{name}");
+    ours.as_raw()
+        .iter()
+        .zip(theirs.as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn lzw_tiffs_with_the_horizontal_predictor_decode_as_the_tiff_crate_does() {
+    // libtiff's files (tests/data/NOTICE.md): 8-bit strips, 16-bit
+    // big-endian strips and 16-bit tiles, each with Predictor 2, which
+    // pressbot's own LZW path undoes itself.
+    for name in [
+        "tiff-lzw-predictor-8bit.tif",
+        "tiff-lzw-predictor-16bit-msb.tif",
+        "tiff-tiled-16bit-libtiff.tif",
+    ] {
+        assert_eq!(max_diff_from_image_crate(name), 0, "{name}");
+        let d = fixture_vs_source(name);
+        assert!(d < 2.0, "{name}: mean difference {d}");
+    }
+    let msb = std::fs::read(common::data("tiff-lzw-predictor-16bit-msb.tif")).unwrap();
+    assert!(msb.starts_with(b"MM"), "the fixture is big-endian");
+}
+
+/// A copy of a little-endian TIFF with the first value of `tag` in its
+/// first IFD set to `value` (an inline SHORT or LONG).
+fn with_tag(tif: &[u8], tag: u16, value: u32) -> Vec<u8> {
+    let mut out = tif.to_vec();
+    assert!(out.starts_with(b"II"));
+    let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+    let ifd = u32::from_le_bytes(out[4..8].try_into().unwrap()) as usize;
+    for e in 0..usize::from(u16_at(&out, ifd)) {
+        let at = ifd + 2 + 12 * e;
+        if u16_at(&out, at) == tag {
+            match u16_at(&out, at + 2) {
+                3 => out[at + 8..at + 10].copy_from_slice(&(value as u16).to_le_bytes()),
+                _ => out[at + 8..at + 12].copy_from_slice(&value.to_le_bytes()),
+            }
+            return out;
+        }
+    }
+    panic!("tag {tag} not in the first IFD");
+}
+
+#[test]
+fn a_cut_or_misplaced_lzw_strip_is_a_decode_error() {
+    use pressbot_activities::images::{decode_rgb8, ImageLimits};
+    let tif = std::fs::read(common::data("tiff-lzw-predictor-8bit.tif")).unwrap();
+    let cut = with_tag(&tif, 279, 16); // StripByteCounts: 16 bytes of LZW
+    let outside = with_tag(&tif, 273, tif.len() as u32 - 4); // StripOffsets
+    for (what, bad) in [("cut", cut), ("outside", outside)] {
+        match decode_rgb8(&bad, "bad.tif", &ImageLimits::DEFAULT) {
+            Err(Error::Image { operation, .. }) => assert_eq!(operation, "decode", "{what}"),
+            other => panic!("{what}: {:?}", other.map(|i| i.dimensions())),
+        }
+    }
+}

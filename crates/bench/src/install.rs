@@ -131,7 +131,8 @@ impl Install {
         Ok(inst)
     }
 
-    fn command(&self, bin: &str) -> Result<Command> {
+    /// A pressbot binary of `--bin-dir`, which must exist.
+    pub(crate) fn bin_path(&self, bin: &str) -> Result<PathBuf> {
         let path = self.bin_dir.join(bin);
         if !path.exists() {
             bail!(
@@ -139,6 +140,20 @@ impl Install {
                 path.display()
             );
         }
+        Ok(path)
+    }
+
+    /// `program` (a pressbot binary, or a wrapper such as GNU time) run in
+    /// the installation with its environment.
+    pub(crate) fn command_of(&self, program: &std::path::Path) -> Command {
+        let mut c = Command::new(program);
+        c.current_dir(self.dir.path());
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
+        c
+    }
+
+    fn command(&self, bin: &str) -> Result<Command> {
+        let path = self.bin_path(bin)?;
         let mut c = Command::new(path);
         c.current_dir(self.dir.path());
         c.envs(self.env.iter().map(|(k, v)| (k, v)));

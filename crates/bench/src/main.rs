@@ -16,13 +16,14 @@
 mod counters;
 mod install;
 mod numbers;
+mod packages;
 mod procfs;
 mod report;
 mod scenarios;
 
 use anyhow::Result;
 use clap::Parser;
-use scenarios::{aws, pipeline, throughput};
+use scenarios::{aws, pipeline, throughput, up_figures};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -55,7 +56,8 @@ struct Args {
     /// the database for work written by another process); unset = settings default.
     #[arg(long)]
     poll_interval: Option<String>,
-    /// Only these scenarios (ping, steps, slots, aws, aws-steps, pipeline); default all.
+    /// Only these scenarios (ping, steps, slots, aws, aws-steps, pipeline,
+    /// up-figures); default all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Write every figure as JSON here.
@@ -124,6 +126,12 @@ async fn run(args: &Args) -> Result<Value> {
     if want("pipeline") {
         eprintln!("scenario pipeline: {articles} article packages through IngestArticleZip");
         out.insert("pipeline".into(), pipeline::pipeline(args, articles).await?);
+    }
+    if want("up-figures") {
+        eprintln!(
+            "scenario up-figures: `pressbot up` over generated multi-figure packages, then ImageMagick and pressbot's resize alone on the same figures"
+        );
+        out.insert("up-figures".into(), up_figures::up_figures(args).await?);
     }
     Ok(Value::Object(out))
 }

@@ -84,4 +84,37 @@ fn quick_mode_produces_figures() {
         p["mb_per_s"].as_f64().is_some_and(|v| v > 0.0),
         "pipeline: {p:#}"
     );
+    // The whole-pipeline figures of issue 15: `pressbot up` ran over every
+    // generated package and each one completed, and ImageMagick and the
+    // resize alone ran on every figure (their CPU was measured).
+    let u = &figures["up-figures"];
+    assert!(
+        u["packages"].as_u64().is_some_and(|n| n >= 2),
+        "up-figures: {u:#}"
+    );
+    assert_eq!(u["completed"], u["packages"], "up-figures: {u:#}");
+    assert!(
+        u["figures"].as_u64().is_some_and(|n| n >= 2),
+        "up-figures: {u:#}"
+    );
+    for key in ["cpu_s", "peak_rss_mb", "packages_per_min", "mb_per_s"] {
+        assert!(
+            u["up"][key].as_f64().is_some_and(|v| v > 0.0),
+            "up-figures: up.{key}: {u:#}"
+        );
+    }
+    assert!(
+        u["up"]["mean_activity_ms"]["ResizeImages"].is_number(),
+        "up-figures: {u:#}"
+    );
+    for side in ["imagemagick", "pressbot_resize_alone"] {
+        assert!(
+            u[side]["cpu_s"].as_f64().is_some_and(|v| v > 0.0),
+            "up-figures: {side}: {u:#}"
+        );
+        assert!(
+            u[side]["jpeg_mb"].as_f64().is_some_and(|v| v > 0.0),
+            "up-figures: {side}: {u:#}"
+        );
+    }
 }

@@ -8,6 +8,12 @@ use pressbot_cli::commands::Cli;
 use pressbot_daemons::app::Loaded;
 
 fn main() -> std::process::ExitCode {
+    // `pressbot up` resizes figures: a fixed mmap threshold keeps their
+    // freed buffers from staying resident (see pressbot_daemons::memory).
+    // Before the runtime starts, as it may replace this process.
+    if std::env::args_os().any(|a| a == "up") {
+        pressbot_daemons::memory::fixed_mmap_threshold();
+    }
     match run() {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {

@@ -20,6 +20,7 @@ pub mod format;
 pub mod history;
 pub mod http;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod queue_loop;
 pub mod queue_worker;

@@ -90,6 +90,10 @@ where
     F: FnOnce(&Loaded, &Backend, CancellationToken) -> Fut,
     Fut: std::future::Future<Output = crate::Result<()>>,
 {
+    if role == Role::ActivityWorker {
+        // Before anything runs: it may replace this process.
+        crate::memory::fixed_mmap_threshold();
+    }
     crate::faults::gate()?;
     let loaded = Loaded::load(&args)?;
     let runtime = tokio::runtime::Builder::new_current_thread()

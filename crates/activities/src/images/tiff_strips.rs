@@ -11,6 +11,14 @@
 //! TIFFs in YCbCr (what libtiff, so ImageMagick's `-compress JPEG`,
 //! writes), and applies a CMYK TIFF's own ICC profile.
 //!
+//! LZW chunks (most TIFF figures, and every 16-bit one from the usual
+//! tools) are decompressed here with `weezl` 0.2 rather than inside `tiff`,
+//! which pins `weezl` 0.1: 0.2's decoder writes 8 bytes at a time and was
+//! most of a 16-bit figure's CPU before (docs/benchmarks.md, section 6).
+//! The horizontal predictor and the file's byte order are then undone in
+//! the same pass that scales 16-bit samples to 8 bits, straight into the
+//! figure's row, so no 16-bit row is written twice.
+//!
 //! Layouts this does not handle (planar, palette, grey, floating point,
 //! other bit depths) return `None`, and the caller falls back to `image`.
 
@@ -19,6 +27,11 @@ use crate::error::Result;
 use ::tiff::decoder::{ChunkType, Decoder, Limits};
 use ::tiff::tags::Tag;
 use ::tiff::ColorType;
+
+/// TIFF `Compression` value of LZW.
+const LZW: u16 = 5;
+/// TIFF `Predictor` value of horizontal differencing.
+const HORIZONTAL: u16 = 2;
 
 /// A decoded TIFF figure: the RGB8 pixels and what is left to apply.
 #[derive(Debug)]
@@ -115,11 +128,13 @@ pub(super) fn decode(data: &[u8], file: &str, limits: &ImageLimits) -> Result<Op
     let bytes_per_sample = usize::from(bits / 8);
 
     let (cw, ch) = dec.chunk_dimensions();
-    let chunks = match dec.get_chunk_type() {
+    let chunk_type = dec.get_chunk_type();
+    let chunks = match chunk_type {
         ChunkType::Strip => dec.strip_count(),
         ChunkType::Tile => dec.tile_count(),
     }
     .map_err(|e| decode_err(file, e))?;
+    let mut lzw = lzw_chunks(&mut dec, data, chunk_type, kind, file)?;
     let across = w.div_ceil(cw.max(1)).max(1);
     let (wu, hu) = (w as usize, h as usize);
     let mut out = vec![0u8; wu * hu * 3];
@@ -135,27 +150,49 @@ pub(super) fn decode(data: &[u8], file: &str, limits: &ImageLimits) -> Result<Op
             .map_err(|e| decode_err(file, e))?;
         let (dw, dh) = dec.chunk_data_dimensions(i);
         let (dw, dh) = ((dw.min(w - x0)) as usize, (dh.min(h - y0)) as usize);
-        strip.resize(layout.len, 0);
-        dec.read_chunk_bytes(i, &mut strip)
-            .map_err(|e| decode_err(file, e))?;
-        let stride = layout
-            .row_stride
-            .map_or(dw * channels * bytes_per_sample, |s| s.get());
+        // How the chunk's samples are stored: as `tiff` hands them out
+        // (native order, predictor undone), or straight from the LZW stream.
+        let (stride, samples) = match &mut lzw {
+            Some(l) => {
+                // A tile's stream holds whole tile rows, padding included.
+                let row_bytes = cw as usize * channels * bytes_per_sample;
+                strip.resize(row_bytes * dh, 0);
+                l.read(i, &mut strip).map_err(|e| decode_err(file, e))?;
+                (row_bytes, l.samples)
+            }
+            None => {
+                strip.resize(layout.len, 0);
+                dec.read_chunk_bytes(i, &mut strip)
+                    .map_err(|e| decode_err(file, e))?;
+                let stride = layout
+                    .row_stride
+                    .map_or(dw * channels * bytes_per_sample, |s| s.get());
+                (stride, Samples::NATIVE)
+            }
+        };
         for row in 0..dh {
             // Hostile files: a short strip is an error, never a panic.
             let Some(src) = strip
-                .get(row * stride..)
-                .and_then(|r| r.get(..dw * channels * bytes_per_sample))
+                .get_mut(row * stride..)
+                .and_then(|r| r.get_mut(..dw * channels * bytes_per_sample))
             else {
                 return Err(decode_err(file, "a strip is shorter than its rows"));
             };
             let at = ((y0 as usize + row) * wu + x0 as usize) * 3;
             let dst = &mut out[at..at + dw * 3];
+            if bits == 16 && kind == Kind::Rgb {
+                // Straight into the figure's row: no 8-bit copy between.
+                to_8_bit(src, dst, samples, channels);
+                continue;
+            }
             let src8: &[u8] = if bits == 16 {
                 scratch.resize(dw * channels, 0);
-                to_8_bit(src, &mut scratch);
+                to_8_bit(src, &mut scratch, samples, channels);
                 &scratch
             } else {
+                if samples.predicted {
+                    undo_predictor_8(src, channels);
+                }
                 src
             };
             match kind {
@@ -181,12 +218,152 @@ pub(super) fn decode(data: &[u8], file: &str, limits: &ImageLimits) -> Result<Op
     }))
 }
 
-/// 16-bit samples (native byte order, as `tiff` hands them out) to 8-bit,
-/// rounded as ImageMagick's `ScaleQuantumToChar` ((v + 128) / 257).
-fn to_8_bit(src: &[u8], dst: &mut [u8]) {
-    for (d, s) in dst.iter_mut().zip(src.chunks_exact(2)) {
-        let v = u32::from(u16::from_ne_bytes([s[0], s[1]]));
-        *d = ((v * 255 + 32_895) >> 16) as u8;
+/// How a chunk's samples are stored in the bytes handed to the row
+/// conversion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Samples {
+    /// 16-bit samples are big-endian (else little-endian).
+    big_endian: bool,
+    /// Horizontal differencing still to undo (TIFF `Predictor` 2).
+    predicted: bool,
+}
+
+impl Samples {
+    /// What `tiff`'s `read_chunk_bytes` hands out.
+    const NATIVE: Samples = Samples {
+        big_endian: cfg!(target_endian = "big"),
+        predicted: false,
+    };
+}
+
+/// 16-bit samples to 8-bit, rounded as ImageMagick's `ScaleQuantumToChar`
+/// ((v + 128) / 257), undoing the byte order and, when `samples.predicted`,
+/// the horizontal predictor (each sample is the difference from the same
+/// channel of the pixel before it, modulo 2^16) in the same pass.
+fn to_8_bit(src: &[u8], dst: &mut [u8], samples: Samples, channels: usize) {
+    let read = |s: &[u8]| {
+        if samples.big_endian {
+            u16::from_be_bytes([s[0], s[1]])
+        } else {
+            u16::from_le_bytes([s[0], s[1]])
+        }
+    };
+    let scale = |v: u16| ((u32::from(v) * 255 + 32_895) >> 16) as u8;
+    if !samples.predicted {
+        for (d, s) in dst.iter_mut().zip(src.chunks_exact(2)) {
+            *d = scale(read(s));
+        }
+        return;
+    }
+    let mut prev = [0u16; 4];
+    let channels = channels.clamp(1, 4);
+    for (px_out, px_in) in dst
+        .chunks_exact_mut(channels)
+        .zip(src.chunks_exact(2 * channels))
+    {
+        for ((d, s), p) in px_out
+            .iter_mut()
+            .zip(px_in.chunks_exact(2))
+            .zip(prev.iter_mut())
+        {
+            *p = p.wrapping_add(read(s));
+            *d = scale(*p);
+        }
+    }
+}
+
+/// Undo the horizontal predictor on one row of 8-bit samples, in place.
+fn undo_predictor_8(row: &mut [u8], channels: usize) {
+    for i in channels..row.len() {
+        row[i] = row[i].wrapping_add(row[i - channels]);
+    }
+}
+
+/// The LZW chunks of a figure, decompressed by `weezl` 0.2 from the
+/// file's bytes (see the module docs for why not by `tiff`).
+struct LzwChunks<'a> {
+    data: &'a [u8],
+    offsets: Vec<u64>,
+    counts: Vec<u64>,
+    decoder: weezl::decode::Decoder,
+    samples: Samples,
+}
+
+/// `Some` when the figure's chunks are LZW with no predictor or the
+/// horizontal one, for a layout whose samples this module converts (RGB,
+/// RGBA, CMYK); `None` leaves them to `tiff`.
+fn lzw_chunks<'a>(
+    dec: &mut Decoder<std::io::Cursor<&'a [u8]>>,
+    data: &'a [u8],
+    chunk_type: ChunkType,
+    kind: Kind,
+    file: &str,
+) -> Result<Option<LzwChunks<'a>>> {
+    let compression = dec
+        .find_tag_unsigned::<u16>(Tag::Compression)
+        .map_err(|e| decode_err(file, e))?
+        .unwrap_or(1);
+    let predictor = dec
+        .find_tag_unsigned::<u16>(Tag::Predictor)
+        .map_err(|e| decode_err(file, e))?
+        .unwrap_or(1);
+    if compression != LZW || !matches!(predictor, 1 | HORIZONTAL) || kind == Kind::YCbCr {
+        return Ok(None);
+    }
+    let (offsets_tag, counts_tag) = match chunk_type {
+        ChunkType::Strip => (Tag::StripOffsets, Tag::StripByteCounts),
+        ChunkType::Tile => (Tag::TileOffsets, Tag::TileByteCounts),
+    };
+    let mut tag = |t| {
+        dec.find_tag_unsigned_vec::<u64>(t)
+            .map_err(|e| decode_err(file, e))?
+            .ok_or_else(|| decode_err(file, "no chunk offsets or byte counts"))
+    };
+    let offsets = tag(offsets_tag)?;
+    let counts = tag(counts_tag)?;
+    Ok(Some(LzwChunks {
+        data,
+        offsets,
+        counts,
+        decoder: weezl::decode::Configuration::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+            // libtiff's behaviour, as `tiff` asks too: stop once the chunk's
+            // bytes are out, whatever follows in the stream.
+            .with_yield_on_full_buffer(true)
+            .build(),
+        samples: Samples {
+            big_endian: data.starts_with(b"MM"),
+            predicted: predictor == HORIZONTAL,
+        },
+    }))
+}
+
+impl LzwChunks<'_> {
+    /// Decompress chunk `i` until `out` is full; a stream that ends (or
+    /// breaks) first is an error, as in `tiff`.
+    fn read(&mut self, i: u32, out: &mut [u8]) -> std::result::Result<(), String> {
+        let i = i as usize;
+        let (Some(&offset), Some(&count)) = (self.offsets.get(i), self.counts.get(i)) else {
+            return Err("fewer chunk offsets than chunks".into());
+        };
+        let src = usize::try_from(offset)
+            .ok()
+            .zip(usize::try_from(count).ok())
+            .and_then(|(o, c)| self.data.get(o..o.checked_add(c)?))
+            .ok_or("a chunk lies outside the file")?;
+        self.decoder.reset();
+        let (mut read, mut written) = (0, 0);
+        while written < out.len() {
+            let r = self.decoder.decode_bytes(&src[read..], &mut out[written..]);
+            read += r.consumed_in;
+            written += r.consumed_out;
+            match r.status {
+                Ok(weezl::LzwStatus::Ok) if r.consumed_in + r.consumed_out > 0 => {}
+                Ok(_) if written == out.len() => {}
+                Ok(_) => return Err("a strip is shorter than its rows".into()),
+                Err(e) => return Err(format!("LZW: {e}")),
+            }
+        }
+        Ok(())
     }
 }
 

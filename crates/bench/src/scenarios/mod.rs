@@ -5,6 +5,7 @@ pub(crate) mod aws;
 pub(crate) mod history;
 pub(crate) mod pipeline;
 pub(crate) mod throughput;
+pub(crate) mod up_figures;
 
 use crate::install::Install;
 use anyhow::{bail, Result};
