@@ -4,17 +4,20 @@
 
 use anyhow::Context;
 use clap::Parser;
-use pressbot_cli::commands::Cli;
+use pressbot_cli::commands::{Cli, Command};
 use pressbot_daemons::app::Loaded;
 
 fn main() -> std::process::ExitCode {
+    // Parsing has no side effects; errors and --help exit here.
+    let cli = Cli::parse();
     // `pressbot up` resizes figures: a fixed mmap threshold keeps their
     // freed buffers from staying resident (see pressbot_daemons::memory).
-    // Before the runtime starts, as it may replace this process.
-    if std::env::args_os().any(|a| a == "up") {
+    // Before the runtime starts, as it may replace this process (which
+    // then parses the same arguments again).
+    if matches!(cli.command, Command::Up(_)) {
         pressbot_daemons::memory::fixed_mmap_threshold();
     }
-    match run() {
+    match run(cli) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
             eprintln!("Error: {e:#}");
@@ -24,8 +27,7 @@ fn main() -> std::process::ExitCode {
 }
 
 #[tokio::main]
-async fn run() -> anyhow::Result<u8> {
-    let cli = Cli::parse();
+async fn run(cli: Cli) -> anyhow::Result<u8> {
     pressbot_daemons::faults::gate()?;
     if let Some(code) = cli.run_without_settings()? {
         return Ok(code);
