@@ -125,6 +125,73 @@ fn holder(ctx: &ActivityContext) -> String {
 /// When this process last released the CMS lease: see [`yield_to_waiters`].
 static LAST_RELEASE: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
 
+/// A CMS lease this process could not release (the backend failed each
+/// time): released before the process's next acquire, instead of leaving
+/// every worker, this one included, to wait out its ttl. Release is
+/// idempotent (it frees the lease only if the token is still the stored
+/// one), so trying again is always safe.
+/// Keyed by the lease store (its address: one per backend, and a process
+/// has one backend; tests have several).
+static UNRELEASED: std::sync::Mutex<Vec<(usize, Lease)>> = std::sync::Mutex::new(Vec::new());
+
+fn store_key(env: &Env) -> usize {
+    Arc::as_ptr(&env.backend.leases) as *const () as usize
+}
+
+/// Give the lease back, trying three times on a retryable error: a lease
+/// left held stops every CMS call everywhere for up to `cms.lease_ttl`. If
+/// all three fail it is kept in [`UNRELEASED`] for the next acquire.
+async fn release_cms_lease(env: &Env, step: &str, lease: Lease) {
+    let leases = &env.backend.leases;
+    let mut delay = Duration::from_millis(100);
+    for attempt in 1..=3 {
+        match leases.release(&lease).await {
+            Ok(()) => break,
+            Err(e) if e.is_retryable() && attempt < 3 => {
+                tracing::debug!(activity = %step, error = %e, attempt, "could not release the CMS lease; trying again");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => {
+                tracing::warn!(activity = %step, error = %e, expires = %lease.expires, "could not release the CMS lease; this process releases it before its next CMS call, or it expires on its own");
+                if let Ok(mut unreleased) = UNRELEASED.lock() {
+                    unreleased.push((store_key(env), lease));
+                }
+                break;
+            }
+        }
+    }
+    if let Ok(mut last) = LAST_RELEASE.lock() {
+        *last = Some(Instant::now());
+    }
+}
+
+/// Release the lease an earlier call of this process could not; kept for
+/// later if the backend fails again.
+async fn release_unreleased(env: &Env, step: &str) {
+    let key = store_key(env);
+    let pending: Vec<Lease> = match UNRELEASED.lock() {
+        Ok(mut all) => {
+            let (mine, others) = all.drain(..).partition(|(k, _)| *k == key);
+            *all = others;
+            mine.into_iter().map(|(_, l)| l).collect()
+        }
+        Err(_) => Vec::new(),
+    };
+    for lease in pending {
+        match env.backend.leases.release(&lease).await {
+            Ok(()) => {
+                tracing::info!(activity = %step, "released the CMS lease an earlier call could not");
+            }
+            Err(_) => {
+                if let Ok(mut unreleased) = UNRELEASED.lock() {
+                    unreleased.push((key, lease));
+                }
+            }
+        }
+    }
+}
+
 /// How often a CMS step waiting for the lease asks for it again (with
 /// jitter, between half and all of this). Short against any CMS call, so
 /// the lease changes hands within a second of its release.
@@ -179,6 +246,7 @@ async fn take_cms_lease(env: &Env, ctx: &ActivityContext) -> Result<Lease, Activ
     }
     let mut waits = 0u32;
     loop {
+        release_unreleased(env, step).await;
         let problem = match leases.acquire(CMS_LEASE, &holder(ctx), ttl).await {
             Ok(Acquired::Held(l)) => {
                 if waits > 0 {
@@ -271,12 +339,7 @@ async fn under_cms_lease<T>(
             },
         }
     };
-    if let Err(e) = leases.release(&lease).await {
-        tracing::warn!(activity = %step, error = %e, expires = %lease.expires, "could not release the CMS lease; it expires on its own");
-    }
-    if let Ok(mut last) = LAST_RELEASE.lock() {
-        *last = Some(Instant::now());
-    }
+    release_cms_lease(env, step, lease).await;
     result
 }
 

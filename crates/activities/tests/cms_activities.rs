@@ -898,3 +898,119 @@ start_to_close = "1m"
     // The test settings (300 ms requests) need far less.
     assert!(short_cms_steps(&short, &s.cms).is_empty());
 }
+
+use pressbot_core::lease::LeaseStore as _;
+
+/// A lease store whose `release` fails (retryable, the request never
+/// arrived) the next `fail` times.
+#[derive(Debug, Default)]
+struct FlakyRelease {
+    inner: pressbot_core::lease::MemLeases,
+    fail: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait]
+impl pressbot_core::lease::LeaseStore for FlakyRelease {
+    async fn acquire(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<pressbot_core::lease::Acquired> {
+        self.inner.acquire(name, holder, ttl).await
+    }
+    async fn renew(
+        &self,
+        lease: &pressbot_core::lease::Lease,
+        ttl: Duration,
+    ) -> Result<Option<pressbot_core::lease::Lease>> {
+        self.inner.renew(lease, ttl).await
+    }
+    async fn release(&self, lease: &pressbot_core::lease::Lease) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self
+            .fail
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(Error::backend(
+                "test",
+                "ReleaseLease",
+                &lease.name,
+                true,
+                "connection reset before the request was sent",
+            ));
+        }
+        self.inner.release(lease).await
+    }
+}
+
+/// A release that fails is tried again at once; one that keeps failing is
+/// released before this process's next CMS call. Either way nobody waits
+/// out the lease's ttl (30 s here, against a 2 s `lease_wait`), as the CI
+/// chaos run of 2026-12-06 did three times in three minutes.
+#[tokio::test]
+async fn a_lease_whose_release_fails_is_released_again_not_left_to_expire() {
+    let cms = MisbehavingCms::start(vec![], vec![]).await.expect("cms");
+    let base = fixture_with(
+        settings_waiting(&cms.base_url(), Duration::from_secs(2)),
+        false,
+    );
+    base.put_article(ARTICLE).await;
+    let flaky = Arc::new(FlakyRelease::default());
+    let env = Arc::new(Env {
+        backend: Backend {
+            leases: flaky.clone(),
+            ..base.env.backend.clone()
+        },
+        settings: base.env.settings.clone(),
+    });
+    let lease_of = |holder: &'static str| {
+        let flaky = flaky.clone();
+        async move {
+            flaky
+                .inner
+                .acquire(
+                    pressbot_core::lease::CMS_LEASE,
+                    holder,
+                    Duration::from_secs(30),
+                )
+                .await
+                .expect("acquire")
+        }
+    };
+
+    // Two failures: the third try releases it.
+    flaky.fail.store(2, std::sync::atomic::Ordering::SeqCst);
+    PostToCms::new(env.clone())
+        .run(&ctx("PostToCms", package_context("run-a"), json!({})))
+        .await
+        .expect("posted");
+    match lease_of("probe").await {
+        pressbot_core::lease::Acquired::Held(l) => {
+            flaky.inner.release(&l).await.expect("release probe")
+        }
+        busy => panic!("released after two failures: {busy:?}"),
+    }
+
+    // Three failures: still held after the call...
+    flaky.fail.store(3, std::sync::atomic::Ordering::SeqCst);
+    PublishToCms::new(env.clone())
+        .run(&ctx("PublishToCms", package_context("run-a"), json!({})))
+        .await
+        .expect("published");
+    assert!(
+        matches!(
+            lease_of("probe").await,
+            pressbot_core::lease::Acquired::Busy(_)
+        ),
+        "three failed releases leave the lease held"
+    );
+    // ...and the next CMS call of this process releases it first instead of
+    // waiting 30 s for it (its own lease_wait is 2 s).
+    let third = PublishToCms::new(env.clone())
+        .run(&ctx("PublishToCms", package_context("run-b"), json!({})))
+        .await
+        .expect("the leftover lease was released, not waited for");
+    assert_eq!(third["already_published"], true, "{third}");
+}
