@@ -293,3 +293,73 @@ async fn get_to_file_and_put_file_stream_through_files() {
         0
     );
 }
+
+/// A copy shares the source's file (a hard link: objects are never written
+/// in place), so replacing or deleting either side must leave the other as
+/// it was, in bytes and metadata.
+#[tokio::test]
+async fn a_copy_is_independent_of_its_source_after_either_changes() {
+    use std::os::unix::fs::MetadataExt;
+    let (dir, b) = store().await;
+    let original = b
+        .put(
+            "in-bucket",
+            "src.tif",
+            Bytes::from_static(b"first"),
+            PutOptions::default(),
+        )
+        .await
+        .expect("put");
+    b.copy("in-bucket", "src.tif", "out-bucket", "dst.tif")
+        .await
+        .expect("copy");
+    let links = std::fs::metadata(dir.path().join("objects/out-bucket/dst.tif"))
+        .expect("copy's file")
+        .nlink();
+    assert_eq!(links, 2, "the copy is a hard link of the source");
+
+    // Replace the source: the copy keeps the old bytes and eTag.
+    b.put(
+        "in-bucket",
+        "src.tif",
+        Bytes::from_static(b"second"),
+        PutOptions::default(),
+    )
+    .await
+    .expect("overwrite source");
+    let copy = b.get("out-bucket", "dst.tif").await.expect("get copy");
+    assert_eq!(&copy.body[..], b"first");
+    assert_eq!(copy.meta.etag, original.etag);
+    assert_eq!(
+        &b.get("in-bucket", "src.tif").await.expect("get").body[..],
+        b"second"
+    );
+
+    // Replace the copy, then delete the source: each keeps its own bytes.
+    b.copy("in-bucket", "src.tif", "out-bucket", "dst2.tif")
+        .await
+        .expect("copy again");
+    b.put(
+        "out-bucket",
+        "dst2.tif",
+        Bytes::from_static(b"third"),
+        PutOptions::default(),
+    )
+    .await
+    .expect("overwrite copy");
+    assert_eq!(
+        &b.get("in-bucket", "src.tif").await.expect("get").body[..],
+        b"second"
+    );
+    ObjectStore::delete(&b, "in-bucket", "src.tif")
+        .await
+        .expect("delete source");
+    assert_eq!(
+        &b.get("out-bucket", "dst.tif").await.expect("get").body[..],
+        b"first"
+    );
+    assert_eq!(
+        &b.get("out-bucket", "dst2.tif").await.expect("get").body[..],
+        b"third"
+    );
+}
