@@ -192,24 +192,35 @@ async fn release_unreleased(env: &Env, step: &str) {
     }
 }
 
+/// When this process last found the CMS lease held by someone else.
+static LAST_CONTENDED: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+
 /// How often a CMS step waiting for the lease asks for it again (with
-/// jitter, between half and all of this). Short against any CMS call, so
-/// the lease changes hands within a second of its release.
+/// jitter, between half and all of this): often enough that a waiter on
+/// another process usually takes the lease in the gap between a holder's
+/// release and that holder's next CMS task (a report and a poll, tens to
+/// hundreds of milliseconds), cheap enough for the backend (a SQLite
+/// transaction or an S3 GET each).
 fn lease_poll(ttl: Duration) -> Duration {
-    (ttl / 10).clamp(Duration::from_millis(50), Duration::from_secs(1))
+    (ttl / 100).clamp(Duration::from_millis(50), Duration::from_millis(250))
 }
 
-/// A process that has just released the lease waits one poll interval
-/// before taking it again. Without this, a worker that finishes an ingest
-/// and at once polls the next CMS task would win the lease back nearly
-/// every time (its next acquire comes milliseconds after its release, a
-/// waiter's up to a poll interval later), and the other workers' waits
-/// would run out. Every waiter asks at least once within the pause, so
-/// the lease goes round; with nobody waiting it costs one poll interval
-/// between two CMS calls of one process.
+/// A process that has just released the lease, and has lately found it
+/// held by another process (so others are taking turns at it), waits one
+/// poll interval before taking it again. Without this, a worker that
+/// finishes an ingest and at once polls the next CMS task could win the
+/// lease back again and again, and another worker's wait run out. Every
+/// waiter asks at least once within the pause, so the lease goes round.
+/// A process that has seen no one else at the lease (a single worker,
+/// `pressbot up`) never pauses: nobody is waiting for its turn.
 async fn yield_to_waiters(ttl: Duration) {
+    let contended = LAST_CONTENDED
+        .lock()
+        .ok()
+        .and_then(|g| *g)
+        .is_some_and(|t| t.elapsed() < ttl);
     let last = LAST_RELEASE.lock().ok().and_then(|g| *g);
-    if let Some(released) = last {
+    if let (true, Some(released)) = (contended, last) {
         let pause = lease_poll(ttl) + Duration::from_millis(50);
         let since = released.elapsed();
         if since < pause {
@@ -255,6 +266,9 @@ async fn take_cms_lease(env: &Env, ctx: &ActivityContext) -> Result<Lease, Activ
                 return Ok(l);
             }
             Ok(Acquired::Busy(h)) => {
+                if let Ok(mut seen) = LAST_CONTENDED.lock() {
+                    *seen = Some(Instant::now());
+                }
                 format!("CMS busy: lease held by {} until {}", h.holder, h.expires)
             }
             Err(e) if e.is_retryable() => format!("cannot take the CMS lease: {e}"),
