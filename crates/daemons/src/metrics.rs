@@ -179,31 +179,26 @@ pub fn dashboard_messages(outcome: &'static str, n: u64) {
 // ---------------------------------------------------------------------------
 // Liveness of poll loops.
 
-static LOOPS_ALIVE: AtomicUsize = AtomicUsize::new(0);
-static LOOPS_PEAK: AtomicUsize = AtomicUsize::new(0);
-static NEXT_POLL: AtomicU64 = AtomicU64::new(0);
-static POLLS_IN_FLIGHT: Mutex<BTreeMap<u64, (&'static str, Instant)>> = Mutex::new(BTreeMap::new());
+/// The poll loops and polls in flight of one process. There is one per
+/// process ([`LOOPS`]); tests make their own so that loops started by other
+/// tests running at the same time cannot change what they count.
+#[derive(Debug)]
+pub struct Loops {
+    alive: AtomicUsize,
+    peak: AtomicUsize,
+    next_poll: AtomicU64,
+    polls_in_flight: Mutex<BTreeMap<u64, (&'static str, Instant)>>,
+}
+
+/// This process's loops, read by `/healthz` and `/metrics`.
+pub static LOOPS: Loops = Loops::new();
 
 /// Held by a poll loop for as long as it runs (dropped on return or panic).
 #[derive(Debug)]
 #[must_use = "the loop counts as alive only while the guard is held"]
 pub struct LoopGuard {
+    loops: &'static Loops,
     role: &'static str,
-}
-
-/// Mark a poll loop as running: `let _alive = metrics::loop_alive("decider");`.
-pub fn loop_alive(role: &'static str) -> LoopGuard {
-    let now = LOOPS_ALIVE.fetch_add(1, Ordering::SeqCst) + 1;
-    LOOPS_PEAK.fetch_max(now, Ordering::SeqCst);
-    ::metrics::gauge!("pressbot_poll_loops_alive", "role" => role).increment(1.0);
-    LoopGuard { role }
-}
-
-impl Drop for LoopGuard {
-    fn drop(&mut self) {
-        LOOPS_ALIVE.fetch_sub(1, Ordering::SeqCst);
-        ::metrics::gauge!("pressbot_poll_loops_alive", "role" => self.role).decrement(1.0);
-    }
 }
 
 /// Held around one poll call; a poll held far past any long-poll limit
@@ -211,24 +206,80 @@ impl Drop for LoopGuard {
 #[derive(Debug)]
 #[must_use = "the poll is tracked only while the guard is held"]
 pub struct PollGuard {
+    loops: &'static Loops,
     id: u64,
 }
 
-/// Mark a poll as in flight: `let _poll = metrics::polling("decider");`.
-pub fn polling(role: &'static str) -> PollGuard {
-    let id = NEXT_POLL.fetch_add(1, Ordering::Relaxed);
-    if let Ok(mut m) = POLLS_IN_FLIGHT.lock() {
-        m.insert(id, (role, Instant::now()));
+impl Loops {
+    pub const fn new() -> Self {
+        Self {
+            alive: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            next_poll: AtomicU64::new(0),
+            polls_in_flight: Mutex::new(BTreeMap::new()),
+        }
     }
-    PollGuard { id }
+
+    /// Mark a poll loop as running until the guard is dropped.
+    pub fn loop_alive(&'static self, role: &'static str) -> LoopGuard {
+        let now = self.alive.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        ::metrics::gauge!("pressbot_poll_loops_alive", "role" => role).increment(1.0);
+        LoopGuard { loops: self, role }
+    }
+
+    /// Mark a poll as in flight until the guard is dropped.
+    pub fn polling(&'static self, role: &'static str) -> PollGuard {
+        let id = self.next_poll.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut m) = self.polls_in_flight.lock() {
+            m.insert(id, (role, Instant::now()));
+        }
+        PollGuard { loops: self, id }
+    }
+
+    pub fn liveness(&self) -> Liveness {
+        let oldest_poll = self.polls_in_flight.lock().ok().and_then(|m| {
+            m.values()
+                .min_by_key(|(_, t)| *t)
+                .map(|(r, t)| (*r, t.elapsed()))
+        });
+        Liveness {
+            alive: self.alive.load(Ordering::SeqCst),
+            peak: self.peak.load(Ordering::SeqCst),
+            oldest_poll,
+        }
+    }
+}
+
+impl Default for Loops {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for LoopGuard {
+    fn drop(&mut self) {
+        self.loops.alive.fetch_sub(1, Ordering::SeqCst);
+        ::metrics::gauge!("pressbot_poll_loops_alive", "role" => self.role).decrement(1.0);
+    }
 }
 
 impl Drop for PollGuard {
     fn drop(&mut self) {
-        if let Ok(mut m) = POLLS_IN_FLIGHT.lock() {
+        if let Ok(mut m) = self.loops.polls_in_flight.lock() {
             m.remove(&self.id);
         }
     }
+}
+
+/// Mark a poll loop of this process as running: `let _alive = metrics::loop_alive("decider");`.
+pub fn loop_alive(role: &'static str) -> LoopGuard {
+    LOOPS.loop_alive(role)
+}
+
+/// Mark a poll of this process as in flight: `let _poll = metrics::polling("decider");`.
+pub fn polling(role: &'static str) -> PollGuard {
+    LOOPS.polling(role)
 }
 
 /// How the poll loops of this process are doing.
@@ -266,17 +317,9 @@ impl Liveness {
     }
 }
 
+/// How this process's poll loops are doing (for `/healthz`).
 pub fn liveness() -> Liveness {
-    let oldest_poll = POLLS_IN_FLIGHT.lock().ok().and_then(|m| {
-        m.values()
-            .min_by_key(|(_, t)| *t)
-            .map(|(r, t)| (*r, t.elapsed()))
-    });
-    Liveness {
-        alive: LOOPS_ALIVE.load(Ordering::SeqCst),
-        peak: LOOPS_PEAK.load(Ordering::SeqCst),
-        oldest_poll,
-    }
+    LOOPS.liveness()
 }
 
 #[cfg(test)]
@@ -326,15 +369,31 @@ mod tests {
 
     #[test]
     fn guards_count_loops_and_polls() {
-        let before = liveness();
-        let a = loop_alive("test");
-        let p = polling("test");
-        let during = liveness();
-        assert_eq!(during.alive, before.alive + 1);
-        assert!(during.peak > before.peak || during.peak >= during.alive);
-        assert!(during.oldest_poll.is_some());
+        // A registry of its own: other tests in this binary start real loops
+        // on `LOOPS` at the same time (this test once failed in CI that way).
+        static OWN: Loops = Loops::new();
+        assert_eq!(
+            OWN.liveness(),
+            Liveness {
+                alive: 0,
+                peak: 0,
+                oldest_poll: None
+            }
+        );
+        let a = OWN.loop_alive("test");
+        let b = OWN.loop_alive("test");
+        let p = OWN.polling("test");
+        let during = OWN.liveness();
+        assert_eq!((during.alive, during.peak), (2, 2));
+        assert_eq!(during.oldest_poll.map(|(r, _)| r), Some("test"));
         drop(p);
+        drop(b);
+        let after = OWN.liveness();
+        assert_eq!((after.alive, after.peak, after.oldest_poll), (1, 2, None));
+        assert!(
+            after.healthy(Duration::from_secs(1)).is_err(),
+            "a loop stopped"
+        );
         drop(a);
-        assert_eq!(liveness().alive, before.alive);
     }
 }
