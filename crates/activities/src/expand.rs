@@ -534,119 +534,122 @@ impl ExpandArticle {
         let expanded = a::bucket(&self.env, "expanded")?;
         let folder = a::expanded_folder(&article_id, version, &run);
 
-        // The package is downloaded to a temp file and unzipped from there,
-        // never held whole in memory (see `download_package`); the temp
-        // directory (package and entries) goes when `temp` is dropped.
+        // The package is read where the store keeps it (embedded) or from
+        // a temp file it was downloaded to (AWS), never whole in memory
+        // (see `open_package`); the temp directory goes when `temp` is dropped.
         let temp = temp_dir(&self.env, &package)?;
-        let zip_path = temp.path().join("package.zip");
-        download_package(&self.env, &bucket_name, &file_name, &package, &zip_path).await?;
+        let zip_file =
+            open_package(&self.env, &bucket_name, &file_name, &package, temp.path()).await?;
 
-        // The CPU side runs on a blocking thread: a first pass decompresses
-        // everything into nothing (so a hostile package is refused before
-        // anything is stored), a second pass writes each file to a temp
-        // file and hands it over through a one-slot channel, so disk holds
-        // at most three entries besides the package and memory only
-        // buffers: nothing grows with the package or an entry.
-        let (layout_tx, layout_rx) = tokio::sync::oneshot::channel();
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<(EntryName, tempfile::TempPath, u64)>(1);
+        // One pass on a blocking thread decompresses every entry, under the
+        // limits, into its own file in a staging directory the store can
+        // take files from without copying them (its `staging_dir`); nothing
+        // is stored until the whole package has passed, so a hostile
+        // package leaves nothing behind. Each entry is written once, and
+        // the disk holds at most the package's unzipped bytes
+        // (`activities.max_unzipped_bytes`), which the expanded folder then
+        // holds anyway; memory holds only buffers. (Before, a first pass
+        // decompressed everything into nothing to check the limits and a
+        // second wrote the entries, which the store then copied: a third
+        // of ExpandArticle's CPU, docs/benchmarks.md section 6.)
+        let staging = staging_dir(&self.env, &package)?;
         let pkg = package.clone();
-        let entries_dir = temp.path().to_owned();
-        let cpu = tokio::task::spawn_blocking(move || -> Result<(usize, usize)> {
-            let file = std::fs::File::open(&zip_path).map_err(|e| Error::TempFile {
-                package: pkg.clone(),
-                operation: "open downloaded package",
-                message: e.to_string(),
-            })?;
-            let mut safe = SafeZip::open(&pkg, std::io::BufReader::new(file), &limits)?;
+        let entries_dir = staging.path().to_owned();
+        let cancel = ctx.cancel.clone();
+        let unzipped = tokio::task::spawn_blocking(move || -> Result<Unzipped> {
+            let reader = std::io::BufReader::with_capacity(256 * 1024, zip_file);
+            let mut safe = SafeZip::open(&pkg, reader, &limits)?;
             let names = safe.names();
             let layout = classify(&pkg, &names)?;
-            safe.copy_each_file(|_| Ok(std::io::sink()), |_, _, _| Ok(()))?;
-            let _ = layout_tx.send(layout);
             let temp_err = |operation: &'static str, e: std::io::Error| Error::TempFile {
                 package: pkg.clone(),
                 operation,
                 message: e.to_string(),
             };
+            let mut entries = Vec::with_capacity(names.len());
+            let mut n = 0usize;
             safe.copy_each_file(
                 |_| {
-                    tempfile::NamedTempFile::new_in(&entries_dir)
-                        .map(std::io::BufWriter::new)
-                        .map_err(|e| temp_err("create entry file", e))
-                },
-                |entry, out, size| {
-                    let file = out
-                        .into_inner()
-                        .map_err(|e| temp_err("write entry", e.into_error()))?;
-                    tx.blocking_send((entry, file.into_temp_path(), size))
-                        .map_err(|_| Error::Cancelled {
+                    if cancel.is_cancelled() {
+                        return Err(Error::Cancelled {
                             operation: format!("expanding {pkg}"),
-                        })
+                        });
+                    }
+                    n += 1;
+                    let path = entries_dir.join(format!("entry-{n}"));
+                    let file = std::fs::File::create(&path)
+                        .map_err(|e| temp_err("create entry file", e))?;
+                    Ok(StagedEntry {
+                        path,
+                        out: std::io::BufWriter::with_capacity(256 * 1024, file),
+                    })
+                },
+                |entry, staged, size| {
+                    let path = staged.finish().map_err(|e| temp_err("write entry", e))?;
+                    entries.push((entry, path, size));
+                    Ok(())
                 },
             )?;
-            Ok((names.len(), safe.skipped().len()))
-        });
-
-        let mut files: Vec<ManifestFile> = Vec::new();
-        let upload: Result<()> = async {
-            // The layout arrives before the first file (or never, when the
-            // package is refused: then the channel closes empty).
-            let mut layout: Option<PackageLayout> = None;
-            let mut layout_rx = Some(layout_rx);
-            while let Some((f, path, size)) = rx.recv().await {
-                if ctx.cancel.is_cancelled() {
-                    return Err(Error::Cancelled {
-                        operation: format!("expanding {package}"),
-                    });
-                }
-                if layout.is_none() {
-                    if let Some(rx) = layout_rx.take() {
-                        layout = rx.await.ok();
-                    }
-                }
-                let role = match &layout {
-                    Some(l) if l.xml == f.name => FileRole::Xml,
-                    Some(l) if l.pdf.as_ref() == Some(&f.name) => FileRole::Pdf,
-                    Some(l) if l.figures.contains(&f.name) => FileRole::Figure,
-                    _ => FileRole::Supplementary,
-                };
-                let key = format!("{folder}/{}", f.name);
-                let media_type = a::content_type(&f.name).to_owned();
-                let options = pressbot_core::backend::PutOptions {
-                    content_type: Some(media_type.clone()),
-                    cache_control: None,
-                };
-                // Streamed from the entry's temp file on both backends.
-                self.env
-                    .backend
-                    .objects
-                    .put_file(&expanded, &key, &path, options)
-                    .await
-                    .map_err(|e| Error::store("put", &expanded, &key, e))?;
-                drop(path);
-                files.push(ManifestFile {
-                    key,
-                    name: f.name,
-                    zip_path: f.path,
-                    role,
-                    media_type,
-                    size,
-                });
-                ctx.progress
-                    .report(format!("expanded {} files of {package}", files.len()));
-            }
-            Ok(())
-        }
-        .await;
-        drop(rx);
-        let cpu = cpu.await.map_err(|e| Error::Task {
+            Ok(Unzipped {
+                layout,
+                entries,
+                total: names.len(),
+                skipped: safe.skipped().len(),
+            })
+        })
+        .await
+        .map_err(|e| Error::Task {
             operation: format!("unzip {package}"),
             message: e.to_string(),
-        })?;
+        })??;
+        ctx.progress.report(format!(
+            "unzipped {} files of {package}",
+            unzipped.entries.len()
+        ));
+
+        let layout = &unzipped.layout;
+        let mut files: Vec<ManifestFile> = Vec::with_capacity(unzipped.entries.len());
+        for (f, path, size) in unzipped.entries {
+            if ctx.cancel.is_cancelled() {
+                return Err(Error::Cancelled {
+                    operation: format!("expanding {package}"),
+                });
+            }
+            let role = if layout.xml == f.name {
+                FileRole::Xml
+            } else if layout.pdf.as_ref() == Some(&f.name) {
+                FileRole::Pdf
+            } else if layout.figures.contains(&f.name) {
+                FileRole::Figure
+            } else {
+                FileRole::Supplementary
+            };
+            let key = format!("{folder}/{}", f.name);
+            let media_type = a::content_type(&f.name).to_owned();
+            let options = pressbot_core::backend::PutOptions {
+                content_type: Some(media_type.clone()),
+                cache_control: None,
+            };
+            self.env
+                .backend
+                .objects
+                .put_staged_file(&expanded, &key, &path, options)
+                .await
+                .map_err(|e| Error::store("put", &expanded, &key, e))?;
+            files.push(ManifestFile {
+                key,
+                name: f.name,
+                zip_path: f.path,
+                role,
+                media_type,
+                size,
+            });
+            ctx.progress
+                .report(format!("expanded {} files of {package}", files.len()));
+        }
+        drop(staging);
         drop(temp);
-        // An upload error is the cause when both failed (the unzip then only
-        // saw the channel close).
-        upload?;
-        let (total, skipped) = cpu?;
+        let (total, skipped) = (unzipped.total, unzipped.skipped);
         let manifest = PackageManifest {
             format: m::FORMAT,
             package: package.clone(),
@@ -694,23 +697,80 @@ pub(crate) fn temp_dir(env: &crate::Env, package: &str) -> Result<tempfile::Temp
     })
 }
 
-/// Download a package to `path` under `activities.max_package_bytes`.
+/// What the unzip pass of ExpandArticle hands back: the layout, each
+/// entry's staged file and size, the entry count and the junk skipped.
+struct Unzipped {
+    layout: PackageLayout,
+    entries: Vec<(EntryName, std::path::PathBuf, u64)>,
+    total: usize,
+    skipped: usize,
+}
+
+/// An entry being written to its staged file.
+struct StagedEntry {
+    path: std::path::PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl StagedEntry {
+    /// Flush and close the file; its path.
+    fn finish(self) -> std::io::Result<std::path::PathBuf> {
+        self.out.into_inner().map_err(|e| e.into_error())?;
+        Ok(self.path)
+    }
+}
+
+impl Write for StagedEntry {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// A fresh directory for an attempt's staged entries: in the object
+/// store's staging directory when it has one (so entries are moved into
+/// the store, not copied), else as [`temp_dir`]; removed when dropped.
+fn staging_dir(env: &crate::Env, package: &str) -> Result<tempfile::TempDir> {
+    match env.backend.objects.staging_dir() {
+        Some(dir) => tempfile::Builder::new()
+            .prefix("expand-")
+            .tempdir_in(dir)
+            .map_err(|e| Error::TempFile {
+                package: package.to_owned(),
+                operation: "create staging directory",
+                message: e.to_string(),
+            }),
+        None => temp_dir(env, package),
+    }
+}
+
+/// Open a package for reading under `activities.max_package_bytes`.
 ///
 /// Why this way: a package comes from outside and may be huge. Its size
 /// is read from the object's metadata (HEAD) and a package above the limit
-/// is refused, permanently, before a byte is fetched; then the body is
-/// streamed to the file ([`pressbot_core::backend::ObjectStore::get_to_file`]),
-/// never held in memory. The bytes written are checked against the limit
-/// again: the object can be replaced between the HEAD and the GET.
-pub(crate) async fn download_package(
+/// is refused, permanently, before a byte is fetched. Then it is read in
+/// place when the store keeps objects in files
+/// ([`pressbot_core::backend::ObjectStore::open_file`], the embedded
+/// backend: no copy), or streamed to a file in `temp`
+/// ([`pressbot_core::backend::ObjectStore::get_to_file`], AWS); never held
+/// in memory. The size is checked again on what was opened or written: the
+/// object can be replaced between the HEAD and the GET.
+pub(crate) async fn open_package(
     env: &crate::Env,
     bucket: &str,
     key: &str,
     package: &str,
-    path: &std::path::Path,
-) -> Result<pressbot_core::backend::ObjectMeta> {
+    temp: &std::path::Path,
+) -> Result<std::fs::File> {
     let objects = &env.backend.objects;
     let max = env.settings.activities.max_package_bytes;
+    let too_large = |size: u64| Error::PackageTooLarge {
+        package: package.to_owned(),
+        size,
+        max,
+    };
     let meta = objects
         .head(bucket, key)
         .await
@@ -727,29 +787,37 @@ pub(crate) async fn download_package(
             )
         })?;
     if meta.size > max {
-        return Err(Error::PackageTooLarge {
-            package: package.to_owned(),
-            size: meta.size,
-            max,
-        });
+        return Err(too_large(meta.size));
     }
+    if let Some((file, meta)) = objects
+        .open_file(bucket, key)
+        .await
+        .map_err(|e| Error::store("get", bucket, key, e))?
+    {
+        if meta.size > max {
+            return Err(too_large(meta.size));
+        }
+        tracing::debug!(package, size = meta.size, "package read in place");
+        return Ok(file);
+    }
+    let path = temp.join("package.zip");
     let got = objects
-        .get_to_file(bucket, key, path)
+        .get_to_file(bucket, key, &path)
         .await
         .map_err(|e| Error::store("get", bucket, key, e))?;
     if got.size > max {
-        return Err(Error::PackageTooLarge {
-            package: package.to_owned(),
-            size: got.size,
-            max,
-        });
+        return Err(too_large(got.size));
     }
     tracing::debug!(
         package,
         size = got.size,
         "package downloaded to a temp file"
     );
-    Ok(got)
+    std::fs::File::open(&path).map_err(|e| Error::TempFile {
+        package: package.to_owned(),
+        operation: "open downloaded package",
+        message: e.to_string(),
+    })
 }
 
 #[async_trait::async_trait]

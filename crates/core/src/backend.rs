@@ -14,7 +14,8 @@ use crate::time::Timestamp;
 use async_trait::async_trait;
 use bytes::Bytes;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -433,6 +434,48 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
             source,
         })?;
         self.put(bucket, key, Bytes::from(body), options).await
+    }
+    /// A directory on the store's own file system where a caller may
+    /// write a file it is about to hand over with
+    /// [`ObjectStore::put_staged_file`], so that the store can take the
+    /// file as it is instead of copying its bytes (embedded backend: its
+    /// data dir's `tmp/`). `None` (the default, and AWS, which uploads the
+    /// body anyway): any directory will do.
+    ///
+    /// Why: ExpandArticle writes every entry of a package once; storing it
+    /// by copy wrote it a second time (hundreds of megabytes a package,
+    /// docs/benchmarks.md section 6).
+    fn staging_dir(&self) -> Option<PathBuf> {
+        None
+    }
+    /// Store the file at `path` as an object, like
+    /// [`ObjectStore::put_file`] (same event, same eTag), and take the file:
+    /// once this succeeds `path` is gone (moved into the store when it is
+    /// in [`ObjectStore::staging_dir`], otherwise stored and removed). On
+    /// an error the file may or may not still be there.
+    async fn put_staged_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &Path,
+        options: PutOptions,
+    ) -> Result<ObjectMeta> {
+        let meta = self.put_file(bucket, key, path, options).await?;
+        std::fs::remove_file(path).map_err(|source| crate::Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(meta)
+    }
+    /// The object's body as an open file and its metadata, when the store
+    /// keeps bodies in files it never rewrites in place (embedded backend),
+    /// so the caller reads the object where it is instead of copying it;
+    /// `None` (the default, and AWS) when it does not: use
+    /// [`ObjectStore::get_to_file`]. The file stays the object's body as it
+    /// was when opened, whatever later puts do to the key.
+    async fn open_file(&self, bucket: &str, key: &str) -> Result<Option<(File, ObjectMeta)>> {
+        let _ = (bucket, key);
+        Ok(None)
     }
     /// Every object under a prefix, in key order (all pages).
     async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectMeta>>;

@@ -804,6 +804,42 @@ impl ObjectStore for FaultyObjects {
         )
     }
 
+    fn staging_dir(&self) -> Option<std::path::PathBuf> {
+        self.1.staging_dir()
+    }
+
+    async fn put_staged_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &std::path::Path,
+        options: PutOptions,
+    ) -> CoreResult<ObjectMeta> {
+        faulty!(
+            self,
+            Call::Write,
+            "s3",
+            "PutObject",
+            bucket,
+            self.1.put_staged_file(bucket, key, path, options)
+        )
+    }
+
+    async fn open_file(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> CoreResult<Option<(std::fs::File, ObjectMeta)>> {
+        faulty!(
+            self,
+            Call::Read,
+            "s3",
+            "GetObject",
+            bucket,
+            self.1.open_file(bucket, key)
+        )
+    }
+
     async fn head(&self, bucket: &str, key: &str) -> CoreResult<Option<ObjectMeta>> {
         faulty!(
             self,

@@ -10,8 +10,8 @@
 //! that is also a "directory" of another key (`a` and `a/b`); the second
 //! put fails with an I/O error naming the path.
 //!
-//! The eTag is the bare hex MD5 of the body (S3's single-part eTag without
-//! its surrounding quotes).
+//! The eTag is the first 128 bits of the body's BLAKE3 hash in hex (see
+//! [`etag`]): the shape of S3's single-part eTag, without its quotes.
 //!
 //! A put writes a temp file under `data_dir/tmp`, then, inside the
 //! metadata transaction (which holds the database write lock, so puts of
@@ -24,7 +24,6 @@ use crate::queue::{enqueue, queue_row};
 use crate::{LocalBackend, LocalError};
 use async_trait::async_trait;
 use bytes::Bytes;
-use md5::{Digest, Md5};
 use pressbot_core::backend::{Object, ObjectMeta, ObjectStore, OutgoingMessage, PutOptions};
 use pressbot_core::messages::s3_event_json;
 use pressbot_core::time::Timestamp;
@@ -97,9 +96,39 @@ pub fn key_to_relative_path(key: &str) -> Result<PathBuf, LocalError> {
     Ok(path)
 }
 
-/// S3's single-part eTag: hex MD5 of the body.
+/// The eTag of a body: the first 128 bits of its BLAKE3 hash, in hex
+/// (32 characters, like S3's single-part eTag).
+///
+/// Why not MD5, as S3 computes for a single-part upload: S3 documents its
+/// eTag as opaque (multipart and KMS-encrypted objects have others), and
+/// pressbot compares an eTag only with eTags of the same store (a package's
+/// identity is its bucket, key and eTag). MD5 ran at ~650 MB/s and hashing
+/// every package and every expanded entry cost a tenth of the whole
+/// pipeline's CPU (docs/benchmarks.md section 6); BLAKE3 runs at several
+/// GB/s and, unlike MD5, no one can make two packages share an identity.
+/// Data dirs written before this change keep their MD5 eTags; a package put
+/// again gets a new eTag, hence a new identity (docs/operations.md).
 pub fn etag(body: &[u8]) -> String {
-    hex::encode(Md5::digest(body))
+    let mut h = EtagHasher::new();
+    h.update(body);
+    h.finish()
+}
+
+/// [`etag`] over a body read in pieces.
+struct EtagHasher(blake3::Hasher);
+
+impl EtagHasher {
+    fn new() -> Self {
+        EtagHasher(blake3::Hasher::new())
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> String {
+        hex::encode(&self.0.finalize().as_bytes()[..16])
+    }
 }
 
 fn bucket_dir(data_dir: &Path, bucket: &str) -> PathBuf {
@@ -177,7 +206,7 @@ fn copy_temp(data_dir: &Path, src: &Path) -> Result<(PathBuf, u64, String), Loca
     let copied = (|| -> Result<(u64, String), LocalError> {
         let mut to = std::fs::File::create(&path)
             .map_err(|e| LocalError::io("create temp file", &path, e))?;
-        let mut hash = Md5::new();
+        let mut hash = EtagHasher::new();
         let mut buf = vec![0u8; 256 * 1024];
         let mut size = 0u64;
         loop {
@@ -194,7 +223,7 @@ fn copy_temp(data_dir: &Path, src: &Path) -> Result<(PathBuf, u64, String), Loca
         }
         to.flush()
             .map_err(|e| LocalError::io("write temp file", &path, e))?;
-        Ok((size, hex::encode(hash.finalize())))
+        Ok((size, hash.finish()))
     })();
     match copied {
         Ok((size, etag)) => Ok((path, size, etag)),
@@ -203,6 +232,27 @@ fn copy_temp(data_dir: &Path, src: &Path) -> Result<(PathBuf, u64, String), Loca
             Err(e)
         }
     }
+}
+
+/// Size and eTag of a file, read once (the staged file of
+/// [`ObjectStore::put_staged_file`], which is then moved, not copied).
+fn hash_file(path: &Path) -> Result<(u64, String), LocalError> {
+    use std::io::Read;
+    let mut from = std::fs::File::open(path).map_err(|e| LocalError::io("open file", path, e))?;
+    let mut hash = EtagHasher::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = from
+            .read(&mut buf)
+            .map_err(|e| LocalError::io("read file", path, e))?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((size, hash.finish()))
 }
 
 /// What `store` records besides the body.
@@ -451,6 +501,100 @@ impl ObjectStore for LocalBackend {
             .await?)
     }
 
+    fn staging_dir(&self) -> Option<PathBuf> {
+        Some(self.inner.data_dir.join("tmp"))
+    }
+
+    /// A file in [`ObjectStore::staging_dir`] is hashed (one read) and
+    /// renamed into place: its bytes are not written again. A file
+    /// elsewhere (another file system, perhaps) is stored as by `put_file`
+    /// and then removed.
+    async fn put_staged_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        src: &Path,
+        options: PutOptions,
+    ) -> pressbot_core::Result<ObjectMeta> {
+        self.objects_ctx("put", bucket, key)?;
+        let staging = self.inner.data_dir.join("tmp");
+        if !src.starts_with(&staging) {
+            let meta = self.put_file(bucket, key, src, options).await?;
+            std::fs::remove_file(src).map_err(|e| LocalError::io("remove staged file", src, e))?;
+            return Ok(meta);
+        }
+        // Hashed before a database connection is taken: the read is the
+        // long part, and nothing about the file can change meanwhile (the
+        // caller gave it up).
+        let staged = src.to_owned();
+        let (size, etag) = tokio::task::spawn_blocking(move || hash_file(&staged))
+            .await
+            .map_err(|e| LocalError::Task {
+                operation: "put",
+                message: e.to_string(),
+            })??;
+        let (b, k, dir, src) = (
+            bucket.to_owned(),
+            key.to_owned(),
+            self.inner.data_dir.clone(),
+            src.to_owned(),
+        );
+        Ok(self
+            .run("put", format!("{bucket}/{key}"), move |c, ctx| {
+                bucket_row(c, &b)?;
+                let new = NewObject {
+                    bucket: &b,
+                    key: &k,
+                    size,
+                    etag,
+                    content_type: options.content_type,
+                    cache_control: options.cache_control,
+                };
+                store_or_clean(c, ctx, &dir, &src, new)
+            })
+            .await?)
+    }
+
+    /// The object's file itself, opened between two reads of its
+    /// metadata that agree (as `get` does), so body and eTag match.
+    async fn open_file(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> pressbot_core::Result<Option<(std::fs::File, ObjectMeta)>> {
+        self.objects_ctx("get", bucket, key)?;
+        let (b, k, dir) = (
+            bucket.to_owned(),
+            key.to_owned(),
+            self.inner.data_dir.clone(),
+        );
+        Ok(self
+            .run("get", format!("{bucket}/{key}"), move |c, _ctx| {
+                let path = object_path(&dir, &b, &k)?;
+                let mut attempts = 0;
+                loop {
+                    attempts += 1;
+                    let meta = head(c, &b, &k)?.ok_or_else(|| not_found(&b, &k))?;
+                    let file = match std::fs::File::open(&path) {
+                        Ok(f) => f,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts < 3 => {
+                            continue
+                        }
+                        Err(e) => return Err(LocalError::io("open object", &path, e)),
+                    };
+                    let len = file
+                        .metadata()
+                        .map_err(|e| LocalError::io("open object", &path, e))?
+                        .len();
+                    let again = head(c, &b, &k)?;
+                    if (again.as_ref() == Some(&meta) && len == meta.size) || attempts >= 3 {
+                        return Ok(Some((file, meta)));
+                    }
+                }
+            })
+            .await?)
+    }
+
     async fn put(
         &self,
         bucket: &str,
@@ -665,7 +809,13 @@ mod tests {
     }
 
     #[test]
-    fn etag_is_hex_md5() {
-        assert_eq!(etag(b""), "d41d8cd98f00b204e9800998ecf8427e");
+    fn etag_is_the_first_128_bits_of_blake3_in_hex() {
+        // BLAKE3's published test vector for the empty input.
+        assert_eq!(etag(b""), "af1349b9f5f9a1a6a0404dea36dcc949");
+        let mut pieces = EtagHasher::new();
+        for chunk in [&b"hel"[..], b"", b"lo"] {
+            pieces.update(chunk);
+        }
+        assert_eq!(pieces.finish(), etag(b"hello"));
     }
 }

@@ -35,7 +35,7 @@ async fn put_get_head_list_copy_delete() {
         .await
         .expect("put");
     assert_eq!(meta.size, 5);
-    assert_eq!(meta.etag, "5d41402abc4b2a76b9719d911017c592");
+    assert_eq!(meta.etag, "ea8f163db38682925e4491c5e58d4bb3");
     assert_eq!(meta.content_type.as_deref(), Some("application/zip"));
     assert!(dir.path().join("objects/in-bucket/a/one.zip").is_file());
     b.put(
@@ -362,4 +362,101 @@ async fn a_copy_is_independent_of_its_source_after_either_changes() {
         &b.get("out-bucket", "dst2.tif").await.expect("get").body[..],
         b"third"
     );
+}
+
+/// A file staged in the store's staging directory is moved into place, not
+/// copied: the object is the very file (same inode), the staged path is
+/// gone, and the eTag and event are those of any put.
+#[tokio::test]
+async fn a_staged_file_is_moved_into_place_with_the_put_s_etag() {
+    use std::os::unix::fs::MetadataExt;
+    let (dir, b) = store().await;
+    let staging = b
+        .staging_dir()
+        .expect("the embedded store has a staging dir");
+    assert!(staging.starts_with(dir.path()), "{}", staging.display());
+    let nested = tempfile::tempdir_in(&staging).expect("a directory inside it");
+    let staged = nested.path().join("entry-1");
+    std::fs::write(&staged, b"staged bytes").expect("write staged");
+    let inode = std::fs::metadata(&staged).expect("staged").ino();
+    let meta = b
+        .put_staged_file("in-bucket", "x/fig1.tif", &staged, PutOptions::default())
+        .await
+        .expect("put staged");
+    assert!(!staged.exists(), "the staged file was taken");
+    let object = dir.path().join("objects/in-bucket/x/fig1.tif");
+    assert_eq!(std::fs::metadata(&object).expect("object").ino(), inode);
+    let put = b
+        .put(
+            "out-bucket",
+            "same",
+            Bytes::from_static(b"staged bytes"),
+            PutOptions::default(),
+        )
+        .await
+        .expect("put");
+    assert_eq!((meta.size, &meta.etag), (12, &put.etag));
+    let got = b.get("in-bucket", "x/fig1.tif").await.expect("get");
+    assert_eq!(&got.body[..], b"staged bytes");
+}
+
+/// A file outside the staging directory is stored as by `put_file` and
+/// then removed: still taken, never linked into the store.
+#[tokio::test]
+async fn a_file_outside_the_staging_dir_is_copied_then_removed() {
+    use std::os::unix::fs::MetadataExt;
+    let (dir, b) = store().await;
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let file = elsewhere.path().join("entry");
+    std::fs::write(&file, b"from elsewhere").expect("write");
+    let inode = std::fs::metadata(&file).expect("file").ino();
+    b.put_staged_file("in-bucket", "y", &file, PutOptions::default())
+        .await
+        .expect("put staged");
+    assert!(!file.exists(), "the file was removed");
+    let object = dir.path().join("objects/in-bucket/y");
+    assert_ne!(std::fs::metadata(&object).expect("object").ino(), inode);
+    assert_eq!(
+        &b.get("in-bucket", "y").await.expect("get").body[..],
+        b"from elsewhere"
+    );
+}
+
+/// `open_file` hands out the object's own file with matching metadata; a
+/// later put of the key does not change what the open file reads.
+#[tokio::test]
+async fn an_opened_object_keeps_its_bytes_when_the_key_is_replaced() {
+    use std::io::Read;
+    let (_dir, b) = store().await;
+    let first = b
+        .put(
+            "in-bucket",
+            "pkg.zip",
+            Bytes::from_static(b"version one"),
+            PutOptions::default(),
+        )
+        .await
+        .expect("put");
+    let (mut file, meta) = b
+        .open_file("in-bucket", "pkg.zip")
+        .await
+        .expect("open")
+        .expect("the embedded store opens files");
+    assert_eq!(meta.etag, first.etag);
+    b.put(
+        "in-bucket",
+        "pkg.zip",
+        Bytes::from_static(b"version two!"),
+        PutOptions::default(),
+    )
+    .await
+    .expect("replace");
+    let mut body = String::new();
+    file.read_to_string(&mut body).expect("read");
+    assert_eq!(body, "version one");
+    let err = b
+        .open_file("in-bucket", "missing")
+        .await
+        .expect_err("missing");
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
