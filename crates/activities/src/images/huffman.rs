@@ -230,6 +230,20 @@ impl BitWriter {
         }
     }
 
+    /// `write` for up to 32 bits at once.
+    fn write_long(&mut self, value: u64, n: u32) {
+        self.acc = (self.acc << n) | (value & ((1 << n) - 1));
+        self.count += n;
+        while self.count >= 8 {
+            self.count -= 8;
+            let b = (self.acc >> self.count) as u8;
+            self.out.push(b);
+            if b == 0xFF {
+                self.out.push(0);
+            }
+        }
+    }
+
     fn finish(mut self) -> Vec<u8> {
         if self.count > 0 {
             let pad = 8 - self.count;
@@ -510,9 +524,16 @@ pub(crate) fn optimize(jpeg: &[u8]) -> Option<Vec<u8>> {
     };
     let data = &jpeg[data_start..data_end];
 
+    // One decode: each symbol is counted and kept (table slot, symbol,
+    // extra bits), then written again from the list with the new tables.
+    // (Decoding twice, once to count and once to write, was most of this
+    // pass's cost.) Packed: slot in bits 29-31, extra bit count 24-27,
+    // symbol 16-23, extra bits 0-15.
     let mut freq = [[0u64; 256]; 8];
-    walk(data, &decoders, &scan, mcus, |t, s, _, _| {
-        freq[t][usize::from(s)] += 1
+    let mut symbols: Vec<u32> = Vec::with_capacity(data.len());
+    walk(data, &decoders, &scan, mcus, |t, s, extra, n| {
+        freq[t][usize::from(s)] += 1;
+        symbols.push(((t as u32) << 29) | (n << 24) | (u32::from(s) << 16) | u32::from(extra));
     })?;
 
     let mut dht = Vec::new();
@@ -532,22 +553,20 @@ pub(crate) fn optimize(jpeg: &[u8]) -> Option<Vec<u8>> {
         acc: 0,
         count: 0,
     };
-    let mut ok = true;
-    walk(
-        data,
-        &decoders,
-        &scan,
-        mcus,
-        |t, s, extra, n| match &codes[t] {
-            Some(c) if c.len[usize::from(s)] > 0 => {
-                writer.write(c.code[usize::from(s)], u32::from(c.len[usize::from(s)]));
-                writer.write(extra, n);
-            }
-            _ => ok = false,
-        },
-    )?;
-    if !ok {
-        return None;
+    for &packed in &symbols {
+        let (t, n, s) = (
+            (packed >> 29) as usize,
+            (packed >> 24) & 15,
+            ((packed >> 16) & 0xFF) as usize,
+        );
+        let c = codes[t].as_ref()?;
+        let len = u32::from(c.len[s]);
+        if len == 0 {
+            return None;
+        }
+        // Code and extra bits in one write (at most 16 + 15 bits).
+        let extra = u64::from(packed & 0xFFFF) & ((1u64 << n) - 1);
+        writer.write_long((u64::from(c.code[s]) << n) | extra, len + n);
     }
     let entropy = writer.finish();
 
