@@ -107,6 +107,8 @@ struct Inner {
     ops: std::sync::atomic::AtomicU64,
     /// A checkpoint of this instance is running: one at a time is enough.
     checkpointing: Arc<AtomicBool>,
+    /// How this data dir computes eTags (fixed at its creation).
+    etag_kind: objects::EtagKind,
 }
 
 /// WAL size beyond which an instance empties it.
@@ -183,6 +185,9 @@ impl LocalBackend {
             rusqlite::params![options.domain, pressbot_core::time::Timestamp::now().0],
         )
         .map_err(|e| LocalError::from(e).context("register domain", &options.domain))?;
+        let etag_kind = etag_kind(&conn).map_err(|e| {
+            LocalError::from(e).context("read eTag kind", &db_path.display().to_string())
+        })?;
         tracing::debug!(data_dir = %data_dir.display(), domain = %options.domain, "opened embedded backend");
         let waker = Arc::new(wake::Waker::open(&data_dir));
         Ok(LocalBackend {
@@ -196,6 +201,7 @@ impl LocalBackend {
                 presign: presign::PresignState::default(),
                 ops: std::sync::atomic::AtomicU64::new(0),
                 checkpointing: Arc::new(AtomicBool::new(false)),
+                etag_kind,
             }),
         })
     }
@@ -208,6 +214,11 @@ impl LocalBackend {
             objects: Arc::new(self.clone()),
             leases: Arc::new(self.clone()),
         }
+    }
+
+    /// How this data dir computes eTags ([`objects::EtagKind`]).
+    pub fn etag_kind(&self) -> objects::EtagKind {
+        self.inner.etag_kind
     }
 
     /// The (canonical) data dir.
@@ -572,4 +583,26 @@ impl Inner {
             }
         }
     }
+}
+
+/// The data dir's eTag kind, recorded at its first open: BLAKE3 for a new
+/// data dir, MD5 for one that already holds objects from before BLAKE3
+/// (so their packages keep their identities; see [`objects::EtagKind`]).
+/// Kept in `counters` as `etag_blake3` (1 or 0).
+fn etag_kind(conn: &Connection) -> rusqlite::Result<objects::EtagKind> {
+    conn.execute(
+        "INSERT OR IGNORE INTO counters (name, value)
+         VALUES ('etag_blake3', CASE WHEN EXISTS (SELECT 1 FROM objects) THEN 0 ELSE 1 END)",
+        [],
+    )?;
+    let blake3: i64 = conn.query_row(
+        "SELECT value FROM counters WHERE name = 'etag_blake3'",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(if blake3 == 1 {
+        objects::EtagKind::Blake3
+    } else {
+        objects::EtagKind::Md5
+    })
 }

@@ -10,8 +10,9 @@
 //! that is also a "directory" of another key (`a` and `a/b`); the second
 //! put fails with an I/O error naming the path.
 //!
-//! The eTag is the first 128 bits of the body's BLAKE3 hash in hex (see
-//! [`etag`]): the shape of S3's single-part eTag, without its quotes.
+//! The eTag is the first 128 bits of the body's BLAKE3 hash in hex, or its
+//! MD5 in a data dir created before BLAKE3 (see [`EtagKind`]): the shape
+//! of S3's single-part eTag, without its quotes.
 //!
 //! A put writes a temp file under `data_dir/tmp`, then, inside the
 //! metadata transaction (which holds the database write lock, so puts of
@@ -96,38 +97,67 @@ pub fn key_to_relative_path(key: &str) -> Result<PathBuf, LocalError> {
     Ok(path)
 }
 
-/// The eTag of a body: the first 128 bits of its BLAKE3 hash, in hex
-/// (32 characters, like S3's single-part eTag).
+/// How a data dir computes eTags, fixed when the data dir is created (see
+/// [`crate::LocalBackend::open`]).
 ///
-/// Why not MD5, as S3 computes for a single-part upload: S3 documents its
-/// eTag as opaque (multipart and KMS-encrypted objects have others), and
-/// pressbot compares an eTag only with eTags of the same store (a package's
-/// identity is its bucket, key and eTag). MD5 ran at ~650 MB/s and hashing
-/// every package and every expanded entry cost a tenth of the whole
-/// pipeline's CPU (docs/benchmarks.md section 6); BLAKE3 runs at several
-/// GB/s and, unlike MD5, no one can make two packages share an identity.
-/// Data dirs written before this change keep their MD5 eTags; a package put
-/// again gets a new eTag, hence a new identity (docs/operations.md).
-pub fn etag(body: &[u8]) -> String {
-    let mut h = EtagHasher::new();
-    h.update(body);
-    h.finish()
+/// New data dirs use BLAKE3: the first 128 bits of the body's BLAKE3 hash,
+/// in hex (32 characters, the shape of S3's single-part eTag). S3 documents
+/// its eTag as opaque (multipart and KMS-encrypted objects have others than
+/// the MD5 of the body) and pressbot compares an eTag only with eTags of the
+/// same store. MD5 ran at ~650 MB/s, and hashing every package and every
+/// expanded entry was a tenth of the whole pipeline's CPU
+/// (docs/benchmarks.md section 6); BLAKE3 runs at several GB/s and, unlike
+/// MD5, no one can make two packages share an eTag.
+///
+/// Data dirs that already held objects before BLAKE3 keep MD5: a package's
+/// identity is its bucket, key and eTag (docs/reliability.md), so a package
+/// put again after an upgrade must get the eTag it had before, or it would
+/// count as a new package (a second version of an unversioned one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EtagKind {
+    /// First 128 bits of BLAKE3, hex.
+    Blake3,
+    /// MD5, hex: data dirs created before BLAKE3.
+    Md5,
 }
 
-/// [`etag`] over a body read in pieces.
-struct EtagHasher(blake3::Hasher);
+impl EtagKind {
+    /// The eTag of a whole body.
+    pub fn etag(self, body: &[u8]) -> String {
+        let mut h = EtagHasher::new(self);
+        h.update(body);
+        h.finish()
+    }
+}
+
+/// [`EtagKind::etag`] over a body read in pieces.
+enum EtagHasher {
+    Blake3(Box<blake3::Hasher>),
+    Md5(md5::Md5),
+}
 
 impl EtagHasher {
-    fn new() -> Self {
-        EtagHasher(blake3::Hasher::new())
+    fn new(kind: EtagKind) -> Self {
+        match kind {
+            EtagKind::Blake3 => EtagHasher::Blake3(Box::new(blake3::Hasher::new())),
+            EtagKind::Md5 => EtagHasher::Md5(md5::Md5::default()),
+        }
     }
 
     fn update(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
+        match self {
+            EtagHasher::Blake3(h) => {
+                h.update(bytes);
+            }
+            EtagHasher::Md5(h) => md5::Digest::update(h, bytes),
+        }
     }
 
-    fn finish(&self) -> String {
-        hex::encode(&self.0.finalize().as_bytes()[..16])
+    fn finish(self) -> String {
+        match self {
+            EtagHasher::Blake3(h) => hex::encode(&h.finalize().as_bytes()[..16]),
+            EtagHasher::Md5(h) => hex::encode(md5::Digest::finalize(h)),
+        }
     }
 }
 
@@ -197,7 +227,11 @@ fn write_temp(data_dir: &Path, body: &[u8]) -> Result<PathBuf, LocalError> {
 /// Copy a file to a fresh temp file in the data dir, hashing it on the
 /// way: [`ObjectStore::put_file`] without the body ever whole in memory.
 /// Returns the temp path, the size and the eTag.
-fn copy_temp(data_dir: &Path, src: &Path) -> Result<(PathBuf, u64, String), LocalError> {
+fn copy_temp(
+    data_dir: &Path,
+    src: &Path,
+    kind: EtagKind,
+) -> Result<(PathBuf, u64, String), LocalError> {
     use std::io::Read;
     let path = data_dir
         .join("tmp")
@@ -206,7 +240,7 @@ fn copy_temp(data_dir: &Path, src: &Path) -> Result<(PathBuf, u64, String), Loca
     let copied = (|| -> Result<(u64, String), LocalError> {
         let mut to = std::fs::File::create(&path)
             .map_err(|e| LocalError::io("create temp file", &path, e))?;
-        let mut hash = EtagHasher::new();
+        let mut hash = EtagHasher::new(kind);
         let mut buf = vec![0u8; 256 * 1024];
         let mut size = 0u64;
         loop {
@@ -236,10 +270,10 @@ fn copy_temp(data_dir: &Path, src: &Path) -> Result<(PathBuf, u64, String), Loca
 
 /// Size and eTag of a file, read once (the staged file of
 /// [`ObjectStore::put_staged_file`], which is then moved, not copied).
-fn hash_file(path: &Path) -> Result<(u64, String), LocalError> {
+fn hash_file(path: &Path, kind: EtagKind) -> Result<(u64, String), LocalError> {
     use std::io::Read;
     let mut from = std::fs::File::open(path).map_err(|e| LocalError::io("open file", path, e))?;
-    let mut hash = EtagHasher::new();
+    let mut hash = EtagHasher::new(kind);
     let mut buf = vec![0u8; 256 * 1024];
     let mut size = 0u64;
     loop {
@@ -478,6 +512,7 @@ impl ObjectStore for LocalBackend {
         options: PutOptions,
     ) -> pressbot_core::Result<ObjectMeta> {
         self.objects_ctx("put", bucket, key)?;
+        let kind = self.etag_kind();
         let (b, k, dir, src) = (
             bucket.to_owned(),
             key.to_owned(),
@@ -487,7 +522,7 @@ impl ObjectStore for LocalBackend {
         Ok(self
             .run("put", format!("{bucket}/{key}"), move |c, ctx| {
                 bucket_row(c, &b)?;
-                let (temp, size, etag) = copy_temp(&dir, &src)?;
+                let (temp, size, etag) = copy_temp(&dir, &src, kind)?;
                 let new = NewObject {
                     bucket: &b,
                     key: &k,
@@ -517,6 +552,7 @@ impl ObjectStore for LocalBackend {
         options: PutOptions,
     ) -> pressbot_core::Result<ObjectMeta> {
         self.objects_ctx("put", bucket, key)?;
+        let kind = self.etag_kind();
         let staging = self.inner.data_dir.join("tmp");
         if !src.starts_with(&staging) {
             let meta = self.put_file(bucket, key, src, options).await?;
@@ -527,7 +563,7 @@ impl ObjectStore for LocalBackend {
         // long part, and nothing about the file can change meanwhile (the
         // caller gave it up).
         let staged = src.to_owned();
-        let (size, etag) = tokio::task::spawn_blocking(move || hash_file(&staged))
+        let (size, etag) = tokio::task::spawn_blocking(move || hash_file(&staged, kind))
             .await
             .map_err(|e| LocalError::Task {
                 operation: "put",
@@ -603,6 +639,7 @@ impl ObjectStore for LocalBackend {
         options: PutOptions,
     ) -> pressbot_core::Result<ObjectMeta> {
         self.objects_ctx("put", bucket, key)?;
+        let kind = self.etag_kind();
         let (b, k, dir) = (
             bucket.to_owned(),
             key.to_owned(),
@@ -617,7 +654,7 @@ impl ObjectStore for LocalBackend {
                     bucket: &b,
                     key: &k,
                     size: body.len() as u64,
-                    etag: etag(&body),
+                    etag: kind.etag(&body),
                     content_type: options.content_type,
                     cache_control: options.cache_control,
                 };
@@ -809,13 +846,19 @@ mod tests {
     }
 
     #[test]
-    fn etag_is_the_first_128_bits_of_blake3_in_hex() {
-        // BLAKE3's published test vector for the empty input.
-        assert_eq!(etag(b""), "af1349b9f5f9a1a6a0404dea36dcc949");
-        let mut pieces = EtagHasher::new();
-        for chunk in [&b"hel"[..], b"", b"lo"] {
-            pieces.update(chunk);
+    fn etags_are_blake3_128_or_md5_in_hex() {
+        // The published test vectors for the empty input.
+        assert_eq!(
+            EtagKind::Blake3.etag(b""),
+            "af1349b9f5f9a1a6a0404dea36dcc949"
+        );
+        assert_eq!(EtagKind::Md5.etag(b""), "d41d8cd98f00b204e9800998ecf8427e");
+        for kind in [EtagKind::Blake3, EtagKind::Md5] {
+            let mut pieces = EtagHasher::new(kind);
+            for chunk in [&b"hel"[..], b"", b"lo"] {
+                pieces.update(chunk);
+            }
+            assert_eq!(pieces.finish(), kind.etag(b"hello"), "{kind:?}");
         }
-        assert_eq!(pieces.finish(), etag(b"hello"));
     }
 }

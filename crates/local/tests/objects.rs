@@ -256,7 +256,7 @@ async fn get_to_file_and_put_file_stream_through_files() {
         .await
         .expect("put_file");
     assert_eq!(put.size, body.len() as u64);
-    assert_eq!(put.etag, pressbot_local::objects::etag(&body));
+    assert_eq!(put.etag, b.etag_kind().etag(&body));
     assert_eq!(
         b.head("in-bucket", "big/one.mp4").await.expect("head"),
         Some(put.clone())
@@ -459,4 +459,40 @@ async fn an_opened_object_keeps_its_bytes_when_the_key_is_replaced() {
         .await
         .expect_err("missing");
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+}
+
+/// A new data dir hashes with BLAKE3; one that held objects before BLAKE3
+/// (no recorded kind) keeps MD5, so a package put again after an upgrade
+/// has the eTag, hence the identity, it had.
+#[tokio::test]
+async fn a_data_dir_keeps_the_etag_kind_it_was_created_with() {
+    use pressbot_local::objects::EtagKind;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b = open(dir.path());
+    assert_eq!(b.etag_kind(), EtagKind::Blake3);
+    b.create_bucket("in-bucket").await.expect("bucket");
+    let body = Bytes::from_static(b"package bytes");
+    let put = b
+        .put("in-bucket", "p.zip", body.clone(), PutOptions::default())
+        .await
+        .expect("put");
+    assert_eq!(put.etag, EtagKind::Blake3.etag(&body));
+    drop(b);
+    assert_eq!(open(dir.path()).etag_kind(), EtagKind::Blake3, "reopened");
+
+    // What a data dir written before BLAKE3 looks like: objects, no kind.
+    let db = rusqlite::Connection::open(dir.path().join(pressbot_local::DB_FILE)).expect("db");
+    db.execute("DELETE FROM counters WHERE name = 'etag_blake3'", [])
+        .expect("forget the kind");
+    drop(db);
+    let b = open(dir.path());
+    assert_eq!(b.etag_kind(), EtagKind::Md5);
+    let again = b
+        .put("in-bucket", "p.zip", body.clone(), PutOptions::default())
+        .await
+        .expect("put again");
+    assert_eq!(
+        again.etag, "92b5ee36dd2ec180e12bf3344f9cf676",
+        "the body's MD5"
+    );
 }
