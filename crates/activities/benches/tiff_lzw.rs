@@ -17,7 +17,7 @@
 #[path = "support/figures.rs"]
 mod figures;
 
-use pressbot_activities::images::{resize_figure, ImageLimits};
+use pressbot_activities::images::{resize_figure, tiff_lzw, ImageLimits};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use tiff::decoder::Decoder;
@@ -229,6 +229,14 @@ fn main() {
                 });
                 report(if yield_on_full { "weezl" } else { "weezl-ny" }, t);
             }
+            let mut dec = tiff_lzw::Decoder::new();
+            let t = best(rounds, || {
+                for (st, &n) in s.streams.iter().zip(&s.sizes) {
+                    dec.decode_strip(st, &mut out[..n]).expect("tiff_lzw");
+                }
+                black_box(&out);
+            });
+            report("tiff_lzw", t);
             // A decoder built per strip instead of reset.
             let t = best(rounds, || {
                 for (st, &n) in s.streams.iter().zip(&s.sizes) {
