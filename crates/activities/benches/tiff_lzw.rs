@@ -157,7 +157,11 @@ fn best(rounds: usize, mut f: impl FnMut()) -> Duration {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick") || !args.iter().any(|a| a == "--bench");
-    let (sizes, rounds): (&[f32], usize) = if quick { (&[1.0], 1) } else { (&[1.0, 2.0, 4.0], 7) };
+    let (sizes, rounds): (&[f32], usize) = if quick {
+        (&[1.0], 1)
+    } else {
+        (&[1.0, 2.0, 4.0], 7)
+    };
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average at start: {}", load.trim());
     println!(

@@ -34,9 +34,13 @@ const FIRST: usize = 258;
 /// Codes are at most 12 bits.
 const ENTRIES: usize = 4096;
 
-/// Where a code's string is in the strip decoded so far.
+/// A code's string: its first 8 bytes inline (little-endian, so a string
+/// of 8 bytes or fewer, most of them, is one 8-byte store with no load
+/// from the output), and where the whole of it is in the strip decoded so
+/// far. `len` 0 marks Clear and EOI.
 #[derive(Debug, Clone, Copy, Default)]
 struct Entry {
+    bytes: u64,
     start: u32,
     len: u32,
 }
@@ -163,9 +167,15 @@ fn width_for(next: usize) -> u32 {
 
 impl Decoder {
     pub fn new() -> Self {
-        Decoder {
-            table: Box::new([Entry::default(); ENTRIES]),
+        let mut table = Box::new([Entry::default(); ENTRIES]);
+        for (b, e) in table.iter_mut().take(CLEAR).enumerate() {
+            *e = Entry {
+                bytes: b as u64,
+                start: 0,
+                len: 1,
+            };
         }
+        Decoder { table }
     }
 
     /// Decode the TIFF LZW stream `src` until `out` is full (the rest of
@@ -185,67 +195,132 @@ impl Decoder {
         let mut pos = 0usize;
         let mut next = FIRST;
         let mut width = 9;
-        // The previous code's string (start, len); `None` right after a
-        // Clear, when no entry is added.
-        let mut prev: Option<(usize, usize)> = None;
+        // The previous code's string; `None` only before the first code
+        // and right after a Clear, when no entry is added.
+        let mut prev: Option<Entry> = None;
         while pos < end {
             let Some(code) = bits.code(width) else {
                 return Err(LzwError::Short);
             };
-            let (start, len) = if code < CLEAR {
-                out[pos] = code as u8;
-                (pos, 1)
-            } else if code == CLEAR {
-                next = FIRST;
-                width = 9;
-                prev = None;
-                continue;
-            } else if code == EOI {
-                return Err(LzwError::Short);
-            } else if code < next {
-                let e = table[code & (ENTRIES - 1)];
-                let (s, len) = (e.start as usize, e.len as usize);
-                if pos + len > end {
-                    out.copy_within(s..s + (end - pos), pos);
-                    return Ok(());
-                }
-                copy_string(out, s, pos, len);
-                (pos, len)
-            } else if code == next {
-                // KwKwK: the previous string plus its own first byte,
-                // which is the string the new entry is about to name.
-                let Some((s, len)) = prev else {
-                    return Err(LzwError::InvalidCode);
-                };
-                if pos + len + 1 > end {
-                    out.copy_within(s..s + (end - pos).min(len), pos);
-                    if pos + len < end {
-                        out[pos + len] = out[s];
+            let e = table[code & (ENTRIES - 1)];
+            let (cur, first) = match prev {
+                // The common case: a literal or a code in the table, after
+                // another code.
+                Some(p) if code < next && e.len != 0 => {
+                    let len = e.len as usize;
+                    if len <= 8 && pos + 8 <= end {
+                        out[pos..pos + 8].copy_from_slice(&e.bytes.to_le_bytes());
+                    } else if len > 8 && pos + len <= end {
+                        copy_string(out, e.start as usize, pos, len);
+                    } else {
+                        copy_tail(out, e, pos);
+                        if pos + len >= end {
+                            return Ok(());
+                        }
                     }
-                    return Ok(());
+                    (
+                        Entry {
+                            bytes: e.bytes,
+                            start: pos as u32,
+                            len: e.len,
+                        },
+                        (p, e.bytes as u8),
+                    )
                 }
-                copy_string(out, s, pos, len);
-                out[pos + len] = out[s];
-                (pos, len + 1)
-            } else {
-                return Err(LzwError::InvalidCode);
-            };
-            if let Some((s, len)) = prev {
-                if next < ENTRIES {
-                    // The previous string and this one's first byte: they
-                    // lie one after the other in `out`.
-                    table[next & (ENTRIES - 1)] = Entry {
-                        start: s as u32,
-                        len: (len + 1) as u32,
+                _ if code == CLEAR => {
+                    next = FIRST;
+                    width = 9;
+                    prev = None;
+                    continue;
+                }
+                _ if code == EOI => return Err(LzwError::Short),
+                // The first code of the stream or after a Clear: a literal.
+                None if code < CLEAR => {
+                    out[pos] = code as u8;
+                    prev = Some(Entry {
+                        bytes: e.bytes,
+                        start: pos as u32,
+                        len: 1,
+                    });
+                    pos += 1;
+                    continue;
+                }
+                // KwKwK: the previous string plus its own first byte, which
+                // is the string the new entry is about to name.
+                Some(p) if code == next => {
+                    let plen = p.len as usize;
+                    let e = Entry {
+                        bytes: with_byte(p.bytes, plen, p.bytes as u8),
+                        start: p.start,
+                        len: p.len + 1,
                     };
-                    next += 1;
-                    width = width_for(next);
+                    let len = plen + 1;
+                    if len <= 8 && pos + 8 <= end {
+                        out[pos..pos + 8].copy_from_slice(&e.bytes.to_le_bytes());
+                    } else if len > 8 && pos + len <= end {
+                        copy_string(out, p.start as usize, pos, plen);
+                        out[pos + plen] = p.bytes as u8;
+                    } else if len <= 8 {
+                        copy_tail(out, e, pos);
+                        if pos + len >= end {
+                            return Ok(());
+                        }
+                    } else {
+                        // The strip's last code: `end - pos <= plen`, all
+                        // of it within the previous string.
+                        copy_tail(out, p, pos);
+                        return Ok(());
+                    }
+                    (
+                        Entry {
+                            bytes: e.bytes,
+                            start: pos as u32,
+                            len: e.len,
+                        },
+                        (p, p.bytes as u8),
+                    )
                 }
+                _ => return Err(LzwError::InvalidCode),
+            };
+            let (p, first) = first;
+            if next < ENTRIES {
+                // The previous string and this one's first byte: they lie
+                // one after the other in `out`.
+                table[next & (ENTRIES - 1)] = Entry {
+                    bytes: with_byte(p.bytes, p.len as usize, first),
+                    start: p.start,
+                    len: p.len + 1,
+                };
+                next += 1;
+                width = width_for(next);
             }
-            prev = Some((start, len));
-            pos += len;
+            pos += cur.len as usize;
+            prev = Some(cur);
         }
         Ok(())
+    }
+}
+
+/// `bytes` (a string's first 8) with `b` appended at `len` if it is among
+/// the first 8.
+#[inline(always)]
+fn with_byte(bytes: u64, len: usize, b: u8) -> u64 {
+    if len < 8 {
+        bytes | u64::from(b) << (8 * len)
+    } else {
+        bytes
+    }
+}
+
+/// The part of `e`'s string that fits in `out` from `pos` (all of it
+/// unless this is the strip's last code).
+fn copy_tail(out: &mut [u8], e: Entry, pos: usize) {
+    let n = (out.len() - pos).min(e.len as usize);
+    if e.len <= 8 {
+        out[pos..pos + n].copy_from_slice(&e.bytes.to_le_bytes()[..n]);
+    } else {
+        let s = e.start as usize;
+        out.copy_within(s..s + n, pos);
     }
 }
 
@@ -288,8 +363,7 @@ mod tests {
             prop_oneof![
                 prop::collection::vec(any::<u8>(), 1..64),
                 (any::<u8>(), 1usize..3000).prop_map(|(b, n)| vec![b; n]),
-                (prop::collection::vec(0u8..4, 1..8), 1usize..400)
-                    .prop_map(|(p, n)| p.repeat(n)),
+                (prop::collection::vec(0u8..4, 1..8), 1usize..400).prop_map(|(p, n)| p.repeat(n)),
             ],
             0..40,
         )
@@ -306,10 +380,12 @@ mod tests {
         // Noise adds about one entry per code: these lengths put the end
         // of the stream on either side of each width switch and of a full
         // table (then the encoder's Clear).
-        for n in [0, 1, 2, 253, 254, 255, 256, 257, 258, 259, 510, 511, 512, 1021]
-            .into_iter()
-            .chain([1022, 1023, 1024, 2045, 2046, 2047, 2048, 4093, 4094, 4095])
-            .chain([4096, 4097, 8190, 20_000])
+        for n in [
+            0, 1, 2, 253, 254, 255, 256, 257, 258, 259, 510, 511, 512, 1021,
+        ]
+        .into_iter()
+        .chain([1022, 1023, 1024, 2045, 2046, 2047, 2048, 4093, 4094, 4095])
+        .chain([4096, 4097, 8190, 20_000])
         {
             let mut state = 0x9E37_79B9u32 ^ n as u32;
             let data: Vec<u8> = (0..n)
