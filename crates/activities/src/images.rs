@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use image::{DynamicImage, ImageReader};
 
 mod huffman;
+pub mod tiff_lzw;
 mod tiff_strips;
 
 /// One web JPEG.

@@ -71,6 +71,42 @@ where
     out.into_inner()
 }
 
+/// An RGB8 LZW TIFF, with the horizontal predictor (TIFF `Predictor` 2)
+/// or none, in strips of `rows_per_strip` rows, or as the `tiff` encoder
+/// cuts them when `None` (~1 MB a strip). libtiff (so ImageMagick and
+/// most tools eLife's figures come from) writes ~8 KB a strip: one row
+/// for a figure 1366 px wide or more, see [`LIBTIFF_STRIP_BYTES`].
+pub fn tiff_rgb8_lzw(
+    w: u32,
+    h: u32,
+    samples: &[u8],
+    predictor: bool,
+    rows_per_strip: Option<u32>,
+) -> Vec<u8> {
+    use tiff::encoder::{colortype::RGB8, Compression, Predictor, TiffEncoder};
+    let mut out = Cursor::new(Vec::new());
+    {
+        let mut enc = TiffEncoder::new(&mut out)
+            .expect("tiff header")
+            .with_compression(Compression::Lzw)
+            .with_predictor(if predictor {
+                Predictor::Horizontal
+            } else {
+                Predictor::None
+            });
+        let mut image = enc.new_image::<RGB8>(w, h).expect("tiff image");
+        if let Some(rows) = rows_per_strip {
+            image.rows_per_strip(rows).expect("rows per strip");
+        }
+        image.write_data(samples).expect("tiff page");
+    }
+    out.into_inner()
+}
+
+/// libtiff's default strip size (`TIFFDefaultStripSize`: 8 KB of
+/// uncompressed samples, at least one row).
+pub const LIBTIFF_STRIP_BYTES: u32 = 8192;
+
 /// CMYK samples of an RGB picture (naive: K = 1 − max, C = (1 − R − K)/(1 − K)).
 pub fn to_cmyk(rgb: &RgbImage) -> Vec<u8> {
     let mut out = Vec::with_capacity(rgb.as_raw().len() / 3 * 4);

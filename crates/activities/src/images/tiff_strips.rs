@@ -12,9 +12,11 @@
 //! writes), and applies a CMYK TIFF's own ICC profile.
 //!
 //! LZW chunks (most TIFF figures, and every 16-bit one from the usual
-//! tools) are decompressed here with `weezl` 0.2 rather than inside `tiff`,
-//! which pins `weezl` 0.1: 0.2's decoder writes 8 bytes at a time and was
-//! most of a 16-bit figure's CPU before (docs/benchmarks.md, section 6).
+//! tools) are decompressed here by `tiff_lzw`, a TIFF-only decoder that
+//! writes each strip straight into the strip buffer, rather than inside
+//! `tiff`, which pins `weezl` 0.1: 0.1 was most of a 16-bit figure's CPU,
+//! and `weezl` 0.2 after it still the largest item of `pressbot up`'s
+//! profile (docs/benchmarks.md, section 6).
 //! The horizontal predictor and the file's byte order are then undone in
 //! the same pass that scales 16-bit samples to 8 bits, straight into the
 //! figure's row, so no 16-bit row is written twice.
@@ -279,13 +281,13 @@ fn undo_predictor_8(row: &mut [u8], channels: usize) {
     }
 }
 
-/// The LZW chunks of a figure, decompressed by `weezl` 0.2 from the
+/// The LZW chunks of a figure, decompressed by `tiff_lzw` from the
 /// file's bytes (see the module docs for why not by `tiff`).
 struct LzwChunks<'a> {
     data: &'a [u8],
     offsets: Vec<u64>,
     counts: Vec<u64>,
-    decoder: weezl::decode::Decoder,
+    decoder: super::tiff_lzw::Decoder,
     samples: Samples,
 }
 
@@ -325,11 +327,9 @@ fn lzw_chunks<'a>(
         data,
         offsets,
         counts,
-        decoder: weezl::decode::Configuration::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
-            // libtiff's behaviour, as `tiff` asks too: stop once the chunk's
-            // bytes are out, whatever follows in the stream.
-            .with_yield_on_full_buffer(true)
-            .build(),
+        // Stops once the chunk's bytes are out, whatever follows in the
+        // stream: libtiff's behaviour, as `tiff` asks of weezl too.
+        decoder: super::tiff_lzw::Decoder::new(),
         samples: Samples {
             big_endian: data.starts_with(b"MM"),
             predicted: predictor == HORIZONTAL,
@@ -350,20 +350,9 @@ impl LzwChunks<'_> {
             .zip(usize::try_from(count).ok())
             .and_then(|(o, c)| self.data.get(o..o.checked_add(c)?))
             .ok_or("a chunk lies outside the file")?;
-        self.decoder.reset();
-        let (mut read, mut written) = (0, 0);
-        while written < out.len() {
-            let r = self.decoder.decode_bytes(&src[read..], &mut out[written..]);
-            read += r.consumed_in;
-            written += r.consumed_out;
-            match r.status {
-                Ok(weezl::LzwStatus::Ok) if r.consumed_in + r.consumed_out > 0 => {}
-                Ok(_) if written == out.len() => {}
-                Ok(_) => return Err("a strip is shorter than its rows".into()),
-                Err(e) => return Err(format!("LZW: {e}")),
-            }
-        }
-        Ok(())
+        self.decoder
+            .decode_strip(src, out)
+            .map_err(|e| e.to_string())
     }
 }
 
