@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use image::{DynamicImage, ImageReader};
 
 mod huffman;
+mod spare;
 pub mod tiff_lzw;
 mod tiff_strips;
 
@@ -313,7 +314,9 @@ fn resize_rgb8(
     use fast_image_resize::{images::ImageRef, FilterType, PixelType, ResizeAlg, ResizeOptions};
     let src =
         ImageRef::new(sw, sh, src, PixelType::U8x3).map_err(|e| image_error(file, "resize", e))?;
-    let mut dst = fast_image_resize::images::Image::new(dw, dh, PixelType::U8x3);
+    let buffer = spare::take_zeroed(dw as usize * dh as usize * 3);
+    let mut dst = fast_image_resize::images::Image::from_vec_u8(dw, dh, buffer, PixelType::U8x3)
+        .map_err(|e| image_error(file, "resize", e))?;
     resizer
         .resize(
             &src,
@@ -392,6 +395,20 @@ pub fn resize_figure_owned(
     resize_decoded(rgb, file, widths, quality)
 }
 
+/// [`resize_figure_owned`] for a file read into a buffer of the spare
+/// pool (see `spare`), which goes back to the pool once decoded.
+fn resize_figure_pooled(
+    data: Vec<u8>,
+    file: &str,
+    widths: &[u32],
+    quality: u8,
+    limits: &ImageLimits,
+) -> Result<ResizedFigure> {
+    let rgb = decode_rgb8(&data, file, limits);
+    spare::give(data);
+    resize_decoded(rgb?, file, widths, quality)
+}
+
 fn resize_decoded(
     rgb: image::RgbImage,
     file: &str,
@@ -402,7 +419,7 @@ fn resize_decoded(
     let full = rgb.into_raw();
     let mut order: Vec<usize> = (0..widths.len()).collect();
     order.sort_by(|&a, &b| widths[b].cmp(&widths[a]));
-    let mut resizer = fast_image_resize::Resizer::new();
+    let mut resizer = spare::take_resizer();
     let mut out: Vec<Option<WebImage>> = vec![None; widths.len()];
     // The rendition the next (smaller) one may be made from.
     let mut previous: Option<(Vec<u8>, u32, u32)> = None;
@@ -422,7 +439,9 @@ fn resize_decoded(
             (width, height, jpeg, Some(scaled))
         };
         if let Some(p) = pixels {
-            previous = Some((p, pw, ph));
+            if let Some((old, _, _)) = previous.replace((p, pw, ph)) {
+                spare::give(old);
+            }
         }
         out[i] = Some(WebImage {
             width,
@@ -430,6 +449,11 @@ fn resize_decoded(
             pixel_height: ph,
             jpeg,
         });
+    }
+    spare::give_resizer(resizer);
+    spare::give(full);
+    if let Some((p, _, _)) = previous {
+        spare::give(p);
     }
     Ok(ResizedFigure {
         width: fw,
@@ -474,6 +498,31 @@ fn figure_slots(parallel: usize) -> std::sync::Arc<tokio::sync::Semaphore> {
         .clone()
 }
 
+/// Where a figure's bytes come from: the store's own file (embedded) or
+/// the body it returned (AWS).
+enum FigureSource {
+    File(std::fs::File, u64),
+    Body(bytes::Bytes),
+}
+
+/// Read a figure's file into a buffer of the spare pool.
+fn read_pooled(mut file: std::fs::File, size: u64, bucket: &str, key: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut data = spare::take(usize::try_from(size).unwrap_or(0));
+    file.read_to_end(&mut data).map_err(|source| {
+        Error::store(
+            "get",
+            bucket,
+            key,
+            pressbot_core::Error::Io {
+                path: std::path::PathBuf::from(format!("{bucket}/{key}")),
+                source,
+            },
+        )
+    })?;
+    Ok(data)
+}
+
 /// `ResizeImages`. Input: `manifest_key` (its `figure` files). Writes
 /// `images.json` ([`crate::manifest::ImagesManifest`]: each figure's size
 /// and its renditions' actual pixel sizes, which ConvertJATS needs) in the
@@ -507,6 +556,8 @@ impl ResizeImages {
         // across every ResizeImages of this process (`figure_slots`);
         // handled in order, so progress, uploads and images.json are as before.
         let parallel = figure_parallelism(&self.env.settings);
+        // Buffers are reused between figures while this runs (see `spare`).
+        let _spare = spare::Active::start();
         let slots = figure_slots(parallel);
         let mut pending = std::collections::VecDeque::with_capacity(parallel);
         let mut next = 0usize;
@@ -533,11 +584,32 @@ impl ResizeImages {
                         operation: format!("resizing {}", fig.key),
                     });
                 }
-                let data = a::get(&self.env, &expanded, &fig.key).await?;
+                // The embedded store's own file, read on the blocking
+                // thread into a pooled buffer; otherwise (AWS) the body.
+                let source = match self
+                    .env
+                    .backend
+                    .objects
+                    .open_file(&expanded, &fig.key)
+                    .await
+                    .map_err(|e| Error::store("get", &expanded, &fig.key, e))?
+                {
+                    Some((file, meta)) => FigureSource::File(file, meta.size),
+                    None => FigureSource::Body(a::get(&self.env, &expanded, &fig.key).await?),
+                };
                 let (file, w) = (fig.name.clone(), widths.clone());
+                let (bucket, key) = (expanded.clone(), fig.key.clone());
                 // Started now, awaited in order below.
                 pending.push_back(tokio::task::spawn_blocking(move || {
-                    let resized = resize_figure_owned(data, &file, &w, quality, &limits);
+                    let resized = match source {
+                        FigureSource::File(f, size) => read_pooled(f, size, &bucket, &key)
+                            .and_then(|data| {
+                                resize_figure_pooled(data, &file, &w, quality, &limits)
+                            }),
+                        FigureSource::Body(body) => {
+                            resize_figure_owned(body, &file, &w, quality, &limits)
+                        }
+                    };
                     drop(permit);
                     resized
                 }));

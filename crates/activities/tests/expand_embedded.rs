@@ -142,3 +142,106 @@ async fn a_package_refused_at_its_last_entry_stores_nothing_and_leaves_nothing_s
     );
     assert_eq!(staged(&b), Vec::<String>::new(), "nothing left staged");
 }
+
+/// ResizeImages on the embedded store reads each figure from the store's
+/// own file into a reused buffer: its JPEGs are byte for byte those of
+/// `resize_figure` on the figure's bytes, figure after figure (a reused
+/// buffer holding another figure's pixels would show).
+#[tokio::test]
+async fn resize_images_on_the_embedded_store_makes_the_jpegs_resize_figure_makes() {
+    use pressbot_activities::images::{resize_figure, ImageLimits};
+    use pressbot_activities::manifest::ImagesManifest;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b = backend(dir.path());
+    let s = settings();
+    let (incoming, expanded) = (s.bucket("incoming").unwrap(), s.bucket("expanded").unwrap());
+    let (widths, quality) = (s.activities.image_widths.clone(), s.activities.jpeg_quality);
+    let limits = ImageLimits::from(&s.activities);
+    let registry = registry(&b, s).await;
+    // The real package plus figures of other sizes and formats, largest
+    // first, so later figures reuse the larger buffers of earlier ones.
+    let mut package = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    for f in unzip_safely(
+        PACKAGE,
+        &read_data(PACKAGE),
+        &(&settings().activities).into(),
+    )
+    .expect("unzip")
+    {
+        package.start_file(f.name.as_str(), opts).expect("start");
+        std::io::Write::write_all(&mut package, &f.data).expect("write");
+    }
+    for (name, (w, h), format) in [
+        (
+            "elife-00353-fig8-v1.tif",
+            (1900, 1300),
+            image::ImageFormat::Tiff,
+        ),
+        (
+            "elife-00353-fig9-v1.png",
+            (900, 700),
+            image::ImageFormat::Png,
+        ),
+        (
+            "elife-00353-fig10-v1.tif",
+            (620, 410),
+            image::ImageFormat::Tiff,
+        ),
+    ] {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([
+                (x * 255 / w) as u8,
+                (y * 255 / h) as u8,
+                ((x ^ y) & 0xFF) as u8,
+            ])
+        });
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut bytes, format).expect("encode figure");
+        package.start_file(name, opts).expect("start");
+        std::io::Write::write_all(&mut package, bytes.get_ref()).expect("write");
+    }
+    let package = package.finish().expect("finish").into_inner();
+    b.put(
+        &incoming,
+        PACKAGE,
+        Bytes::from(package),
+        PutOptions::default(),
+    )
+    .await
+    .expect("put package");
+    let mut context = json!({"bucket_name": incoming, "file_name": PACKAGE});
+    for step in ["ExpandArticle", "ResizeImages"] {
+        let out = registry
+            .get(step)
+            .expect("registered")
+            .run(&ctx(context.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("{step}: {e}"));
+        common::merge(&mut context, out);
+    }
+    let key = context["images_key"].as_str().expect("images_key");
+    let manifest: ImagesManifest =
+        serde_json::from_slice(&b.get(&expanded, key).await.expect("images.json").body)
+            .expect("images manifest");
+    assert!(
+        manifest.images.len() >= 2,
+        "{} figures",
+        manifest.images.len()
+    );
+    for image in &manifest.images {
+        let source = b.get(&expanded, &image.source).await.expect("figure");
+        let expected = resize_figure(&source.body, &image.name, &widths, quality, &limits)
+            .expect("resize_figure");
+        assert_eq!(
+            image.renditions.len(),
+            expected.jpegs.len(),
+            "{}",
+            image.name
+        );
+        for (rendition, jpeg) in image.renditions.iter().zip(&expected.jpegs) {
+            let got = b.get(&expanded, &rendition.key).await.expect("rendition");
+            assert!(got.body == jpeg.jpeg, "{}: JPEG differs", rendition.key);
+        }
+    }
+}

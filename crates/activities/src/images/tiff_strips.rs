@@ -139,7 +139,8 @@ pub(super) fn decode(data: &[u8], file: &str, limits: &ImageLimits) -> Result<Op
     let mut lzw = lzw_chunks(&mut dec, data, chunk_type, kind, file)?;
     let across = w.div_ceil(cw.max(1)).max(1);
     let (wu, hu) = (w as usize, h as usize);
-    let mut out = vec![0u8; wu * hu * 3];
+    // From the spare pool: a figure's largest buffer (see `spare`).
+    let mut out = super::spare::take_zeroed(wu * hu * 3);
     let mut strip = Vec::new();
     let mut scratch = Vec::new();
     for i in 0..chunks {
