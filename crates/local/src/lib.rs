@@ -185,6 +185,7 @@ impl LocalBackend {
             rusqlite::params![options.domain, pressbot_core::time::Timestamp::now().0],
         )
         .map_err(|e| LocalError::from(e).context("register domain", &options.domain))?;
+        sweep_stale_temp(&data_dir.join("tmp"), STALE_TEMP);
         let etag_kind = etag_kind(&conn).map_err(|e| {
             LocalError::from(e).context("read eTag kind", &db_path.display().to_string())
         })?;
@@ -605,4 +606,49 @@ fn etag_kind(conn: &Connection) -> rusqlite::Result<objects::EtagKind> {
     } else {
         objects::EtagKind::Md5
     })
+}
+
+/// How old a file or directory in `tmp/` must be before an open removes it.
+///
+/// `tmp/` holds puts between their write and their rename (milliseconds)
+/// and the entries ExpandArticle stages (an attempt, at most its
+/// `start_to_close`: minutes). A process killed meanwhile leaves them
+/// behind, and no one else would ever remove them: with every daemon and
+/// `pressbot` command sharing the data dir, an open cannot tell a dead
+/// process's leftovers from a live one's, except by age. A day is far
+/// beyond any attempt.
+pub const STALE_TEMP: Duration = Duration::from_secs(24 * 3600);
+
+/// Remove what is older than `age` in `tmp/`; logs what it removed. Errors
+/// (another process removing the same thing) are ignored: this is tidying.
+pub fn sweep_stale_temp(tmp: &Path, age: Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let Ok(meta) = entry.metadata() else { continue };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|a| a > age);
+        if !old {
+            continue;
+        }
+        let path = entry.path();
+        let gone = if meta.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        if gone.is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(dir = %tmp.display(), removed, "removed temp files left by processes that stopped");
+    }
+    removed
 }

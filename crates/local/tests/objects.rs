@@ -496,3 +496,32 @@ async fn a_data_dir_keeps_the_etag_kind_it_was_created_with() {
         "the body's MD5"
     );
 }
+
+/// What a killed process left in `tmp/` (a staged package, a put never
+/// renamed) is removed by a later open once it is older than a day; what
+/// is recent may be a live process's and stays.
+#[tokio::test]
+async fn an_open_removes_temp_files_left_long_ago_and_keeps_recent_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    drop(open(dir.path()));
+    let tmp = dir.path().join("tmp");
+    let old_dir = tmp.join("expand-old");
+    std::fs::create_dir(&old_dir).expect("dir");
+    std::fs::write(old_dir.join("entry-1"), b"left behind").expect("entry");
+    std::fs::write(tmp.join("old-put"), b"never renamed").expect("file");
+    std::fs::create_dir(tmp.join("expand-live")).expect("live dir");
+    std::fs::write(tmp.join("live-put"), b"being written").expect("live file");
+    let two_days_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 24 * 3600);
+    for old in [&old_dir, &tmp.join("old-put")] {
+        std::fs::File::open(old)
+            .and_then(|f| f.set_modified(two_days_ago))
+            .expect("age it");
+    }
+    drop(open(dir.path()));
+    let mut left: Vec<String> = std::fs::read_dir(&tmp)
+        .expect("tmp")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["expand-live", "live-put"]);
+}
