@@ -396,7 +396,7 @@ pub fn resize_figure_owned(
 }
 
 /// [`resize_figure_owned`] for a file read into a buffer of the spare
-/// pool (see `spare`), which goes back to the pool once decoded.
+/// pool (see `spare`).
 fn resize_figure_pooled(
     data: Vec<u8>,
     file: &str,
@@ -405,7 +405,10 @@ fn resize_figure_pooled(
     limits: &ImageLimits,
 ) -> Result<ResizedFigure> {
     let rgb = decode_rgb8(&data, file, limits);
-    spare::give(data);
+    // Freed, not kept: as in `resize_figure_owned`, the file's bytes are
+    // not held through the resize (peak memory per figure in flight stays
+    // the decoded figure, the resizer's buffer and one rendition).
+    drop(data);
     resize_decoded(rgb?, file, widths, quality)
 }
 

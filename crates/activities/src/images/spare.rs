@@ -19,9 +19,10 @@
 
 use std::sync::Mutex;
 
-/// Buffers and resizers kept at most: about two figures in flight, each
-/// with its decoded pixels, two renditions and its file's bytes.
-pub(super) const MAX_SPARE: usize = 8;
+/// Buffers and resizers kept at most: what two figures in flight use (the
+/// cores of the machine this was measured on), each its decoded pixels, a
+/// rendition and a resizer.
+pub(super) const MAX_SPARE: usize = 6;
 
 #[derive(Default)]
 struct Spare {
