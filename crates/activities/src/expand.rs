@@ -304,7 +304,7 @@ impl<R: Read + Seek> SafeZip<R> {
     }
 
     /// Decompress every file in order into a writer `start` makes for it
-    /// (a temp file, [`std::io::sink`] for a validation pass), then hand
+    /// (a staged file; [`std::io::sink`] would make a validation pass), then hand
     /// the writer and the byte count to `finish`. Why: an entry can be
     /// hundreds of megabytes (a video, a dataset); streamed through a
     /// 64 KiB buffer, memory does not grow with it. Limits as in
