@@ -224,6 +224,32 @@ fn write_temp(data_dir: &Path, body: &[u8]) -> Result<PathBuf, LocalError> {
     Ok(path)
 }
 
+/// Read the file at `src` once, in 256 KiB pieces, hashing each and
+/// handing it to `each`; its size and eTag.
+fn read_hashing(
+    src: &Path,
+    kind: EtagKind,
+    mut each: impl FnMut(&[u8]) -> Result<(), LocalError>,
+) -> Result<(u64, String), LocalError> {
+    use std::io::Read;
+    let mut from = std::fs::File::open(src).map_err(|e| LocalError::io("open file", src, e))?;
+    let mut hash = EtagHasher::new(kind);
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = from
+            .read(&mut buf)
+            .map_err(|e| LocalError::io("read file", src, e))?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+        each(&buf[..n])?;
+        size += n as u64;
+    }
+    Ok((size, hash.finish()))
+}
+
 /// Copy a file to a fresh temp file in the data dir, hashing it on the
 /// way: [`ObjectStore::put_file`] without the body ever whole in memory.
 /// Returns the temp path, the size and the eTag.
@@ -232,32 +258,19 @@ fn copy_temp(
     src: &Path,
     kind: EtagKind,
 ) -> Result<(PathBuf, u64, String), LocalError> {
-    use std::io::Read;
     let path = data_dir
         .join("tmp")
         .join(uuid::Uuid::new_v4().simple().to_string());
-    let mut from = std::fs::File::open(src).map_err(|e| LocalError::io("open file", src, e))?;
     let copied = (|| -> Result<(u64, String), LocalError> {
         let mut to = std::fs::File::create(&path)
             .map_err(|e| LocalError::io("create temp file", &path, e))?;
-        let mut hash = EtagHasher::new(kind);
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut size = 0u64;
-        loop {
-            let n = from
-                .read(&mut buf)
-                .map_err(|e| LocalError::io("read file", src, e))?;
-            if n == 0 {
-                break;
-            }
-            hash.update(&buf[..n]);
-            to.write_all(&buf[..n])
-                .map_err(|e| LocalError::io("write temp file", &path, e))?;
-            size += n as u64;
-        }
+        let hashed = read_hashing(src, kind, |piece| {
+            to.write_all(piece)
+                .map_err(|e| LocalError::io("write temp file", &path, e))
+        })?;
         to.flush()
             .map_err(|e| LocalError::io("write temp file", &path, e))?;
-        Ok((size, hash.finish()))
+        Ok(hashed)
     })();
     match copied {
         Ok((size, etag)) => Ok((path, size, etag)),
@@ -271,22 +284,7 @@ fn copy_temp(
 /// Size and eTag of a file, read once (the staged file of
 /// [`ObjectStore::put_staged_file`], which is then moved, not copied).
 fn hash_file(path: &Path, kind: EtagKind) -> Result<(u64, String), LocalError> {
-    use std::io::Read;
-    let mut from = std::fs::File::open(path).map_err(|e| LocalError::io("open file", path, e))?;
-    let mut hash = EtagHasher::new(kind);
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = from
-            .read(&mut buf)
-            .map_err(|e| LocalError::io("read file", path, e))?;
-        if n == 0 {
-            break;
-        }
-        hash.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((size, hash.finish()))
+    read_hashing(path, kind, |_| Ok(()))
 }
 
 /// What `store` records besides the body.
@@ -414,7 +412,53 @@ impl LocalBackend {
     }
 }
 
+/// Run file work (a copy, a hash) on the blocking pool, before a database
+/// connection is taken: it is the long part of a put, and holding a
+/// connection through it would keep it from every other operation.
+async fn blocking<T: Send + 'static>(
+    operation: &'static str,
+    f: impl FnOnce() -> Result<T, LocalError> + Send + 'static,
+) -> Result<T, LocalError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| LocalError::Task {
+            operation,
+            message: e.to_string(),
+        })?
+}
+
 impl LocalBackend {
+    /// Record `temp` (a file in `tmp/` with this size and eTag) as the
+    /// object and rename it into place, in one transaction with its
+    /// event; `temp` is removed if that fails.
+    async fn store_prepared(
+        &self,
+        bucket: &str,
+        key: &str,
+        temp: PathBuf,
+        size: u64,
+        etag: String,
+        options: PutOptions,
+    ) -> Result<ObjectMeta, LocalError> {
+        let (b, k, dir) = (
+            bucket.to_owned(),
+            key.to_owned(),
+            self.inner.data_dir.clone(),
+        );
+        self.run("put", format!("{bucket}/{key}"), move |c, ctx| {
+            let new = NewObject {
+                bucket: &b,
+                key: &k,
+                size,
+                etag,
+                content_type: options.content_type,
+                cache_control: options.cache_control,
+            };
+            store_or_clean(c, ctx, &dir, &temp, new)
+        })
+        .await
+    }
+
     /// `ObjectStore::get` with this crate's error, so callers here (the
     /// presigned-URL server) can tell a missing object from other failures.
     pub(crate) async fn get_object(&self, bucket: &str, key: &str) -> Result<Object, LocalError> {
@@ -512,27 +556,14 @@ impl ObjectStore for LocalBackend {
         options: PutOptions,
     ) -> pressbot_core::Result<ObjectMeta> {
         self.objects_ctx("put", bucket, key)?;
-        let kind = self.etag_kind();
-        let (b, k, dir, src) = (
-            bucket.to_owned(),
-            key.to_owned(),
+        let (kind, dir, from) = (
+            self.etag_kind(),
             self.inner.data_dir.clone(),
             src.to_owned(),
         );
+        let (temp, size, etag) = blocking("put", move || copy_temp(&dir, &from, kind)).await?;
         Ok(self
-            .run("put", format!("{bucket}/{key}"), move |c, ctx| {
-                bucket_row(c, &b)?;
-                let (temp, size, etag) = copy_temp(&dir, &src, kind)?;
-                let new = NewObject {
-                    bucket: &b,
-                    key: &k,
-                    size,
-                    etag,
-                    content_type: options.content_type,
-                    cache_control: options.cache_control,
-                };
-                store_or_clean(c, ctx, &dir, &temp, new)
-            })
+            .store_prepared(bucket, key, temp, size, etag, options)
             .await?)
     }
 
@@ -559,35 +590,11 @@ impl ObjectStore for LocalBackend {
             std::fs::remove_file(src).map_err(|e| LocalError::io("remove staged file", src, e))?;
             return Ok(meta);
         }
-        // Hashed before a database connection is taken: the read is the
-        // long part, and nothing about the file can change meanwhile (the
-        // caller gave it up).
+        // Nothing about the file can change meanwhile: the caller gave it up.
         let staged = src.to_owned();
-        let (size, etag) = tokio::task::spawn_blocking(move || hash_file(&staged, kind))
-            .await
-            .map_err(|e| LocalError::Task {
-                operation: "put",
-                message: e.to_string(),
-            })??;
-        let (b, k, dir, src) = (
-            bucket.to_owned(),
-            key.to_owned(),
-            self.inner.data_dir.clone(),
-            src.to_owned(),
-        );
+        let (size, etag) = blocking("put", move || hash_file(&staged, kind)).await?;
         Ok(self
-            .run("put", format!("{bucket}/{key}"), move |c, ctx| {
-                bucket_row(c, &b)?;
-                let new = NewObject {
-                    bucket: &b,
-                    key: &k,
-                    size,
-                    etag,
-                    content_type: options.content_type,
-                    cache_control: options.cache_control,
-                };
-                store_or_clean(c, ctx, &dir, &src, new)
-            })
+            .store_prepared(bucket, key, src.to_owned(), size, etag, options)
             .await?)
     }
 

@@ -215,19 +215,7 @@ struct BitWriter {
 
 impl BitWriter {
     fn write(&mut self, value: u16, n: u32) {
-        if n == 0 {
-            return;
-        }
-        self.acc = (self.acc << n) | (u64::from(value) & ((1 << n) - 1));
-        self.count += n;
-        while self.count >= 8 {
-            self.count -= 8;
-            let b = (self.acc >> self.count) as u8;
-            self.out.push(b);
-            if b == 0xFF {
-                self.out.push(0);
-            }
-        }
+        self.write_long(u64::from(value), n);
     }
 
     /// `write` for up to 32 bits at once.
